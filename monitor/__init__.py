@@ -1,0 +1,3 @@
+"""ceasefire-monitor: poll news sources, find ceasefire stories, alert subscribers once."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,47 @@
+"""The exception hierarchy: every error the monitor raises on purpose is a MonitorError."""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base class of the monitor's own errors."""
+
+
+class ConfigError(MonitorError):
+    """A configuration file is missing, unreadable or invalid; the message names file and key."""
+
+
+class QuerySyntaxError(MonitorError):
+    """A watch-list query cannot be parsed; `position` is the character offset of the problem."""
+
+    def __init__(self, message: str, query: str, position: int) -> None:
+        super().__init__(f"{message} at position {position} in query {query!r}")
+        self.query = query
+        self.position = position
+
+
+class FetchError(MonitorError):
+    """A fetch failed: network error, bad status, too large, too many redirects, blocked address."""
+
+    def __init__(self, message: str, url: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ParseError(MonitorError):
+    """A fetched document is not a feed or page this source kind can read."""
+
+
+class StorageError(MonitorError):
+    """The store cannot be opened or migrated."""
+
+
+class DeliveryError(MonitorError):
+    """A notifier could not deliver an alert; `permanent` means retrying will not help."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after

@@ -1,0 +1,125 @@
+"""Small typed records passed between pipeline stages. Pure: imports nothing of ours."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+AlertKind = Literal["new", "updated"]
+
+
+def content_hash(title: str, body: str) -> str:
+    """Hash of the text that matters for change detection (whitespace- and NFC-normalised)."""
+    norm = " ".join(unicodedata.normalize("NFC", f"{title}\n{body}").split())
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
+
+
+def article_id(canonical_url: str) -> str:
+    """Stable article id derived from its canonical URL."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One news item, normalised the same way whatever source kind produced it."""
+
+    url: str  # canonical URL (fragment and tracking parameters removed)
+    source: str  # name of the configured source
+    title: str
+    summary: str = ""
+    body: str = ""  # extracted article text; empty when the page was not fetched
+    published: datetime | None = None  # timezone-aware UTC
+    updated: datetime | None = None  # timezone-aware UTC
+    language: str | None = None
+    guid: str | None = None  # feed GUID / Atom id, when the feed has one
+    id: str = field(default="")
+    content_hash: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", article_id(self.url))
+        if not self.content_hash:
+            object.__setattr__(self, "content_hash", content_hash(self.title, self.text))
+
+    @property
+    def text(self) -> str:
+        """The body when there is one, else the feed summary: what watch lists read as `body:`."""
+        return self.body or self.summary
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What the fetcher got for one URL."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    content: bytes = b""
+    content_type: str = ""
+    charset: str | None = None  # declared in the Content-Type header
+    etag: str | None = None
+    last_modified: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the store remembers about a source between polls."""
+
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch: datetime | None = None
+    last_success: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    error_count: int = 0
+    next_due: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A watch list matched an article (or the text an edit added to it)."""
+
+    watchlist: str
+    query: str  # the query text that matched
+    terms: tuple[str, ...]  # the words of the text that satisfied the query's terms
+    snippet: str  # the sentence(s) around the first strong match
+    score: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An alert owed to notifiers: one article (or edit) matched one watch list."""
+
+    id: int
+    article_id: str
+    watchlist: str
+    kind: AlertKind
+    title: str
+    url: str
+    source: str
+    published: datetime | None
+    terms: tuple[str, ...]
+    snippet: str
+    created: datetime
+    added: tuple[str, ...] = ()  # for "updated" alerts: the sentences the edit added
+    also_in: tuple[str, ...] = ()  # other outlets that ran the same story
+
+
+@dataclass(frozen=True, slots=True)
+class WatchList:
+    """A named set of queries; an article matches when a query matches and no exclusion does."""
+
+    name: str
+    queries: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    description: str = ""
+    threshold: float = 1.0  # minimal relevance score for a match to count (see monitor.query)

@@ -1,0 +1,102 @@
+"""Storage behind one interface. Only this package speaks SQL; `SqliteStore` is the embedded default."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.records import Alert, AlertKind, Article, Match, SourceState
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """What the store knows of an article already seen."""
+
+    id: str
+    url: str
+    source: str
+    guid: str | None
+    title: str
+    text: str  # body, or summary when no body was fetched, of the latest version
+    content_hash: str
+    fingerprint: int  # 64-bit SimHash of the text (see monitor.diff.fingerprint)
+    first_seen: datetime
+    alerted: frozenset[str]  # watch lists that already alerted on this article
+
+
+class Store(ABC):
+    """Source state, articles with versions, matches, and the outbox of alerts owed to notifiers."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def snapshot(self) -> Store:
+        """An in-memory copy to run against without recording anything (`--dry-run`)."""
+
+    # sources
+    @abstractmethod
+    def source_state(self, name: str) -> SourceState:
+        """The stored state, or a fresh `SourceState(name)` for a source never polled."""
+
+    @abstractmethod
+    def save_source_state(self, state: SourceState) -> None: ...
+
+    @abstractmethod
+    def source_states(self) -> list[SourceState]: ...
+
+    # articles
+    @abstractmethod
+    def find_article(self, article_id: str, guid: str | None = None) -> StoredArticle | None:
+        """The article with this id (canonical URL), or else with this feed GUID."""
+
+    @abstractmethod
+    def find_near_duplicate(self, fingerprint: int, since: datetime, exclude_id: str) -> StoredArticle | None:
+        """An article first seen at or after `since` whose fingerprint is within the near-duplicate distance."""
+
+    @abstractmethod
+    def save_article(
+        self,
+        article: Article,
+        *,
+        fingerprint: int,
+        kind: AlertKind,
+        matches: Sequence[Match],
+        notifiers: Sequence[str],
+        added: Sequence[str] = (),
+        duplicate_of: str | None = None,
+        stored_id: str | None = None,
+    ) -> list[Alert]:
+        """Record an article version, its matches and the alerts they cause, in one transaction.
+
+        `stored_id` is the id the article is already stored under (found by GUID) when it differs
+        from `article.id`. With `duplicate_of`, the article is a syndicated copy: its outlet is added
+        to `also_in` of the original's alerts and no alert is made. Otherwise one alert is made per
+        match whose watch list has not alerted on the article yet, owed to every notifier named.
+        """
+
+    # outbox
+    @abstractmethod
+    def owed(self, notifier: str, now: datetime, limit: int = 100) -> list[Alert]:
+        """Alerts owed to a notifier and due for a (re)try, oldest first."""
+
+    @abstractmethod
+    def mark_delivered(self, alert_id: int, notifier: str) -> None: ...
+
+    @abstractmethod
+    def mark_retry(self, alert_id: int, notifier: str, error: str, next_attempt: datetime) -> None: ...
+
+    @abstractmethod
+    def mark_failed(self, alert_id: int, notifier: str, error: str) -> None:
+        """Give up on this delivery for good (a permanent error); it is no longer owed."""
+
+    @abstractmethod
+    def outbox_depth(self) -> int: ...
+
+    @abstractmethod
+    def oldest_owed(self) -> datetime | None: ...
+
+    @abstractmethod
+    def recent_alerts(self, limit: int = 5, watchlists: Sequence[str] | None = None) -> list[Alert]: ...
