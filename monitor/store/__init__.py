@@ -83,6 +83,10 @@ class Store(ABC):
         """Alerts owed to a notifier and due for a (re)try, oldest first."""
 
     @abstractmethod
+    def attempts(self, alert_id: int, notifier: str) -> int:
+        """How many failed delivery attempts this alert has had with this notifier."""
+
+    @abstractmethod
     def mark_delivered(self, alert_id: int, notifier: str) -> None: ...
 
     @abstractmethod
