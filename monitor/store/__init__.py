@@ -23,7 +23,8 @@ class StoredArticle:
     content_hash: str
     fingerprint: int  # 64-bit SimHash of the text (see monitor.diff.fingerprint)
     first_seen: datetime
-    alerted: frozenset[str]  # watch lists that already alerted on this article
+    alerted: frozenset[str]
+    entry_hash: str = ""  # the feed entry as last seen (pipeline.entry_hash); a change means re-read the page  # watch lists that already alerted on this article
 
 
 class Store(ABC):
@@ -68,6 +69,7 @@ class Store(ABC):
         added: Sequence[str] = (),
         duplicate_of: str | None = None,
         stored_id: str | None = None,
+        entry_hash: str = "",
     ) -> list[Alert]:
         """Record an article version, its matches and the alerts they cause, in one transaction.
 
@@ -76,6 +78,10 @@ class Store(ABC):
         to `also_in` of the original's alerts and no alert is made. Otherwise one alert is made per
         match whose watch list has not alerted on the article yet, owed to every notifier named.
         """
+
+    @abstractmethod
+    def touch_article(self, article_id: str, entry_hash: str, seen_at: datetime) -> None:
+        """The article was seen again unchanged: remember its feed entry and when it was seen."""
 
     # outbox
     @abstractmethod
