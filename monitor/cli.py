@@ -1,0 +1,248 @@
+"""The `monitor` console script."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from monitor import config as config_mod
+from monitor.errors import ConfigError, MonitorError
+
+err = Console(stderr=True)
+
+
+def _settings(args: argparse.Namespace) -> config_mod.Settings:
+    return config_mod.load(args.config)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.service import Service
+
+    service = Service(_settings(args))
+    asyncio.run(service.run())
+    return 0
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    from monitor.notify.console import render_text
+    from monitor.pipeline import PollReport
+    from monitor.service import run_once, select_sources
+
+    settings = _settings(args)
+    total = len(select_sources(settings, args.sources))
+    columns = (TextColumn("[bold]polling"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, TimeElapsedColumn(), console=err, disable=args.quiet, transient=True) as progress:
+        task = progress.add_task("", total=total)
+
+        def done(report: PollReport) -> None:
+            progress.update(task, advance=1, description=report.source)
+
+        result = asyncio.run(run_once(settings, args.sources, dry_run=args.dry_run, on_done=done))
+    if args.dry_run:
+        for alert in result.alerts:
+            print(render_text(alert) + "\n")
+    for report in result.failed:
+        print(f"{report.source}: {report.error}", file=sys.stderr)
+    print(f"{total} source(s) polled, {len(result.failed)} failed, {len(result.alerts)} alert(s)"
+          + (" (dry run: nothing recorded)" if args.dry_run else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.demo import run_demo
+
+    return run_demo(args.config)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from monitor.query import Matcher
+
+    matcher = Matcher(settings.watchlist_records())
+    failures = _check_examples(settings, matcher)
+    mon = settings.monitor
+    print(f"{settings.path}: OK")
+    print(f"  storage: {settings.db_path}")
+    sources = settings.enabled_sources()
+    kinds = sorted({s.kind for s in sources})
+    by_kind = ", ".join(f"{sum(s.kind == k for s in sources)} {k}" for k in kinds)
+    print(f"  sources: {len(sources)} enabled of {len(mon.sources)} ({by_kind})")
+    print(f"  default interval {mon.schedule.interval:.0f}s, jitter {mon.schedule.jitter:.0f}s")
+    for wl in settings.watchlists:
+        print(f"  watch list {wl.name}: {len(wl.queries)} queries, {len(wl.exclude)} exclusions, "
+              f"threshold {wl.threshold}, {len(wl.examples.match) + len(wl.examples.no_match)} examples")
+    print(f"  notifiers: {', '.join(f'{n.name} ({n.kind})' for n in mon.notifiers if n.enabled) or 'console'}")
+    for failure in failures:
+        print(f"  EXAMPLE FAILS: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _check_examples(settings: config_mod.Settings, matcher: object) -> list[str]:
+    """Watch-list examples that no longer behave as the file says."""
+    from monitor.query import Matcher
+
+    assert isinstance(matcher, Matcher)
+    failures = []
+    for wl in settings.watchlists:
+        for expected, examples in ((True, wl.examples.match), (False, wl.examples.no_match)):
+            for example in examples:
+                title, body = ("", example) if isinstance(example, str) else (example.get("title", ""), example.get("body", ""))
+                hit = any(m.watchlist == wl.name for m in matcher.match(title, body))
+                if hit != expected:
+                    what = "should match but does not" if expected else "should not match but does"
+                    failures.append(f"{wl.name}: {what}: {(title + ' ' + body).strip()[:120]!r}")
+    return failures
+
+
+def _read_input(target: str) -> tuple[bytes, str]:
+    """Bytes and URL of a page given as a file, a URL, or '-' for standard input."""
+    if target == "-":
+        return sys.stdin.buffer.read(), ""
+    if target.startswith(("http://", "https://")):
+        import httpx
+
+        response = httpx.get(target, follow_redirects=True, timeout=30)
+        response.raise_for_status()
+        return response.content, str(response.url)
+    return Path(target).read_bytes(), ""
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from monitor.extract import extract_page
+    from monitor.query import explain
+
+    title = args.title or ""
+    if args.text is not None:
+        body = args.text
+    else:
+        raw, url = _read_input(args.file or args.url)
+        page = extract_page(raw, url)
+        body, title = page.body, title or page.title
+    explanation = explain(args.query, title, body)
+    print(explanation.render())
+    return 0 if explanation.matched else 1
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from monitor.extract import extract_page
+    from monitor.records import Article
+    from monitor.urls import canonical_url
+
+    raw, url = _read_input(args.target)
+    page = extract_page(raw, url or args.url or "", args.selector)
+    if not args.json:
+        sys.stdout.write(page.body + "\n")
+        return 0
+    article = Article(
+        url=page.canonical_url or canonical_url(url or args.url or ""),
+        source="extract",
+        title=page.title,
+        body=page.body,
+        published=page.published,
+        language=page.language,
+    )
+    print(json.dumps(asdict(article), default=str, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from monitor.store.sqlite import SqliteStore
+
+    settings = _settings(args)
+    store = SqliteStore(settings.db_path)
+    try:
+        states = {s.name: s for s in store.source_states()}
+    finally:
+        store.close()
+    table = Table("source", "kind", "every", "last fetch", "status", "errors", "next due", "last error")
+    for source in settings.monitor.sources:
+        state = states.get(source.name)
+        when = (lambda d: d.strftime("%Y-%m-%d %H:%M") if d else "-")
+        table.add_row(
+            source.name + ("" if source.enabled else " (off)"),
+            source.kind,
+            f"{settings.source_interval(source):.0f}s",
+            when(state.last_fetch if state else None),
+            str(state.last_status or "-") if state else "-",
+            str(state.error_count) if state else "0",
+            when(state.next_due if state else None),
+            (state.last_error or "")[:60] if state else "",
+        )
+    Console().print(table)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from monitor.evaluation import run_eval
+
+    return run_eval(_settings(args), args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitor", description="ceasefire-monitor: news monitoring and alerts")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--config", help="config file (default $MONITOR_CONFIG or config/monitor.yaml)")
+        p.set_defaults(func=func)
+        return p
+
+    add("run", cmd_run, "run the service: poll every source on its schedule until SIGTERM/Ctrl-C")
+    once = add("once", cmd_once, "poll all (or the named) sources once and print the alerts")
+    once.add_argument("sources", nargs="*", help="source names (default: all enabled)")
+    once.add_argument("--dry-run", action="store_true", help="record nothing, deliver nothing; print alerts")
+    once.add_argument("--quiet", action="store_true", help="no progress display")
+    add("demo", cmd_demo, "run the whole pipeline once on bundled real feeds served from loopback")
+    add("check-config", cmd_check_config, "validate the configuration and explain what it sets up")
+    explain = add("explain", cmd_explain, "show whether and why a query matches a text, file or URL")
+    explain.add_argument("query")
+    where = explain.add_mutually_exclusive_group(required=True)
+    where.add_argument("--text")
+    where.add_argument("--file")
+    where.add_argument("--url")
+    explain.add_argument("--title", help="title to match title: terms against")
+    add("sources", cmd_sources, "table of sources: last fetch, status, errors, next due")
+    extract = add("extract", cmd_extract, "print the body text extracted from a page (FILE, URL or - for stdin)")
+    extract.add_argument("target")
+    extract.add_argument("--json", action="store_true", help="print the whole normalised Article as JSON")
+    extract.add_argument("--selector", help="CSS selector for the article body (as article_selector)")
+    extract.add_argument("--url", help="the page's URL, to resolve links when reading a file")
+    ev = add("eval", cmd_eval, "score watch lists on labelled JSONL items")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--watchlist")
+    ev.add_argument("--errors", action="store_true", help="list every false positive and false negative")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--min-precision", type=float)
+    ev.add_argument("--min-recall", type=float)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        code: int = args.func(args)
+    except MonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+

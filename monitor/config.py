@@ -1,0 +1,270 @@
+"""Configuration: pydantic models for `config/monitor.yaml` and `config/watchlists/*.yaml`.
+
+Errors name the file, the key path and what was expected; nothing starts on an invalid config.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.errors import ConfigError, QuerySyntaxError
+from monitor.query import parse
+from monitor.records import WatchList
+
+DEFAULT_CONFIG = Path("config/monitor.yaml")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def _seconds(value: Any) -> Any:
+    """Accept durations as seconds or as text such as '90s', '5m', '2h', '1d'."""
+    if isinstance(value, str):
+        found = _DURATION.match(value)
+        if not found:
+            raise ValueError("expected a duration such as 300, '30s', '5m', '2h' or '1d'")
+        return float(found.group(1)) * _UNITS[found.group(2)]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScheduleConfig(Strict):
+    interval: Seconds = 300.0
+    jitter: Seconds = 30.0
+    misfire_grace: Seconds = 120.0
+
+
+class FetchConfig(Strict):
+    user_agent: str = "ceasefire-monitor/0.1 (news monitoring; +https://github.com/ceasefire-monitor)"
+    max_connections: int = Field(50, ge=1)
+    per_host: int = Field(4, ge=1)
+    connect_timeout: Seconds = 10.0
+    read_timeout: Seconds = 20.0
+    total_timeout: Seconds = 45.0
+    max_bytes: int = Field(5_000_000, ge=1024)
+    max_redirects: int = Field(5, ge=0, le=20)
+    backoff_base: Seconds = 60.0
+    backoff_cap: Seconds = 6 * 3600.0
+
+
+class SourceConfig(Strict):
+    """One polled source; `kind` names a registered source kind (`feed`, `html`)."""
+
+    name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")
+    kind: str = "feed"
+    url: AnyHttpUrl
+    interval: Seconds | None = None  # default: schedule.interval
+    jitter: Seconds | None = None  # default: schedule.jitter
+    fetch_article: bool = False
+    article_selector: str | None = None
+    link_selector: str | None = None  # html sources: CSS selector of the article links
+    title_selector: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    language: str | None = None
+    enabled: bool = True
+    allow_private: bool = False  # follow article links that resolve to private/loopback addresses
+    max_articles: int = Field(30, ge=1)  # article pages fetched per poll at most
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        from monitor.sources import SOURCE_KINDS
+
+        if kind not in SOURCE_KINDS:
+            raise ValueError(f"unknown source kind {kind!r}; expected one of: {', '.join(sorted(SOURCE_KINDS))}")
+        return kind
+
+    @model_validator(mode="after")
+    def _html_needs_links(self) -> SourceConfig:
+        if self.kind == "html" and not self.link_selector:
+            raise ValueError("an html source needs link_selector (CSS selector of the article links)")
+        return self
+
+
+class NotifierConfig(BaseModel):
+    """A notifier instance; keys besides name/kind/enabled are the kind's own options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = Field(min_length=1)
+    kind: str
+    enabled: bool = True
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class StorageConfig(Strict):
+    path: str = "../data/monitor.sqlite3"  # relative to the config file's folder
+
+
+class Examples(Strict):
+    match: list[str | dict[str, str]] = Field(default_factory=list)
+    no_match: list[str | dict[str, str]] = Field(default_factory=list)
+
+
+class WatchListConfig(Strict):
+    """One file under config/watchlists/."""
+
+    name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")
+    description: str = ""
+    threshold: float = Field(1.0, ge=0)
+    queries: list[str] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)
+    examples: Examples = Field(default_factory=Examples)
+
+    def record(self) -> WatchList:
+        return WatchList(
+            name=self.name,
+            queries=tuple(self.queries),
+            exclude=tuple(self.exclude),
+            description=self.description,
+            threshold=self.threshold,
+        )
+
+
+class MonitorConfig(Strict):
+    """The whole of config/monitor.yaml."""
+
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    watchlists: list[str] = Field(default_factory=lambda: ["watchlists/*.yaml"])
+    notifiers: list[NotifierConfig] = Field(default_factory=lambda: [NotifierConfig(name="console", kind="console")])
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> MonitorConfig:
+        for what, names in (("sources", [s.name for s in self.sources]), ("notifiers", [n.name for n in self.notifiers])):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {what} name(s): {', '.join(dupes)}")
+        return self
+
+
+class Settings(BaseModel):
+    """A loaded configuration: the main file, its watch lists, and where they came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    monitor: MonitorConfig
+    watchlists: tuple[WatchListConfig, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def db_path(self) -> Path:
+        """The database file; a relative `storage.path` is relative to the config file's folder."""
+        path = Path(self.monitor.storage.path)
+        return path if path.is_absolute() else self.root / path
+
+    def enabled_sources(self) -> list[SourceConfig]:
+        return [s for s in self.monitor.sources if s.enabled]
+
+    def source_interval(self, source: SourceConfig) -> float:
+        return source.interval if source.interval is not None else self.monitor.schedule.interval
+
+    def source_jitter(self, source: SourceConfig) -> float:
+        return source.jitter if source.jitter is not None else self.monitor.schedule.jitter
+
+    def watchlist_records(self) -> list[WatchList]:
+        return [w.record() for w in self.watchlists]
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """`--config PATH`, else `$MONITOR_CONFIG`, else `config/monitor.yaml`."""
+    return Path(explicit or os.environ.get("MONITOR_CONFIG") or DEFAULT_CONFIG)
+
+
+def _describe(error: ValidationError, file: Path) -> str:
+    lines = []
+    for item in error.errors():
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"]).lstrip(".") or "(top level)"
+        got = item.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        lines.append(f"{file}: {where}: {item['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _read_yaml(file: Path) -> Any:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{file}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
+def _watchlist_files(root: Path, patterns: list[str]) -> Iterator[Path]:
+    for pattern in patterns:
+        found = sorted(root.glob(pattern))
+        if not found:
+            raise ConfigError(f"{root / 'monitor.yaml'}: watchlists: no file matches {pattern!r} under {root}")
+        yield from found
+
+
+def load_watchlist(file: Path) -> WatchListConfig:
+    data = _read_yaml(file)
+    try:
+        watchlist = WatchListConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file)) from None
+    for key, queries in (("queries", watchlist.queries), ("exclude", watchlist.exclude)):
+        for i, query in enumerate(queries):
+            try:
+                parse(query)
+            except QuerySyntaxError as exc:
+                raise ConfigError(f"{file}: {key}[{i}]: {exc}") from None
+    return watchlist
+
+
+def load(path: str | Path | None = None) -> Settings:
+    """Load and validate the configuration; raise ConfigError naming the file and key on any problem."""
+    file = config_path(path)
+    data = _read_yaml(file)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: expected a mapping of keys (storage, schedule, sources, ...) at the top level")
+    try:
+        monitor = MonitorConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file)) from None
+    watchlists = tuple(load_watchlist(f) for f in _watchlist_files(file.parent, monitor.watchlists))
+    names = [w.name for w in watchlists]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{file}: watchlists: duplicate watch-list name(s): {', '.join(dupes)}")
+    return Settings(path=file, monitor=monitor, watchlists=watchlists)
+

@@ -1,0 +1,197 @@
+"""`Pipeline.poll(source)`: fetch, parse, extract, diff/dedupe, match, record alerts — in that order.
+
+No global state: the store, fetcher, matcher and notifier names are handed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from monitor import diff
+from monitor.config import FetchConfig, SourceConfig
+from monitor.errors import FetchError, ParseError
+from monitor.extract import extract_page
+from monitor.fetch import Fetcher, next_retry_delay
+from monitor.query import Matcher
+from monitor.records import Alert, Article, SourceState
+from monitor.sources import SOURCE_KINDS
+from monitor.store import Store, StoredArticle
+
+log = logging.getLogger(__name__)
+
+NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
+MIN_WORDS_FOR_NEAR_DUPLICATE = 40  # short teasers are too alike to call duplicates
+
+
+@dataclass
+class PollReport:
+    """What one poll of one source did."""
+
+    source: str
+    status: int | None = None
+    items: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def entry_hash(item: Article) -> str:
+    """Fingerprint of a feed entry as the feed shows it: a change means the page may have changed."""
+    stamp = item.updated.isoformat() if item.updated else ""
+    return hashlib.sha256(f"{item.title}\n{item.summary}\n{stamp}".encode()).hexdigest()[:32]
+
+
+class Pipeline:
+    """Runs one source through every stage; safe to call concurrently for different sources."""
+
+    def __init__(
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        matcher: Matcher,
+        notifiers: Sequence[str],
+        fetch_config: FetchConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.matcher = matcher
+        self.notifiers = tuple(notifiers)
+        self.fetch_config = fetch_config or FetchConfig()
+
+    async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:
+        """Poll one source once; never raises for a source's own failure (it is recorded and backed off)."""
+        now = now or datetime.now(UTC)
+        report = PollReport(source.name)
+        state = self.store.source_state(source.name)
+        try:
+            result = await self.fetcher.fetch(
+                str(source.url), etag=state.etag, last_modified=state.last_modified, headers=source.headers
+            )
+            report.status = result.status
+            if not result.not_modified:
+                items = SOURCE_KINDS[source.kind].parse(
+                    result, source=source.name, language=source.language, options=_kind_options(source)
+                )
+                report.items = len(items)
+                await self._process(source, items, report, now)
+        except (FetchError, ParseError) as exc:
+            report.error = str(exc) or type(exc).__name__
+            self._record_failure(state, exc, now)
+            log.warning("source %s failed: %s", source.name, report.error)
+            return report
+        self.store.save_source_state(
+            replace(
+                state,
+                etag=result.etag or state.etag,
+                last_modified=result.last_modified or state.last_modified,
+                last_fetch=now,
+                last_success=now,
+                last_status=result.status,
+                last_error=None,
+                error_count=0,
+                next_due=now + timedelta(seconds=interval),
+            )
+        )
+        return report
+
+    def _record_failure(self, state: SourceState, exc: Exception, now: datetime) -> None:
+        errors = state.error_count + 1
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        delay = next_retry_delay(errors, retry_after, self.fetch_config.backoff_base, self.fetch_config.backoff_cap)
+        self.store.save_source_state(
+            replace(
+                state,
+                last_fetch=now,
+                last_status=exc.status if isinstance(exc, FetchError) else state.last_status,
+                last_error=str(exc) or type(exc).__name__,
+                error_count=errors,
+                next_due=now + timedelta(seconds=delay),
+            )
+        )
+
+    async def _process(self, source: SourceConfig, items: list[Article], report: PollReport, now: datetime) -> None:
+        seen: set[str] = set()
+        todo: list[tuple[Article, StoredArticle | None]] = []
+        for item in items:
+            if item.id in seen:
+                continue
+            seen.add(item.id)
+            stored = self.store.find_article(item.id, item.guid)
+            if stored is None or stored.entry_hash != entry_hash(item):
+                todo.append((item, stored))
+        if source.fetch_article:
+            todo = todo[: source.max_articles]
+            articles = await asyncio.gather(*(self._with_page(source, item) for item, _ in todo))
+        else:
+            articles = [item for item, _ in todo]
+        for (item, stored), article in zip(todo, articles, strict=True):
+            if article is not None:
+                self._record(article, entry_hash(item), stored, report, now)
+
+    async def _with_page(self, source: SourceConfig, item: Article) -> Article | None:
+        """The item with its page's body, canonical URL and missing fields filled in; None if the page failed."""
+        try:
+            page = await self.fetcher.fetch(item.url, headers=source.headers, guard=not source.allow_private)
+            info = await asyncio.to_thread(
+                extract_page, page.content, page.final_url, source.article_selector, page.charset
+            )
+        except FetchError as exc:
+            log.warning("source %s: article %s not fetched: %s", source.name, item.url, exc)
+            return None
+        return replace(
+            item,
+            url=info.canonical_url or item.url,
+            title=item.title or info.title,
+            body=info.body,
+            published=item.published or info.published,
+            language=item.language or info.language,
+            id="",
+            content_hash="",
+        )
+
+    def _record(
+        self, article: Article, entry: str, stored: StoredArticle | None, report: PollReport, now: datetime
+    ) -> None:
+        if stored is None or stored.id != article.id:
+            stored = self.store.find_article(article.id, article.guid) or stored
+        if stored is not None and stored.content_hash == article.content_hash:
+            self.store.touch_article(stored.id, entry, now)
+            return
+        fingerprint = diff.fingerprint(article.text)
+        common = {"fingerprint": fingerprint, "notifiers": self.notifiers, "entry_hash": entry}
+        if stored is not None:
+            added = diff.added_sentences(stored.text, article.text)
+            matches = [
+                m for m in self.matcher.match("", "\n".join(added), article.language) if m.watchlist not in stored.alerted
+            ] if added else []
+            report.updated += 1
+            alerts = self.store.save_article(
+                article, kind="updated", matches=matches, added=added, stored_id=stored.id, **common
+            )
+        else:
+            original = None
+            if len(article.text.split()) >= MIN_WORDS_FOR_NEAR_DUPLICATE:
+                original = self.store.find_near_duplicate(fingerprint, now - NEAR_DUPLICATE_WINDOW, article.id)
+            if original is not None:
+                report.duplicates += 1
+                self.store.save_article(article, kind="new", matches=(), duplicate_of=original.id, **common)
+                return
+            report.new += 1
+            matches = self.matcher.match(article.title, article.text, article.language)
+            alerts = self.store.save_article(article, kind="new", matches=matches, **common)
+        report.alerts.extend(alerts)
+
+
+def _kind_options(source: SourceConfig) -> dict[str, str]:
+    return {k: v for k, v in (("link_selector", source.link_selector), ("title_selector", source.title_selector)) if v}

@@ -1,0 +1,97 @@
+"""Config loading: the shipped config is valid; every error names the file, the key path and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor import config as config_mod
+from monitor.cli import main
+from monitor.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+WATCHLIST = "name: w\nqueries: ['ceasefire']\n"
+
+
+def write(tmp: Path, body: str, watchlist: str = WATCHLIST) -> Path:
+    (tmp / "watchlists").mkdir(exist_ok=True)
+    (tmp / "watchlists" / "w.yaml").write_text(watchlist, encoding="utf-8")
+    path = tmp / "monitor.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_is_valid_and_covers_the_region() -> None:
+    settings = config_mod.load(REPO / "config" / "monitor.yaml")
+    names = {s.name for s in settings.monitor.sources}
+    assert {"panarmenian", "azatutyun", "oc-media", "un-news"} <= names
+    assert len(settings.enabled_sources()) >= 10
+    assert [w.name for w in settings.watchlists] == ["ceasefire"]
+    assert settings.db_path == REPO / "config" / ".." / "data" / "monitor.sqlite3"
+
+
+def test_defaults_apply_and_durations_accept_units(tmp_path: Path) -> None:
+    path = write(tmp_path, "schedule: {interval: 2m}\nsources:\n  - {name: a, url: 'http://x.example/f'}\n"
+                 "  - {name: b, url: 'http://x.example/g', interval: 90s, jitter: 0}\n")
+    settings = config_mod.load(path)
+    a, b = settings.monitor.sources
+    assert settings.source_interval(a) == 120 and settings.source_interval(b) == 90
+    assert settings.source_jitter(a) == 30 and settings.source_jitter(b) == 0
+    assert a.kind == "feed" and not a.fetch_article and a.enabled
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("sources:\n  - {name: a, url: 'not a url'}\n", "sources[0].url"),
+        ("sources:\n  - {name: a, url: 'http://x/f', kind: gopher}\n", "unknown source kind 'gopher'"),
+        ("sources:\n  - {name: a, url: 'http://x/f', intervall: 5}\n", "sources[0].intervall"),
+        ("sources:\n  - {name: a, url: 'http://x/f', interval: soon}\n", "sources[0].interval"),
+        ("sources:\n  - {name: a, url: 'http://x/f', kind: html}\n", "link_selector"),
+        ("sources:\n  - {name: a, url: 'http://x/f'}\n  - {name: a, url: 'http://x/g'}\n", "duplicate sources"),
+        ("sources: [\n", "not valid YAML"),
+        ("- just\n- a list\n", "mapping"),
+        ("watchlists: ['nothing/*.yaml']\n", "no file matches"),
+    ],
+)
+def test_errors_name_file_and_key(tmp_path: Path, body: str, expected: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        config_mod.load(path)
+    assert str(path) in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_watchlist_errors_name_the_watchlist_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources: []\n", "name: w\nqueries: ['(ceasefire AND']\n")
+    with pytest.raises(ConfigError) as info:
+        config_mod.load(path)
+    assert "w.yaml" in str(info.value) and "queries[0]" in str(info.value)
+    path = write(tmp_path, "sources: []\n", "name: w\nqueries: []\n")
+    with pytest.raises(ConfigError, match=r"w\.yaml: queries"):
+        config_mod.load(path)
+
+
+def test_config_path_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    assert config_mod.config_path() == Path("config/monitor.yaml")
+    monkeypatch.setenv("MONITOR_CONFIG", "/etc/m.yaml")
+    assert config_mod.config_path() == Path("/etc/m.yaml")
+    assert config_mod.config_path("x.yaml") == Path("x.yaml")
+
+
+def test_check_config_exits_non_zero_with_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "sources:\n  - {name: a, url: 'ftp://x/f'}\n")
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert "sources[0].url" in capsys.readouterr().err
+    good = write(tmp_path, "sources:\n  - {name: a, url: 'http://x.example/f'}\n")
+    assert main(["check-config", "--config", str(good)]) == 0
+    assert "1 enabled of 1" in capsys.readouterr().out
+
+
+def test_check_config_fails_when_a_watchlist_example_misbehaves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    watchlist = WATCHLIST + "examples:\n  match: ['The ceasefire held overnight.', 'A quiet day at the market.']\n"
+    path = write(tmp_path, "sources: []\n", watchlist)
+    assert main(["check-config", "--config", str(path)]) == 1
+    assert "should match but does not" in capsys.readouterr().err

@@ -1,0 +1,166 @@
+"""End to end: real loopback HTTP server, real SQLite, the seed fixtures and real feed files."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor import config as config_mod
+from monitor.demo import StaticSite, seed_routes
+from monitor.service import run_once
+from monitor.store.sqlite import SqliteStore
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEED = SHARED / "fixtures" / "seed"
+FEEDS = SHARED / "corpora" / "feeds"
+
+
+@pytest.fixture
+def site() -> Iterator[StaticSite]:
+    with StaticSite({}) as server:
+        server.routes = seed_routes(server.base)
+        yield server
+
+
+def write_config(tmp: Path, sources: list[dict[str, object]], notifiers: list[dict[str, object]] | None = None) -> Path:
+    (tmp / "watchlists").mkdir(exist_ok=True)
+    (tmp / "watchlists" / "ceasefire.yaml").write_text(
+        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    data = {
+        "storage": {"path": "db.sqlite3"},
+        "notifiers": notifiers or [{"name": "console", "kind": "console"}],
+        "sources": sources,
+    }
+    path = tmp / "monitor.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def seed_source(site: StaticSite, name: str = "panarmenian") -> dict[str, object]:
+    return {"name": name, "url": f"{site.base}/eng/rss/", "fetch_article": True, "allow_private": True}
+
+
+def once(path: Path, **kw: object):  # type: ignore[no-untyped-def]
+    return asyncio.run(run_once(config_mod.load(path), **kw))  # type: ignore[arg-type]
+
+
+def test_seed_story_alerts_once_with_a_body_snippet_and_the_decoy_does_not(
+    site: StaticSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, [seed_source(site)])
+    first = once(path)
+    assert [r.error for r in first.reports] == [None]
+    assert len(first.alerts) == 1
+    alert = first.alerts[0]
+    assert alert.watchlist == "ceasefire"
+    assert alert.url == "http://www.panarmenian.net/eng/news/escalation-karabakh/"  # rel=canonical honoured
+    body = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    assert alert.snippet and alert.snippet.split("ceasefire")[0][-40:] in body  # quoted from the body
+    assert "Top stories" not in alert.snippet and "Partner" not in alert.snippet
+    printed = capsys.readouterr().out
+    assert "escalation in Karabakh" in printed and "apricot" not in printed.lower()
+
+    again = once(path)
+    assert again.alerts == []
+    assert again.not_modified == 1  # conditional GET: the unchanged feed answered 304
+
+
+def test_edit_that_adds_a_violation_alerts_as_updated_with_the_added_sentence(site: StaticSite, tmp_path: Path) -> None:
+    path = write_config(tmp_path, [seed_source(site)])
+    once(path)
+    site.routes = seed_routes(site.base, "border-v2.html", "Thu, 06 Jul 2017 11:30:00 GMT")
+    result = once(path)
+    assert [(a.kind, a.url) for a in result.alerts] == [("updated", "http://www.panarmenian.net/eng/news/border-villages/")]
+    (added,) = result.alerts[0].added
+    assert added.startswith("Later on Thursday the defense ministry said the ceasefire had been violated")
+    assert once(path).alerts == []
+
+
+def test_a_304_causes_no_parse_and_no_page_fetch(site: StaticSite, tmp_path: Path) -> None:
+    path = write_config(tmp_path, [seed_source(site)])
+    once(path)
+    pages_before = site.hits["/eng/news/escalation-karabakh/"]
+    result = once(path)
+    assert result.reports[0].status == 304 and result.reports[0].items == 0
+    assert site.hits["/eng/news/escalation-karabakh/"] == pages_before
+
+
+def test_same_article_through_two_sources_alerts_once(site: StaticSite, tmp_path: Path) -> None:
+    path = write_config(tmp_path, [seed_source(site, "a"), seed_source(site, "b")])
+    result = once(path)
+    assert len(result.alerts) == 1
+    assert once(path).alerts == []
+
+
+def test_syndicated_copy_alerts_once_and_lists_the_other_outlet(tmp_path: Path) -> None:
+    story = (SEED / "article-body.txt").read_text(encoding="utf-8")
+
+    def feed(outlet: str, extra: str) -> bytes:
+        text = f"{extra} {story}".replace("&", "&amp;").replace("<", "&lt;")
+        return (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{outlet}</title>'
+            f"<item><title>Ceasefire violated in Karabakh</title><link>http://{outlet}.example/story</link>"
+            f"<description>{text}</description></item></channel></rss>"
+        ).encode()
+
+    routes = {"/one.xml": (feed("one", "By staff."), "application/rss+xml"),
+              "/two.xml": (feed("two", "Reporting by a wire service."), "application/rss+xml")}
+    with StaticSite(routes) as server:
+        path = write_config(tmp_path, [{"name": "one", "url": f"{server.base}/one.xml"},
+                                       {"name": "two", "url": f"{server.base}/two.xml"}])
+        result = once(path, dry_run=False)
+    assert len(result.alerts) == 1
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    try:
+        (recent,) = store.recent_alerts(5)
+    finally:
+        store.close()
+    assert recent.source in {"one", "two"} and set(recent.also_in) == {"one", "two"} - {recent.source}
+
+
+def test_dry_run_records_nothing(site: StaticSite, tmp_path: Path) -> None:
+    path = write_config(tmp_path, [seed_source(site)])
+    assert len(once(path, dry_run=True).alerts) == 1
+    assert len(once(path, dry_run=True).alerts) == 1  # nothing was recorded, so it would alert again
+    assert len(once(path).alerts) == 1
+
+
+def test_real_feeds_in_many_formats_and_encodings_poll_without_errors(tmp_path: Path) -> None:
+    names = ["real/rssparser_guardian.rss", "real/rssparser_rss-1.rss", "real/nodefeedparser_tpm.atom",
+             "real/feedjira_json_feed.json", "multilingual/nodefeedparser_iconv.xml",
+             "multilingual/rssparser_encoding.rss", "multilingual/swelbyboy_azatutyun_hy.xml"]
+    if not FEEDS.is_dir():
+        pytest.skip("shared feed corpus not present")
+    routes = {f"/{i}": ((FEEDS / n).read_bytes(), "application/xml") for i, n in enumerate(names)}
+    with StaticSite(routes) as server:
+        path = write_config(tmp_path, [{"name": f"s{i}", "url": f"{server.base}/{i}"} for i in range(len(names))])
+        result = once(path)
+    assert [r.error for r in result.reports] == [None] * len(names)
+    assert all(r.items > 0 for r in result.reports)
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    try:
+        states = {s.name: s for s in store.source_states()}
+    finally:
+        store.close()
+    assert all(states[f"s{i}"].last_status == 200 and states[f"s{i}"].error_count == 0 for i in range(len(names)))
+
+
+def test_a_broken_source_is_recorded_and_backed_off_while_others_alert(site: StaticSite, tmp_path: Path) -> None:
+    path = write_config(tmp_path, [seed_source(site), {"name": "gone", "url": f"{site.base}/missing.xml"}])
+    result = once(path)
+    by_name = {r.source: r for r in result.reports}
+    assert by_name["gone"].error and "404" in by_name["gone"].error
+    assert len(by_name["panarmenian"].alerts) == 1
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    try:
+        gone = store.source_state("gone")
+    finally:
+        store.close()
+    assert gone.error_count == 1 and gone.last_status == 404
+    assert gone.next_due is not None and gone.last_fetch is not None and gone.next_due > gone.last_fetch
