@@ -1,0 +1,144 @@
+"""What an edit added, and near-duplicate fingerprints. Pure: no I/O.
+
+Sentences are split with a small Unicode-aware rule set good enough for news text in Latin,
+Cyrillic, Armenian and Arabic scripts. Fingerprints are 64-bit SimHashes over 3-word shingles,
+stable across processes (blake2b, never Python's `hash`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+# Sentence ends: . ! ? … and the Armenian full stop (U+0589), Arabic question mark (U+061F) and
+# Urdu full stop (U+06D4). Armenian text on
+# the web often uses an ASCII colon as its full stop, so a colon after an Armenian letter counts too.
+_BOUNDARY = re.compile(
+    r"(?:[.!?\u2026\u0589\u061f\u06d4]+|(?<=[\u0531-\u0587]):)"  # terminator(s)
+    r"[\"'\u00bb\u201d\u2019\u203a)\]]*"  # closing quotes and brackets stay with their sentence
+    r"\s+"
+)
+_WORD_BEFORE = re.compile(r"(\w+)\W*$")
+# Words that end with a dot without ending a sentence (compared casefolded, dot stripped).
+_ABBREVIATIONS = frozenset(
+    {
+        *("mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "maj", "capt", "sgt", "jr", "sr", "vs", "etc"),
+        *("inc", "ltd", "corp", "dept", "gov", "sen", "jan", "feb", "aug", "sep", "sept", "oct", "nov", "dec"),
+        *("тыс", "млн", "млрд", "руб", "ул", "гг", "см", "стр", "др"),  # noqa: RUF001
+    }
+)
+# Abbreviations that are also everyday words: only before a number ("No. 5", "Art. 3").
+_NUMBER_ABBREVIATIONS = frozenset(("no", "nos", "art", "fig", "p", "pp", "vol", "st"))
+
+_SHINGLE = 3
+_BITS = 64
+_MASK = (1 << _BITS) - 1
+
+NEAR_DUPLICATE_DISTANCE = 10
+"""Fingerprints at most this many bits apart are the same story (see tests/test_diff.py for the tuning)."""
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`, in order; every line break is a boundary too."""
+    sentences: list[str] = []
+    for paragraph in text.splitlines():
+        sentences.extend(_split_paragraph(paragraph))
+    return sentences
+
+
+def _split_paragraph(paragraph: str) -> list[str]:
+    out: list[str] = []
+    start = 0
+    for boundary in _BOUNDARY.finditer(paragraph):
+        if _ends_sentence(paragraph, boundary):
+            out.append(paragraph[start : boundary.end()].strip())
+            start = boundary.end()
+    out.append(paragraph[start:].strip())
+    return [s for s in out if s]
+
+
+def _ends_sentence(paragraph: str, boundary: re.Match[str]) -> bool:
+    """A candidate boundary ends a sentence unless a lowercase word follows or it closes an abbreviation."""
+    following = paragraph[boundary.end()]
+    if following.islower():
+        return False
+    if not boundary.group().startswith(".") or not boundary.group()[1:2].isspace():
+        return True  # another stop, several stops, or a dot inside closing quotes
+    word = _WORD_BEFORE.search(paragraph, 0, boundary.start())
+    if word is None:
+        return True
+    token = word.group(1).casefold()
+    if len(token) == 1 and token.isalpha():
+        return False  # an initial, as in "J. Smith"
+    return token not in _ABBREVIATIONS and not (following.isdigit() and token in _NUMBER_ABBREVIATIONS)
+
+
+def normalise(sentence: str) -> str:
+    """The form sentences are compared in: NFKC, casefolded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", sentence).casefold().split())
+
+
+def added_sentences(old: str, new: str) -> list[str]:
+    """Sentences of `new` that `old` does not have, in order, each once."""
+    seen = {normalise(s) for s in split_sentences(old)}
+    added: list[str] = []
+    for sentence in split_sentences(new):
+        key = normalise(sentence)
+        if key not in seen:
+            seen.add(key)
+            added.append(sentence)
+    return added
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _shingles(tokens: list[str]) -> list[str]:
+    if len(tokens) < _SHINGLE:
+        return [" ".join(tokens)] if tokens else []
+    return [" ".join(tokens[i : i + _SHINGLE]) for i in range(len(tokens) - _SHINGLE + 1)]
+
+
+def _digest(shingle: str) -> bytes:
+    return hashlib.blake2b(shingle.encode("utf-8"), digest_size=8).digest()
+
+
+# _BIT_TABLES[b] maps a byte to 1 when its bit b is set, else to 0 (for bytes.translate).
+_BIT_TABLES = tuple(bytes((value >> bit) & 1 for value in range(256)) for bit in range(8))
+
+
+def fingerprint(text: str) -> int:
+    """64-bit SimHash of `text` over 3-word shingles of casefolded words (unsigned; 0 for no words).
+
+    Each bit is set when more than half of the shingles' blake2b-64 hashes have it set. The
+    per-bit counts are taken column-wise over the concatenated digests, at C speed.
+    """
+    shingles = _shingles(_tokens(text))
+    if not shingles:
+        return 0
+    blob = b"".join(map(_digest, shingles))
+    result = 0
+    for position in range(8):  # byte 0 is the most significant (big-endian digests)
+        column = blob[position::8]
+        for bit in range(8):
+            if 2 * column.translate(_BIT_TABLES[bit]).count(1) > len(shingles):
+                result |= 1 << ((7 - position) * 8 + bit)
+    return result
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit fingerprints (signed or unsigned)."""
+    return ((a ^ b) & _MASK).bit_count()
+
+
+def to_signed(value: int) -> int:
+    """An unsigned 64-bit fingerprint as SQLite's signed INTEGER."""
+    value &= _MASK
+    return value - (1 << _BITS) if value >> (_BITS - 1) else value
+
+
+def from_signed(value: int) -> int:
+    """A fingerprint read back from SQLite, as the unsigned value `fingerprint` returns."""
+    return value & _MASK
