@@ -1,0 +1,547 @@
+"""`SqliteStore`: the embedded default store (one SQLite file in WAL mode, one connection)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from monitor.diff import NEAR_DUPLICATE_DISTANCE, from_signed, hamming, to_signed
+from monitor.errors import StorageError
+from monitor.records import Alert, AlertKind, Article, Match, SourceState
+from monitor.store import Store, StoredArticle
+from monitor.store.migrations import apply_migrations
+
+CORE_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        last_fetch TEXT,
+        last_success TEXT,
+        last_status INTEGER,
+        last_error TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        next_due TEXT
+    );
+    CREATE TABLE articles (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        guid TEXT,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        fingerprint INTEGER NOT NULL,  -- SimHash as signed 64-bit (monitor.diff.to_signed)
+        entry_hash TEXT NOT NULL DEFAULT '',
+        published TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        duplicate_of TEXT REFERENCES articles (id)  -- a syndicated copy of this article
+    );
+    CREATE INDEX articles_guid ON articles (guid);
+    CREATE INDEX articles_first_seen ON articles (first_seen);
+    CREATE INDEX articles_duplicate_of ON articles (duplicate_of);
+    CREATE TABLE article_versions (
+        id INTEGER PRIMARY KEY,
+        article_id TEXT NOT NULL REFERENCES articles (id),
+        content_hash TEXT NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        seen_at TEXT NOT NULL
+    );
+    CREATE INDEX article_versions_article ON article_versions (article_id);
+    -- Other ways to reach a stored article: another canonical URL's id, or another feed GUID.
+    CREATE TABLE article_aliases (
+        kind TEXT NOT NULL CHECK (kind IN ('id', 'guid')),
+        value TEXT NOT NULL,
+        article_id TEXT NOT NULL REFERENCES articles (id),
+        PRIMARY KEY (kind, value)
+    );
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY,
+        article_id TEXT NOT NULL REFERENCES articles (id),
+        content_hash TEXT NOT NULL,
+        watchlist TEXT NOT NULL,
+        query TEXT NOT NULL,
+        terms TEXT NOT NULL,
+        snippet TEXT NOT NULL,
+        score REAL NOT NULL,
+        created TEXT NOT NULL,
+        UNIQUE (article_id, content_hash, watchlist, query)
+    );
+    -- At most one alert per article and watch list, ever: an edit alerts only where nothing did.
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        article_id TEXT NOT NULL REFERENCES articles (id),
+        watchlist TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('new', 'updated')),
+        title TEXT NOT NULL,
+        url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        published TEXT,
+        terms TEXT NOT NULL,
+        snippet TEXT NOT NULL,
+        added TEXT NOT NULL DEFAULT '[]',
+        also_in TEXT NOT NULL DEFAULT '[]',
+        created TEXT NOT NULL,
+        UNIQUE (article_id, watchlist)
+    );
+    CREATE INDEX alerts_created ON alerts (created);
+    CREATE TABLE outbox (
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
+        notifier TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('owed', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT NOT NULL,
+        last_error TEXT,
+        delivered_at TEXT,
+        PRIMARY KEY (alert_id, notifier)
+    );
+    CREATE INDEX outbox_owed ON outbox (notifier, status, alert_id);
+    """,
+)
+
+_ARTICLE_COLUMNS = "id, url, source, guid, title, text, content_hash, fingerprint, entry_hash, first_seen, duplicate_of"
+_ALERT_COLUMNS = (
+    "a.id, a.article_id, a.watchlist, a.kind, a.title, a.url, a.source, a.published, a.terms, a.snippet,"
+    " a.created, a.added, a.also_in"
+)
+
+
+def _ts(value: datetime | None) -> str | None:
+    """A datetime as sortable ISO-8601 UTC text (naive datetimes are taken as UTC)."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _hamming_sql(a: int, b: int) -> int:
+    return hamming(a, b)
+
+
+class SqliteStore(Store):
+    """Source state, articles, matches and the alert outbox in one SQLite file.
+
+    One connection, used from one thread at a time (the service's event loop). `clock` gives
+    "now" for first/last seen and alert times; tests may fix it.
+    """
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._setup(conn, clock)
+            apply_migrations(conn, "core", CORE_MIGRATIONS)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open the store at {self.path}: {exc}") from exc
+
+    def _setup(self, conn: sqlite3.Connection, clock: Callable[[], datetime] | None) -> None:
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.create_function("hamming64", 2, _hamming_sql, deterministic=True)
+        self.conn = conn
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection, for other components' tables (see `migrations.apply_migrations`)."""
+        return self.conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def snapshot(self) -> SqliteStore:
+        copy = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.conn.backup(copy)
+        store = SqliteStore.__new__(SqliteStore)
+        store.path = ":memory:"
+        store._setup(copy, self._clock)
+        return store
+
+    # sources
+
+    def source_state(self, name: str) -> SourceState:
+        row = self.conn.execute(
+            "SELECT name, etag, last_modified, last_fetch, last_success, last_status, last_error,"
+            " error_count, next_due FROM sources WHERE name = ?",
+            (name,),
+        ).fetchone()
+        return SourceState(name) if row is None else _source_state(row)
+
+    def save_source_state(self, state: SourceState) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO sources (name, etag, last_modified, last_fetch, last_success, last_status,"
+            " last_error, error_count, next_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                state.name,
+                state.etag,
+                state.last_modified,
+                _ts(state.last_fetch),
+                _ts(state.last_success),
+                state.last_status,
+                state.last_error,
+                state.error_count,
+                _ts(state.next_due),
+            ),
+        )
+
+    def source_states(self) -> list[SourceState]:
+        rows = self.conn.execute(
+            "SELECT name, etag, last_modified, last_fetch, last_success, last_status, last_error,"
+            " error_count, next_due FROM sources ORDER BY name"
+        )
+        return [_source_state(row) for row in rows]
+
+    # articles
+
+    def find_article(self, article_id: str, guid: str | None = None) -> StoredArticle | None:
+        found = self._resolve("id", article_id) or (self._resolve("guid", guid) if guid else None)
+        return None if found is None else self._stored(found)
+
+    def _resolve(self, kind: str, value: str) -> str | None:
+        """The id of the article reached by this id or GUID, directly or through an alias."""
+        column = "id" if kind == "id" else "guid"
+        row = self.conn.execute(
+            f"SELECT id FROM articles WHERE {column} = ?"
+            " UNION ALL SELECT article_id FROM article_aliases WHERE kind = ? AND value = ? LIMIT 1",
+            (value, kind, value),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _stored(self, article_id: str) -> StoredArticle:
+        row = self.conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
+        owners = (row[0], row[10]) if row[10] else (row[0],)
+        alerted = self.conn.execute(
+            f"SELECT watchlist FROM alerts WHERE article_id IN ({','.join('?' * len(owners))})", owners
+        )
+        return StoredArticle(
+            id=row[0],
+            url=row[1],
+            source=row[2],
+            guid=row[3],
+            title=row[4],
+            text=row[5],
+            content_hash=row[6],
+            fingerprint=from_signed(row[7]),
+            entry_hash=row[8],
+            first_seen=cast(datetime, _dt(row[9])),
+            alerted=frozenset(r[0] for r in alerted),
+        )
+
+    def find_near_duplicate(self, fingerprint: int, since: datetime, exclude_id: str) -> StoredArticle | None:
+        # An exact scan of the window (indexed by first_seen): band lookups would miss near
+        # duplicates whose differing bits fall in every band (see the diff tests' tuning notes).
+        row = self.conn.execute(
+            "SELECT id FROM articles WHERE first_seen >= ? AND id != ? AND hamming64(fingerprint, ?) <= ?"
+            " ORDER BY hamming64(fingerprint, ?), first_seen LIMIT 1",
+            (_ts(since), exclude_id, to_signed(fingerprint), NEAR_DUPLICATE_DISTANCE, to_signed(fingerprint)),
+        ).fetchone()
+        return None if row is None else self._stored(row[0])
+
+    def save_article(
+        self,
+        article: Article,
+        *,
+        fingerprint: int,
+        kind: AlertKind,
+        matches: Sequence[Match],
+        notifiers: Sequence[str],
+        added: Sequence[str] = (),
+        duplicate_of: str | None = None,
+        stored_id: str | None = None,
+        entry_hash: str = "",
+    ) -> list[Alert]:
+        now = self._clock()
+        target = stored_id or article.id
+        with self.transaction():
+            self._upsert_article(target, article, fingerprint, entry_hash, now)
+            self._add_aliases(target, article)
+            if duplicate_of is not None:
+                self._record_copy(target, article.source, duplicate_of)
+                return []
+            for match in matches:
+                self._insert_match(target, article.content_hash, match, now)
+            return self._create_alerts(target, article, kind, matches, notifiers, added, now)
+
+    def _upsert_article(self, target: str, article: Article, fingerprint: int, entry_hash: str, now: datetime) -> None:
+        """Insert or update the article row; add a version row when the content is new or changed."""
+        row = self.conn.execute("SELECT content_hash FROM articles WHERE id = ?", (target,)).fetchone()
+        if row is None:
+            self.conn.execute(
+                "INSERT INTO articles (id, url, source, guid, title, text, content_hash, fingerprint, entry_hash,"
+                " published, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    target,
+                    article.url,
+                    article.source,
+                    article.guid,
+                    article.title,
+                    article.text,
+                    article.content_hash,
+                    to_signed(fingerprint),
+                    entry_hash,
+                    _ts(article.published),
+                    _ts(now),
+                    _ts(now),
+                ),
+            )
+        else:
+            self.conn.execute(
+                "UPDATE articles SET title = ?, text = ?, content_hash = ?, fingerprint = ?, entry_hash = ?,"
+                " published = COALESCE(?, published), guid = COALESCE(guid, ?), last_seen = ? WHERE id = ?",
+                (
+                    article.title,
+                    article.text,
+                    article.content_hash,
+                    to_signed(fingerprint),
+                    entry_hash,
+                    _ts(article.published),
+                    article.guid,
+                    _ts(now),
+                    target,
+                ),
+            )
+            if row[0] == article.content_hash:
+                return
+        self.conn.execute(
+            "INSERT INTO article_versions (article_id, content_hash, title, text, seen_at) VALUES (?, ?, ?, ?, ?)",
+            (target, article.content_hash, article.title, article.text, _ts(now)),
+        )
+
+    def _add_aliases(self, target: str, article: Article) -> None:
+        aliases = [("id", article.id)] if article.id != target else []
+        if article.guid:
+            aliases.append(("guid", article.guid))
+        for kind, value in aliases:
+            if self._resolve(kind, value) is None:
+                self.conn.execute(
+                    "INSERT INTO article_aliases (kind, value, article_id) VALUES (?, ?, ?)", (kind, value, target)
+                )
+
+    def _root(self, article_id: str) -> str:
+        """The original an article is a copy of (following copies of copies), or the article itself."""
+        seen = {article_id}
+        while True:
+            row = self.conn.execute("SELECT duplicate_of FROM articles WHERE id = ?", (article_id,)).fetchone()
+            if row is None or row[0] is None or row[0] in seen:
+                return article_id
+            article_id = row[0]
+            seen.add(article_id)
+
+    def _record_copy(self, target: str, outlet: str, duplicate_of: str) -> None:
+        """Remember that `target` is a copy; list its outlet in the original's alerts."""
+        root = self._root(duplicate_of)
+        if root == target:
+            return
+        self.conn.execute("UPDATE articles SET duplicate_of = ? WHERE id = ?", (root, target))
+        rows = self.conn.execute(
+            "SELECT al.id, al.also_in, ar.source FROM alerts al JOIN articles ar ON ar.id = al.article_id"
+            " WHERE al.article_id = ?",
+            (root,),
+        ).fetchall()
+        for alert_id, also_in_json, own_source in rows:
+            also_in: list[str] = json.loads(also_in_json)
+            if outlet != own_source and outlet not in also_in:
+                also_in.append(outlet)
+                self.conn.execute("UPDATE alerts SET also_in = ? WHERE id = ?", (json.dumps(also_in), alert_id))
+
+    def _insert_match(self, target: str, content_hash: str, match: Match, now: datetime) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO matches (article_id, content_hash, watchlist, query, terms, snippet, score, created)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                target,
+                content_hash,
+                match.watchlist,
+                match.query,
+                json.dumps(match.terms),
+                match.snippet,
+                match.score,
+                _ts(now),
+            ),
+        )
+
+    def _create_alerts(
+        self,
+        target: str,
+        article: Article,
+        kind: AlertKind,
+        matches: Sequence[Match],
+        notifiers: Sequence[str],
+        added: Sequence[str],
+        now: datetime,
+    ) -> list[Alert]:
+        """One alert per watch list that has none on this article (or its original), owed to every notifier."""
+        already = self._stored(target).alerted
+        best: dict[str, Match] = {}
+        for match in matches:
+            current = best.get(match.watchlist)
+            if match.watchlist not in already and (current is None or match.score > current.score):
+                best[match.watchlist] = match
+        also_in = self._copies_outlets(target, article.source)
+        created: list[Alert] = []
+        for match in best.values():
+            row = self.conn.execute(
+                "INSERT INTO alerts (article_id, watchlist, kind, title, url, source, published, terms, snippet,"
+                " added, also_in, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (article_id, watchlist) DO NOTHING RETURNING id",
+                (
+                    target,
+                    match.watchlist,
+                    kind,
+                    article.title,
+                    article.url,
+                    article.source,
+                    _ts(article.published),
+                    json.dumps(match.terms),
+                    match.snippet,
+                    json.dumps(list(added)),
+                    json.dumps(also_in),
+                    _ts(now),
+                ),
+            ).fetchone()
+            if row is None:
+                continue
+            self.conn.executemany(
+                "INSERT INTO outbox (alert_id, notifier, status, next_attempt) VALUES (?, ?, 'owed', ?)",
+                [(row[0], notifier, _ts(now)) for notifier in dict.fromkeys(notifiers)],
+            )
+            created.append(self._alert_by_id(row[0]))
+        return created
+
+    def _copies_outlets(self, target: str, own_source: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT source FROM articles WHERE duplicate_of = ? AND source != ?"
+            " GROUP BY source ORDER BY MIN(first_seen)",
+            (target, own_source),
+        )
+        return [r[0] for r in rows]
+
+    def touch_article(self, article_id: str, entry_hash: str, seen_at: datetime) -> None:
+        target = self._resolve("id", article_id) or article_id
+        self.conn.execute(
+            "UPDATE articles SET entry_hash = ?, last_seen = ? WHERE id = ?", (entry_hash, _ts(seen_at), target)
+        )
+
+    # outbox
+
+    def _alert_by_id(self, alert_id: int) -> Alert:
+        row = self.conn.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts a WHERE a.id = ?", (alert_id,)).fetchone()
+        return _alert(row)
+
+    def owed(self, notifier: str, now: datetime, limit: int = 100) -> list[Alert]:
+        rows = self.conn.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM outbox o JOIN alerts a ON a.id = o.alert_id"
+            " WHERE o.notifier = ? AND o.status = 'owed' AND o.next_attempt <= ? ORDER BY a.id LIMIT ?",
+            (notifier, _ts(now), limit),
+        )
+        return [_alert(row) for row in rows]
+
+    def attempts(self, alert_id: int, notifier: str) -> int:
+        row = self.conn.execute(
+            "SELECT attempts FROM outbox WHERE alert_id = ? AND notifier = ?", (alert_id, notifier)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def mark_delivered(self, alert_id: int, notifier: str) -> None:
+        self._update_outbox(
+            alert_id, notifier, "status = 'delivered', delivered_at = ?, last_error = NULL", _ts(self._clock())
+        )
+
+    def mark_retry(self, alert_id: int, notifier: str, error: str, next_attempt: datetime) -> None:
+        self._update_outbox(
+            alert_id, notifier, "attempts = attempts + 1, last_error = ?, next_attempt = ?", error, _ts(next_attempt)
+        )
+
+    def mark_failed(self, alert_id: int, notifier: str, error: str) -> None:
+        self._update_outbox(alert_id, notifier, "status = 'failed', attempts = attempts + 1, last_error = ?", error)
+
+    def _update_outbox(self, alert_id: int, notifier: str, assignments: str, *values: Any) -> None:
+        self.conn.execute(
+            f"UPDATE outbox SET {assignments} WHERE alert_id = ? AND notifier = ? AND status = 'owed'",
+            (*values, alert_id, notifier),
+        )
+
+    def outbox_depth(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'owed'").fetchone()[0])
+
+    def oldest_owed(self) -> datetime | None:
+        row = self.conn.execute(
+            "SELECT MIN(a.created) FROM outbox o JOIN alerts a ON a.id = o.alert_id WHERE o.status = 'owed'"
+        ).fetchone()
+        return _dt(row[0])
+
+    def recent_alerts(self, limit: int = 5, watchlists: Sequence[str] | None = None) -> list[Alert]:
+        where, params = "", tuple[str, ...]()
+        if watchlists is not None:
+            where, params = f" WHERE a.watchlist IN ({','.join('?' * len(watchlists))})", tuple(watchlists)
+        rows = self.conn.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts a{where} ORDER BY a.id DESC LIMIT ?", (*params, limit)
+        )
+        return [_alert(row) for row in rows]
+
+    def stats_since(self, since: datetime) -> dict[str, int]:
+        """Alerts created at or after `since`, per watch list."""
+        rows = self.conn.execute(
+            "SELECT watchlist, COUNT(*) FROM alerts WHERE created >= ? GROUP BY watchlist ORDER BY watchlist",
+            (_ts(since),),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+
+def _source_state(row: sqlite3.Row | tuple[Any, ...]) -> SourceState:
+    return SourceState(
+        name=row[0],
+        etag=row[1],
+        last_modified=row[2],
+        last_fetch=_dt(row[3]),
+        last_success=_dt(row[4]),
+        last_status=row[5],
+        last_error=row[6],
+        error_count=row[7],
+        next_due=_dt(row[8]),
+    )
+
+
+def _alert(row: tuple[Any, ...]) -> Alert:
+    return Alert(
+        id=row[0],
+        article_id=row[1],
+        watchlist=row[2],
+        kind=row[3],
+        title=row[4],
+        url=row[5],
+        source=row[6],
+        published=_dt(row[7]),
+        terms=tuple(json.loads(row[8])),
+        snippet=row[9],
+        created=cast(datetime, _dt(row[10])),
+        added=tuple(json.loads(row[11])),
+        also_in=tuple(json.loads(row[12])),
+    )
