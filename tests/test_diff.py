@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (multilingual test text: Cyrillic and Armenian letters are meant)
 """monitor.diff: sentence splitting, added sentences, SimHash fingerprints and their tuning."""
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def test_added_sentences_keep_order_and_appear_once() -> None:
 
 
 def test_everything_is_added_to_nothing() -> None:
-    assert added_sentences("", "Ceasefire violated. Shelling reported.") == ["Ceasefire violated.", "Shelling reported."]
+    added = added_sentences("", "Ceasefire violated. Shelling reported.")
+    assert added == ["Ceasefire violated.", "Shelling reported."]
 
 
 # --- fingerprints
