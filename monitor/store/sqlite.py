@@ -143,11 +143,15 @@ class SqliteStore(Store):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot open the store at {self.path}: {exc}") from exc
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             self._setup(conn, clock)
             apply_migrations(conn, "core", CORE_MIGRATIONS)
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the store at {self.path}: {exc}") from exc
+            conn.close()
+            raise StorageError(f"cannot open or migrate the store at {self.path}: {exc}") from exc
 
     def _setup(self, conn: sqlite3.Connection, clock: Callable[[], datetime] | None) -> None:
         conn.execute("PRAGMA foreign_keys=ON")
