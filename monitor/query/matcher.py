@@ -1,0 +1,141 @@
+"""The matcher: every watch list compiled once; each document tokenised once and read by all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from monitor.query.document import Document
+from monitor.query.evaluator import Span, evaluate
+from monitor.query.nodes import Query
+from monitor.query.parser import parse
+from monitor.query.prefilter import required_keys
+from monitor.query.scoring import Relevance, relevance
+from monitor.records import Match, WatchList
+
+if TYPE_CHECKING:
+    from monitor.query.explain import Explanation
+
+SNIPPET_CHARS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """One parsed query of a watch list."""
+
+    watchlist: int
+    text: str
+    node: Query
+    exclude: bool
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one watch list found in one document (matched or not)."""
+
+    watchlist: WatchList
+    queries: list[str]
+    spans: list[Span]
+    excluded_by: str | None
+    relevance: Relevance
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.queries) and self.excluded_by is None and self.relevance.score >= self.watchlist.threshold
+
+
+class Matcher:
+    """Matches documents against watch lists; all queries are parsed and indexed up front."""
+
+    def __init__(self, watchlists: Sequence[WatchList]) -> None:
+        self.watchlists = list(watchlists)
+        self.compiled: list[Compiled] = []
+        self._by_key: dict[str, list[int]] = {}
+        self._always: list[int] = []
+        for number, watchlist in enumerate(self.watchlists):
+            for text in watchlist.queries:
+                self._add(Compiled(number, text, parse(text), exclude=False))
+            for text in watchlist.exclude:
+                self._add(Compiled(number, text, parse(text), exclude=True))
+
+    def _add(self, compiled: Compiled) -> None:
+        index = len(self.compiled)
+        self.compiled.append(compiled)
+        keys = required_keys(compiled.node)
+        if keys is None:
+            self._always.append(index)
+        for key in keys or ():
+            self._by_key.setdefault(key, []).append(index)
+
+    def candidates(self, doc: Document) -> list[int]:
+        """Indices of the compiled queries that can match ``doc``, in watch-list order."""
+        found = set(self._always)
+        for key in doc.prefilter_keys():
+            found.update(self._by_key.get(key, ()))
+        return sorted(found)
+
+    def outcomes(self, doc: Document) -> list[Outcome]:
+        """Per watch list that any query or exclusion hit: what matched, what vetoed, the score."""
+        found: dict[int, Outcome] = {}
+        for index in self.candidates(doc):
+            compiled = self.compiled[index]
+            spans = evaluate(compiled.node, doc)
+            if spans is None:
+                continue
+            outcome = found.setdefault(
+                compiled.watchlist, Outcome(self.watchlists[compiled.watchlist], [], [], None, Relevance(0.0))
+            )
+            if compiled.exclude:
+                outcome.excluded_by = outcome.excluded_by or compiled.text
+            else:
+                outcome.queries.append(compiled.text)
+                outcome.spans.extend(spans)
+        for outcome in found.values():
+            outcome.relevance = relevance(doc, mention_tokens(outcome.spans))
+        return [found[k] for k in sorted(found)]
+
+    def explain(self, title: str, body: str, language: str | None = None) -> list[Explanation]:
+        """One Explanation per watch list (see monitor.query.explain)."""
+        from monitor.query.explain import explain_watchlists
+
+        return explain_watchlists(self, title, body, language)
+
+    def match(self, title: str, body: str, language: str | None = None) -> list[Match]:
+        """One Match per watch list that matches the article (score at or above its threshold)."""
+        doc = Document(title, body, language)
+        return [to_match(outcome, doc) for outcome in self.outcomes(doc) if outcome.matched]
+
+
+def mention_tokens(spans: list[Span]) -> list[int]:
+    """Sorted distinct token indices covered by the spans."""
+    return sorted({i for first, last in spans for i in range(first, last + 1)})
+
+
+def to_match(outcome: Outcome, doc: Document) -> Match:
+    mentions = mention_tokens(outcome.spans)
+    terms = tuple(dict.fromkeys(doc.surface(i) for i in mentions))
+    first = outcome.relevance.strong if outcome.relevance.strong is not None else mentions[0]
+    return Match(
+        watchlist=outcome.watchlist.name,
+        query=outcome.queries[0],
+        terms=terms,
+        snippet=snippet(doc, first),
+        score=round(outcome.relevance.score, 3),
+    )
+
+
+def snippet(doc: Document, index: int) -> str:
+    """The sentence around a token, with the next one when short; trimmed around the token."""
+    sid = doc.sents[index]
+    text = doc.sentence_text(sid)
+    following = sid + 1 < len(doc.sentences) and doc.sentences[sid + 1].field == doc.fields[index]
+    if len(text) < SNIPPET_CHARS // 3 and following:
+        text = f"{text} {doc.sentence_text(sid + 1)}".strip()
+    text = " ".join(text.split())
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    word = doc.surface(index)
+    at = max(0, text.find(word) - SNIPPET_CHARS // 2)
+    cut = text[at : at + SNIPPET_CHARS - 2].strip()
+    return ("…" if at else "") + cut + "…"

@@ -1,0 +1,183 @@
+"""Recursive-descent parser for the watch-list query language.
+
+Grammar (operators are upper case; lower-case ``and``/``or``/``not``/``near`` are plain words)::
+
+    query  := or
+    or     := and ("OR" and)*
+    and    := not (["AND"] not)*          # adjacent terms are joined by an implicit AND
+    not    := "NOT" not | near
+    near   := unary ("NEAR/" N unary)*     # N words or fewer between the two sides
+    unary  := ("title:" | "body:") unary | "(" or ")" | '"' words '"' | word | word*
+
+A bare word also matches its inflections (same stem, same language); quoted words match exactly.
+A bare word that the tokeniser splits (``cease-fire``, ``U.S.``) is an inexact phrase of its parts.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from monitor.errors import QuerySyntaxError
+from monitor.query.nodes import FIELDS, And, Field, Near, Not, Or, Phrase, Prefix, Query, Term, Word
+from monitor.query.text import words
+
+_LEXEME = re.compile(r'\s*(?:(?P<paren>[()])|(?P<quote>"[^"]*"?)|(?P<word>[^\s()"]+))')
+_NEAR = re.compile(r"NEAR/(\d{1,4})")
+_FIELD = re.compile(rf"({'|'.join(FIELDS)}):", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexeme:
+    kind: str  # "(", ")", "quote", "word", "AND", "OR", "NOT", "NEAR", "field", "end"
+    text: str
+    position: int
+
+
+def parse(text: str) -> Query:
+    """Parse query text into its AST; raises QuerySyntaxError naming the position of the problem."""
+    return _Parser(text).parse()
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lexemes = list(self._lex())
+        self.index = 0
+
+    def parse(self) -> Query:
+        if self.peek().kind == "end":
+            self.fail("empty query")
+        node = self.or_expr()
+        if self.peek().kind != "end":
+            self.fail(f"unexpected {self.peek().text!r}")
+        return node
+
+    # -- lexing -------------------------------------------------------------------------------
+    def _lex(self) -> list[_Lexeme]:
+        out: list[_Lexeme] = []
+        pos = 0
+        while pos < len(self.text):
+            found = _LEXEME.match(self.text, pos)
+            if found is None or found.end() == pos:
+                break
+            pos = found.end()
+            kind = found.lastgroup or ""
+            value = found.group(kind)
+            start = found.start(kind)
+            if kind == "word":
+                out.extend(self._word_lexemes(value, start))
+            else:
+                out.append(_Lexeme("quote" if kind == "quote" else value, value, start))
+        out.append(_Lexeme("end", "end of query", len(self.text)))
+        return out
+
+    def _word_lexemes(self, value: str, start: int) -> list[_Lexeme]:
+        if value in ("AND", "OR", "NOT"):
+            return [_Lexeme(value, value, start)]
+        if value.startswith("NEAR"):
+            if not _NEAR.fullmatch(value):
+                raise QuerySyntaxError("NEAR needs a distance, as in NEAR/5", self.text, start)
+            return [_Lexeme("NEAR", value[5:], start)]
+        field = _FIELD.match(value)
+        if field:
+            rest = value[field.end() :]
+            head = _Lexeme("field", field.group(1).lower(), start)
+            return [head, *self._word_lexemes(rest, start + field.end())] if rest else [head]
+        return [_Lexeme("word", value, start)]
+
+    # -- grammar --------------------------------------------------------------------------------
+    def peek(self) -> _Lexeme:
+        return self.lexemes[self.index]
+
+    def take(self) -> _Lexeme:
+        lexeme = self.lexemes[self.index]
+        self.index += 1
+        return lexeme
+
+    def fail(self, message: str, lexeme: _Lexeme | None = None) -> None:
+        where = lexeme or self.peek()
+        raise QuerySyntaxError(message, self.text, where.position)
+
+    def or_expr(self) -> Query:
+        parts = [self.and_expr()]
+        while self.peek().kind == "OR":
+            self.take()
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+
+    def and_expr(self) -> Query:
+        parts = [self.not_expr()]
+        while self.peek().kind not in ("OR", ")", "end"):
+            if self.peek().kind == "AND":
+                self.take()
+            parts.append(self.not_expr())
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def not_expr(self) -> Query:
+        if self.peek().kind == "NOT":
+            self.take()
+            return Not(self.not_expr())
+        return self.near_expr()
+
+    def near_expr(self) -> Query:
+        node = self.unary()
+        while self.peek().kind == "NEAR":
+            distance = int(self.take().text)
+            node = Near(node, self.unary(), distance)
+        return node
+
+    def unary(self) -> Query:
+        lexeme = self.take()
+        if lexeme.kind == "field":
+            return Field(lexeme.text, self.unary())
+        if lexeme.kind == "(":
+            node = self.or_expr()
+            if self.peek().kind != ")":
+                self.fail("missing ')'")
+            self.take()
+            return node
+        if lexeme.kind == "quote":
+            return self.phrase(lexeme)
+        if lexeme.kind == "word":
+            return self.bare_word(lexeme)
+        self.fail(f"expected a term, found {lexeme.text!r}", lexeme)
+        raise AssertionError  # unreachable: fail() raises
+
+    def phrase(self, lexeme: _Lexeme) -> Query:
+        if len(lexeme.text) < 2 or not lexeme.text.endswith('"'):
+            self.fail("unterminated quoted phrase", lexeme)
+        parts: list[Word] = []
+        for raw in lexeme.text[1:-1].split():
+            parts.extend(self.word_parts(raw, lexeme))
+        if not parts:
+            self.fail("empty quoted phrase", lexeme)
+        if len(parts) == 1 and isinstance(parts[0], Prefix):
+            return parts[0]
+        return Phrase(tuple(parts))
+
+    def bare_word(self, lexeme: _Lexeme) -> Query:
+        parts = self.word_parts(lexeme.text, lexeme)
+        return parts[0] if len(parts) == 1 else Phrase(tuple(parts), exact=False)
+
+    def word_parts(self, raw: str, lexeme: _Lexeme) -> list[Word]:
+        """Fold a written word into terms; a trailing ``*`` makes the last one a prefix."""
+        wildcard = raw.endswith("*")
+        body = raw[:-1] if wildcard else raw
+        if "*" in body:
+            self.fail("'*' is only allowed at the end of a word", lexeme)
+        folded = words(body)
+        if not folded:
+            self.fail(f"{raw!r} has no letters or digits", lexeme)
+        parts: list[Word] = [Term(w) for w in folded]
+        if wildcard:
+            if not _ends_in_word(body):
+                self.fail("'*' must follow a letter or digit", lexeme)
+            parts[-1] = Prefix(folded[-1])
+        return parts
+
+
+def _ends_in_word(body: str) -> bool:
+    """The raw word ends with a letter, digit or in-word mark (``abc-*`` is rejected, ``abc*`` accepted)."""
+    return bool(body) and (body[-1].isalnum() or unicodedata.category(body[-1]).startswith("M"))

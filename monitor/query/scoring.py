@@ -1,0 +1,137 @@
+# ruff: noqa: RUF001 - the lexicons are deliberately multi-script
+"""Relevance: tell a story about the watched subject from a passing mention of it.
+
+Each sentence holding a mention counts by where it is (title > lead > rest), more when the sentence
+talks about the subject's course (violations, extensions, proposals, negotiations...), much less when
+the mention only dates something ("since the ceasefire", "before an April 8 ceasefire"), and less in
+a story whose own topic is markets and the economy. The context lexicons are queries in the same
+language as watch lists, so they fold and inflect like them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from monitor.query.document import TITLE, Document
+from monitor.query.evaluator import evaluate
+from monitor.query.parser import parse
+
+TITLE_WEIGHT = 3.0
+LEAD_WEIGHT = 1.5
+BODY_WEIGHT = 1.0
+STAGE_BONUS = 0.75
+BACKGROUND_FACTOR = 0.3
+ECONOMY_FACTOR = 0.5
+ECONOMY_SHARE = 0.025  # share of a document's words from the economy lexicon that makes it an economy story
+BACKGROUND_WINDOW = 3  # words before a mention that may mark it as a date or time frame
+STAGE_WINDOW = 6  # words either side of a mention where a word about the subject's course counts
+DEFAULT_THRESHOLD = 1.75  # one body mention about the course of events, or a lead mention plus more
+
+STAGE = parse(
+    "violat* OR breach* OR extend OR extended OR extending OR extension OR expire OR expires OR expiring"
+    " OR implement* OR observe OR observing OR propos* OR negotiat* OR broker* OR mediat* OR demand*"
+    ' OR request* OR urge OR urged OR urges OR "call for" OR "calls for" OR "called for" OR "press for"'
+    ' OR "push for" OR "rule out" OR "ruled out" OR "ruling out" OR refus* OR reject* OR welcom*'
+    " OR comply OR obligations OR collapse* OR undermin* OR strain OR persist OR seek OR seeking OR plan"
+    " OR reach OR pressure OR despite OR covered OR include OR monitor*"
+    # Russian / Ukrainian
+    " OR наруш* OR продл* OR переговор* OR предлож* OR соглас* OR договор* OR призв* OR порушен* OR порушив*"
+    " OR продовж* OR домовл* OR пропози*"
+    # Armenian, Azerbaijani/Turkish, Arabic, French, German, Spanish
+    " OR խախտ* OR pozul* OR pozdu* OR pozub* OR ihlal* OR خرق* OR انتهاك* OR تمديد OR اتفاق"
+    " OR violation* OR prolong* OR verletz* OR verstoss* OR verlanger* OR violacion* OR prorrog*"
+)
+BACKGROUND = parse(
+    "since OR before OR after OR following OR during OR amid OR announcement OR после OR до OR с OR після"
+    " OR під OR depuis OR apres OR avant OR seit OR nach OR vor OR desde OR tras OR antes OR بعد OR منذ OR قبل"
+    " OR հետո OR sonra OR once"
+)
+ECONOMY = parse(
+    "oil OR crude OR brent OR prices OR price OR stocks OR shares OR investors OR markets OR market OR yields"
+    " OR bonds OR inflation OR earnings OR fuel OR diesel OR gasoline OR petrol OR barrel OR barrels OR energy"
+    " OR economy OR economic OR tax OR rates OR futures OR rally OR trading OR traders OR refinery OR refiners"
+    " OR supply OR supplies OR fertiliser OR fertilizer OR airlines OR cargo OR tanker OR tankers OR shipping"
+    " OR нефть OR нефти OR цены OR рынок OR рынки OR биржа OR акции OR экономика"
+)
+
+
+@dataclass(slots=True)
+class Relevance:
+    """A score with the reasons behind it, and the first mention that counted fully."""
+
+    score: float
+    reasons: list[str] = field(default_factory=list)
+    strong: int | None = None
+
+
+def relevance(doc: Document, mentions: list[int]) -> Relevance:
+    """Score the mentions (token indices) a watch list found in ``doc``."""
+    stage = {a for a, _ in evaluate(STAGE, doc) or []}
+    economy = _economy(doc)
+    out = Relevance(0.0)
+    seen: set[int] = set()
+    for index in mentions:
+        sid = doc.sents[index]
+        if sid in seen:
+            continue
+        seen.add(sid)
+        weight, why = _position(doc, sid)
+        if _near(doc, index, stage):
+            weight += STAGE_BONUS
+            why += ", about its course"
+        if _is_background(doc, index):
+            weight *= BACKGROUND_FACTOR
+            why += ", only as a time frame"
+        elif out.strong is None:
+            out.strong = index
+        if economy and doc.fields[index] != TITLE:
+            weight *= ECONOMY_FACTOR
+            why += ", in an economy story"
+        out.score += weight
+        out.reasons.append(f"{doc.surface(index)!r} in {why}: +{weight:.2f}")
+    return out
+
+
+def _position(doc: Document, sid: int) -> tuple[float, str]:
+    sentence = doc.sentences[sid]
+    if sentence.field == TITLE:
+        return TITLE_WEIGHT, "the title"
+    first_body = next(i for i, s in enumerate(doc.sentences) if s.field != TITLE)
+    if sid == first_body:
+        return LEAD_WEIGHT, "the lead"
+    return BODY_WEIGHT, f"body sentence {sid - first_body + 1}"
+
+
+def _near(doc: Document, index: int, marks: set[int]) -> bool:
+    """A marked word within STAGE_WINDOW words of the mention, in the same sentence."""
+    around = range(max(0, index - STAGE_WINDOW), min(len(doc.norms), index + STAGE_WINDOW + 1))
+    return any(i in marks and doc.sents[i] == doc.sents[index] for i in around)
+
+
+def _is_background(doc: Document, index: int) -> bool:
+    """A time-frame word or a date (a number) just before the mention, in the same sentence."""
+    marks = doc.cache.get("background")
+    if marks is None:
+        marks = {a for a, _ in evaluate(BACKGROUND, doc) or []}
+        doc.cache["background"] = marks
+    for before in range(max(0, index - BACKGROUND_WINDOW), index):
+        if doc.sents[before] == doc.sents[index] and (before in marks or _is_date(doc, before)):  # type: ignore[operator]
+            return True
+    return False
+
+
+def _is_date(doc: Document, index: int) -> bool:
+    """A year (1994) or a day after a capitalised month name (April 8)."""
+    word = doc.norms[index]
+    if not word.isdigit():
+        return False
+    if len(word) == 4 and word[:2] in ("19", "20"):
+        return True
+    previous = doc.surface(index - 1) if index > 0 and doc.sents[index - 1] == doc.sents[index] else ""
+    return previous[:1].isupper() and previous.isalpha() and len(word) <= 2
+
+
+def _economy(doc: Document) -> bool:
+    words = len(doc.norms)
+    found = evaluate(ECONOMY, doc) or []
+    return bool(words) and len(found) / words >= ECONOMY_SHARE

@@ -1,0 +1,150 @@
+# ruff: noqa: RUF001, RUF002 - the lexicon is deliberately multi-script
+"""Text normalisation: tokens, script-aware case and diacritic folding, sentences, stemming.
+
+Folding is deliberately conservative. Latin letters lose their diacritics (``atəşkəs`` ~ ``ateskes``,
+``trêve`` ~ ``treve``); Cyrillic only folds ``ё`` to ``е`` (``й``, ``ї`` and ``ґ`` stay distinct letters);
+Arabic drops vowel marks and tatweel and unifies the hamza forms of alef, nothing more; Armenian drops
+the in-word stress/question marks. Everything is case-folded.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache, lru_cache
+from typing import Any
+
+import snowballstemmer
+
+# In-word marks and invisible characters that belong to the word they sit in (dropped by fold()).
+_IN_WORD = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+    "\u055b-\u055f\u00ad\u200b-\u200d\u2060\ufeff"
+)
+TOKEN_RE = re.compile(rf"[^\W_][^\W_{_IN_WORD}]*(?:[{_IN_WORD}]+[^\W_]+)*[{_IN_WORD}]*")
+_SENTENCE_END = re.compile(r"[.!?։。！？؟…]|\n\s*\n")
+_DROP = re.compile(rf"[{_IN_WORD}\u0640]")
+_SPECIAL = str.maketrans(
+    {
+        "ё": "е",
+        "ə": "e",
+        "ı": "i",
+        "ø": "o",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "æ": "ae",
+        "œ": "oe",
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+    }
+)
+
+LATIN, CYRILLIC, ARMENIAN, ARABIC, OTHER = "latin", "cyrillic", "armenian", "arabic", "other"
+
+# Document language -> snowball algorithm. Arabic is left out on purpose: its stemmer strips
+# prefixes and folds letters, which would let a query match inside unrelated words.
+STEMMERS = {
+    "en": "english",
+    "ru": "russian",
+    "uk": "russian",
+    "hy": "armenian",
+    "fr": "french",
+    "de": "german",
+    "es": "spanish",
+    "pt": "portuguese",
+    "it": "italian",
+    "tr": "turkish",
+}
+_LANG_SCRIPT = {lang: (ARMENIAN if lang == "hy" else CYRILLIC if lang in ("ru", "uk") else LATIN) for lang in STEMMERS}
+SCRIPT_DEFAULT_LANG = {LATIN: "en", CYRILLIC: "ru", ARMENIAN: "hy"}
+SCRIPT_LANGS = {s: tuple(lang for lang, sc in _LANG_SCRIPT.items() if sc == s) for s in (LATIN, CYRILLIC, ARMENIAN)}
+
+
+def script_of(word: str) -> str:
+    """The script of a word's first letter."""
+    code = ord(word[0]) if word else 0
+    if code < 0x250 or 0x1E00 <= code <= 0x1EFF:
+        return LATIN
+    if 0x400 <= code <= 0x52F:
+        return CYRILLIC
+    if 0x530 <= code <= 0x58F:
+        return ARMENIAN
+    if 0x600 <= code <= 0x6FF or 0x750 <= code <= 0x77F:
+        return ARABIC
+    return OTHER
+
+
+def _fold_char(char: str) -> str:
+    """Strip diacritics from a Latin letter; leave every other script's letters alone."""
+    if script_of(char) != LATIN:
+        return char
+    return "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=200_000)
+def fold(word: str) -> str:
+    """Case- and diacritic-fold one word (idempotent)."""
+    for _ in range(3):
+        folded = unicodedata.normalize("NFC", word).casefold().translate(_SPECIAL)
+        folded = _DROP.sub("", "".join(_fold_char(c) for c in unicodedata.normalize("NFC", folded)))
+        folded = unicodedata.normalize("NFC", folded)
+        if folded == word:
+            break
+        word = folded
+    return word
+
+
+def words(text: str) -> list[str]:
+    """The folded words of a piece of text (as a query reads a bare word)."""
+    out: list[str] = []
+    for found in TOKEN_RE.finditer(text):
+        out.extend(m.group() for m in TOKEN_RE.finditer(fold(found.group())))
+    return out
+
+
+@lru_cache(maxsize=400_000)
+def stem(lang: str, word: str) -> str:
+    """Snowball stem of a folded word in a language (the word itself when there is no stemmer)."""
+    algorithm = STEMMERS.get(lang)
+    if algorithm is None:
+        return word
+    return str(_stemmer(algorithm).stemWord(word))
+
+
+@cache
+def _stemmer(algorithm: str) -> Any:
+    return snowballstemmer.stemmer(algorithm)
+
+
+def stem_lang(language: str | None, script: str) -> str | None:
+    """Which stemmer applies to a word of ``script`` in a document of ``language``."""
+    if language:
+        base = language.lower().split("-")[0].split("_")[0]
+        if base == "az":
+            base = "tr"
+        if _LANG_SCRIPT.get(base) == script:
+            return base
+    return SCRIPT_DEFAULT_LANG.get(script)
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Character offsets just after each sentence-ending mark (abbreviations like ``U.S.`` excluded)."""
+    ends = []
+    for found in _SENTENCE_END.finditer(text):
+        start, end = found.span()
+        if found.group() == "." and _is_abbreviation(text, start):
+            continue
+        if end < len(text) and not text[end].isspace() and found.group()[0] != "\n":
+            continue
+        ends.append(end)
+    return ends
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """A dot after a single capital letter (U.S., J. Smith) or between digits does not end a sentence."""
+    before = text[dot - 2 : dot]
+    return len(before) == 2 and before[1].isupper() and not before[0].isalnum()
