@@ -1,0 +1,276 @@
+"""Page → article body and metadata: decoding, the operator's selector override, a real generic extractor.
+
+Pure: no I/O. The generic extractor is trafilatura (precision-leaning, comments excluded); the
+operator's `article_selector` takes precedence when it matches something.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import trafilatura
+from bs4 import BeautifulSoup
+from bs4.dammit import EncodingDetector
+from bs4.element import Comment, NavigableString, Tag
+from charset_normalizer import from_bytes
+from lxml.html import HtmlElement
+
+from monitor.urls import canonical_url as _canonical
+
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+BLOCK_TAGS = frozenset(
+    {"address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt", "figcaption", "figure"}
+    | {"footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre"}
+    | {"section", "summary", "table", "td", "th", "tr", "ul"}
+)
+SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "svg"})
+PUBLISHED_META = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.created",
+    "sailthru.date",
+    "parsely-pub-date",
+)
+SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What a page says about itself: title, body text, canonical URL, publication time, language."""
+
+    title: str
+    body: str
+    canonical_url: str | None
+    published: datetime | None
+    language: str | None
+
+
+def extract_page(html: str | bytes, url: str = "", selector: str | None = None, charset: str | None = None) -> PageInfo:
+    """Body and metadata of one page; `selector` overrides the generic extractor when it matches."""
+    text = decode_html(html, charset)
+    tree = trafilatura.load_html(text)
+    if tree is None:
+        return PageInfo(title="", body="", canonical_url=None, published=None, language=None)
+    return PageInfo(
+        title=_title(tree),
+        body=_body(text, tree, url, selector),
+        canonical_url=_canonical_link(tree, url),
+        published=_published(tree),
+        language=_language(tree),
+    )
+
+
+def extract_body(html: str | bytes, url: str = "", selector: str | None = None, charset: str | None = None) -> str:
+    """Only the body text of a page, paragraphs separated by newlines."""
+    text = decode_html(html, charset)
+    tree = trafilatura.load_html(text)
+    return "" if tree is None else _body(text, tree, url, selector)
+
+
+def score_entry(html: str, url: str) -> str:
+    """Entry point for the article-extraction corpus scorer: (html, url) -> body."""
+    return extract_body(html, url)
+
+
+# -- decoding ---------------------------------------------------------------------------------------------------
+
+
+def decode_html(html: str | bytes, charset: str | None = None) -> str:
+    """Text of a page: BOM, then valid UTF-8, then the transport's `charset`, the page's own declaration, a guess."""
+    if isinstance(html, str):
+        return html
+    for bom, encoding in BOMS:
+        if html.startswith(bom):
+            return html.decode(encoding, "replace")
+    for encoding in _candidate_encodings(html, charset):
+        try:
+            return html.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return html.decode("utf-8", "replace")
+
+
+def _candidate_encodings(data: bytes, charset: str | None) -> Iterator[str]:
+    """Encodings to try in order. Valid UTF-8 wins over declarations: legacy text is almost never valid UTF-8."""
+    yield "utf-8"
+    for label in (charset, EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)):
+        if label:
+            yield _whatwg(label)
+    guess = from_bytes(data[:65536]).best()
+    if guess is not None:
+        yield guess.encoding
+    yield "windows-1252"
+
+
+def _whatwg(label: str) -> str:
+    """Python codec for an HTML charset label; like browsers, latin-1 and ASCII labels mean windows-1252."""
+    try:
+        name = codecs.lookup(label.strip().strip("\"'")).name
+    except LookupError:
+        return label
+    return "windows-1252" if name in {"latin-1", "iso8859-1", "ascii"} else name
+
+
+# -- body -------------------------------------------------------------------------------------------------------
+
+
+def _body(text: str, tree: HtmlElement, url: str, selector: str | None) -> str:
+    """The selector's text when it matches something, else the generic extractor's."""
+    if selector:
+        selected = select_text(text, selector)
+        if selected:
+            return selected
+    return generic_body(tree, url)
+
+
+def generic_body(tree: HtmlElement, url: str = "") -> str:
+    """Article text found by trafilatura, favouring precision, without comments."""
+    result = trafilatura.extract(
+        tree, url=url or None, favor_precision=True, include_comments=False, include_tables=True
+    )
+    return normalise_text(result or "")
+
+
+def select_text(html: str, selector: str) -> str:
+    """Text of the elements matching a CSS selector, one paragraph a line; '' when nothing matches."""
+    soup = BeautifulSoup(html, "lxml")
+    try:
+        matched = soup.select(selector)
+    except Exception:  # soupsieve raises its own SelectorSyntaxError for a bad operator selector
+        return ""
+    outermost = [el for el in matched if not any(parent in matched for parent in el.parents)]
+    return normalise_text("\n".join("".join(_text_pieces(el)) for el in outermost))
+
+
+def _text_pieces(node: Tag) -> Iterator[str]:
+    """Text of an element with a newline around each block-level element, skipping scripts and comments."""
+    for child in node.children:
+        if isinstance(child, Comment):
+            continue
+        if isinstance(child, NavigableString):
+            yield SPACES.sub(" ", child)
+        elif isinstance(child, Tag) and child.name not in SKIP_TAGS:
+            block = child.name in BLOCK_TAGS
+            if block:
+                yield "\n"
+            yield from _text_pieces(child)
+            if block:
+                yield "\n"
+
+
+def normalise_text(text: str) -> str:
+    """Whitespace collapsed within lines, empty lines dropped, lines joined by single newlines."""
+    lines = (SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+# -- metadata ---------------------------------------------------------------------------------------------------
+
+
+def _meta(tree: HtmlElement) -> dict[str, str]:
+    """Lower-cased meta property/name/itemprop → first content seen."""
+    found: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = el.get("content")
+        if key and content and key not in found:
+            found[key] = content.strip()
+    return found
+
+
+def _title(tree: HtmlElement) -> str:
+    """og:title, else <title>, else the first <h1>; whitespace normalised."""
+    candidates = [_meta(tree).get("og:title", "")]
+    candidates += [el.text_content() for el in tree.iter("title", "h1")]
+    return next((SPACES.sub(" ", c).strip() for c in candidates if c and c.strip()), "")
+
+
+def _canonical_link(tree: HtmlElement, url: str) -> str | None:
+    """<link rel=canonical>, else og:url, resolved against the page URL and canonicalised."""
+    hrefs = [el.get("href") for el in tree.iter("link") if "canonical" in (el.get("rel") or "").lower().split()]
+    hrefs.append(_meta(tree).get("og:url"))
+    href = next((h.strip() for h in hrefs if h and h.strip()), None)
+    return _canonical(href, url or None) if href else None
+
+
+def _language(tree: HtmlElement) -> str | None:
+    """The <html lang> attribute (e.g. 'en', 'pt-BR'), else content-language meta."""
+    root = tree.getroottree().getroot()
+    lang = root.get("lang") or root.get("xml:lang") or _meta(tree).get("content-language")
+    return lang.strip() or None if lang else None
+
+
+def _published(tree: HtmlElement) -> datetime | None:
+    """Publication time in UTC from meta tags, JSON-LD, <time datetime>, else trafilatura's date finder."""
+    meta = _meta(tree)
+    candidates = [meta.get(key) for key in PUBLISHED_META]
+    candidates += list(_jsonld_values(tree, "datePublished"))
+    candidates += [el.get("datetime") for el in tree.iter("time")]
+    for value in candidates:
+        parsed = parse_datetime(value) if value else None
+        if parsed is not None:
+            return parsed
+    return _trafilatura_date(tree)
+
+
+def _jsonld_values(tree: HtmlElement, key: str) -> Iterator[str]:
+    """String values of `key` anywhere in the page's JSON-LD blocks."""
+    for script in tree.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text)
+        except ValueError:
+            continue
+        yield from _find_key(data, key)
+
+
+def _find_key(data: object, key: str) -> Iterator[str]:
+    """Depth-first string values under `key` in parsed JSON."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if name == key and isinstance(value, str):
+                yield value
+            else:
+                yield from _find_key(value, key)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _find_key(item, key)
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """An ISO-8601 timestamp as an aware UTC datetime (naive means UTC); None if it is not one."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _trafilatura_date(tree: HtmlElement) -> datetime | None:
+    """The day trafilatura's date finder (htmldate) settles on, as midnight UTC."""
+    try:
+        found = trafilatura.extract_metadata(tree).date
+    except Exception:  # the date finder is a heuristic best effort; a failure only means no date
+        return None
+    return parse_datetime(found) if found else None

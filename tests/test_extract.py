@@ -1,0 +1,242 @@
+# ruff: noqa: RUF001  (Cyrillic test text is meant)
+"""monitor.extract: decoding, generic body extraction, selector override, page metadata."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.extract import PageInfo, decode_html, extract_body, extract_page, parse_datetime, score_entry
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEED = SHARED / "fixtures" / "seed"
+CORPUS = SHARED / "corpora" / "article-extraction"
+SEED_URL = "http://www.panarmenian.net/eng/news/escalation-karabakh/"
+SIDEBAR_PHRASES = ("Top stories", "Partner news", "Partner story", "USAID", "Peskov", "vandalised", "rights reserved")
+WORD = re.compile(r"\w+")
+
+RUSSIAN = (
+    "Стороны договорились о прекращении огня вдоль всей линии соприкосновения. "
+    "Наблюдатели сообщили, что ночь прошла спокойно, обстрелов не было."
+)
+
+
+def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
+    tokens = WORD.findall(text)
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def shingle_f1(truth: str, pred: str) -> float:
+    t, p = shingles(truth), shingles(pred)
+    common = sum((t & p).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(p.values()), common / sum(t.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def seed(name: str) -> bytes:
+    return (SEED / name).read_bytes()
+
+
+def page(body_html: str, head: str = "", charset: str = "utf-8") -> str:
+    return f'<html><head><meta charset="{charset}">{head}</head><body>{body_html}</body></html>'
+
+
+# -- seed fixtures ----------------------------------------------------------------------------------------------
+
+
+def test_seed_article_body_matches_truth_without_sidebar() -> None:
+    body = extract_body(seed("article.html"), SEED_URL)
+    truth = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    assert shingle_f1(truth, body) >= 0.95
+    for phrase in SIDEBAR_PHRASES:
+        assert phrase not in body
+    assert "violated the ceasefire" in body
+
+
+def test_seed_article_paragraphs_one_per_line() -> None:
+    body = extract_body(seed("article.html"), SEED_URL)
+    truth_paragraphs = [p for p in (SEED / "article-body.txt").read_text(encoding="utf-8").split("\n\n") if p]
+    assert body.splitlines()[0] == truth_paragraphs[0]
+    assert len(body.splitlines()) == len(truth_paragraphs)
+    assert all(line == line.strip() and "  " not in line for line in body.splitlines())
+
+
+def test_decoy_body_has_no_ceasefire_from_its_sidebar() -> None:
+    raw = seed("decoy.html")
+    assert b"ceasefire" in raw.lower() and b"truce" in raw.lower()
+    body = extract_body(raw, "http://www.panarmenian.net/eng/news/apricot-festival/").lower()
+    assert "apricot" in body
+    assert "ceasefire" not in body and "truce" not in body
+
+
+def test_border_edit_adds_exactly_one_sentence() -> None:
+    url = "http://www.panarmenian.net/eng/news/border-villages/"
+    before = extract_body(seed("border-v1.html"), url).splitlines()
+    after = extract_body(seed("border-v2.html"), url).splitlines()
+    added = (
+        "Later on Thursday the defense ministry said the ceasefire had been violated near the village of Aygepar, "
+        "where a house was damaged by gunfire."
+    )
+    assert [line for line in after if line != added] == before
+    assert after.count(added) == 1
+
+
+def test_seed_article_metadata() -> None:
+    info = extract_page(seed("article.html"), SEED_URL + "?utm_source=rss#top")
+    assert isinstance(info, PageInfo)
+    assert info.title == "Azerbaijan’s recent escalation in Karabakh: What we know so far (video)"
+    assert info.canonical_url == SEED_URL
+    assert info.published == datetime(2017, 7, 5, 13, 42, tzinfo=UTC)
+    assert info.published is not None and info.published.utcoffset() is not None
+    assert info.language == "en"
+
+
+# -- decoding ---------------------------------------------------------------------------------------------------
+
+
+def test_windows_1251_declared_in_meta() -> None:
+    raw = page(f"<article><p>{RUSSIAN}</p></article>", charset="windows-1251").encode("cp1251")
+    assert RUSSIAN in decode_html(raw)
+    assert "прекращении огня" in extract_body(raw)
+
+
+def test_windows_1251_undeclared_is_detected() -> None:
+    raw = f"<html><body><article><p>{RUSSIAN}</p><p>{RUSSIAN}</p></article></body></html>".encode("cp1251")
+    assert RUSSIAN in decode_html(raw)
+
+
+def test_transport_charset_hint_is_used() -> None:
+    raw = f"<html><body><p>{RUSSIAN}</p></body></html>".encode("koi8-r")
+    assert RUSSIAN in decode_html(raw, charset="koi8-r")
+    assert "прекращении огня" in extract_body(raw, charset="KOI8-R")
+
+
+def test_utf8_declared_as_legacy_is_still_utf8() -> None:
+    raw = page(f"<p>{RUSSIAN}</p>", charset="windows-1251").encode("utf-8")
+    assert RUSSIAN in decode_html(raw, charset="windows-1251")
+
+
+def test_legacy_declared_as_utf8_is_detected() -> None:
+    raw = page(f"<p>{RUSSIAN}</p><p>{RUSSIAN}</p>", charset="utf-8").encode("cp1251")
+    assert RUSSIAN in decode_html(raw)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_byte_order_mark_wins(encoding: str) -> None:
+    raw = page(f"<p>{RUSSIAN}</p>", charset="windows-1252").encode(encoding)
+    assert RUSSIAN in decode_html(raw, charset="iso-8859-1")
+
+
+def test_latin1_label_means_windows_1252() -> None:
+    raw = page("<p>“Quoted” – café</p>", charset="iso-8859-1").encode("cp1252")
+    assert "“Quoted” – café" in decode_html(raw)
+
+
+def test_str_input_passes_through() -> None:
+    assert decode_html("<p>déjà</p>") == "<p>déjà</p>"
+
+
+# -- selector override ------------------------------------------------------------------------------------------
+
+
+def test_selector_returns_matched_paragraphs() -> None:
+    html = page(
+        "<div class='story'><p>First <b>bold</b> part.</p><script>var x = 1;</script><p>Second\n   part.</p></div>"
+        "<div class='story'><p>Third.</p></div><aside><p>Ceasefire sidebar.</p></aside>"
+    )
+    assert extract_body(html, selector="div.story") == "First bold part.\nSecond part.\nThird."
+
+
+def test_selector_nested_matches_are_not_repeated() -> None:
+    html = page("<div class='x'><p>Outer.</p><div class='x'><p>Inner.</p></div></div>")
+    assert extract_body(html, selector=".x") == "Outer.\nInner."
+
+
+def test_selector_on_seed_article_excludes_sidebar() -> None:
+    body = extract_body(seed("article.html"), SEED_URL, selector="div.article-body")
+    truth = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    assert body == "\n".join(p for p in truth.strip().split("\n\n"))
+
+
+@pytest.mark.parametrize("selector", ["div.no-such-class", "p:::bad[", "#missing > p"])
+def test_selector_without_match_falls_back_to_generic(selector: str) -> None:
+    generic = extract_body(seed("article.html"), SEED_URL)
+    assert generic
+    assert extract_body(seed("article.html"), SEED_URL, selector=selector) == generic
+
+
+def test_selector_can_pick_what_generic_drops() -> None:
+    info = extract_page(seed("article.html"), SEED_URL, "aside.top-stories li")
+    assert "Peskov" in info.body and "ceasefire" not in info.body
+    assert info.canonical_url == SEED_URL
+
+
+# -- metadata ---------------------------------------------------------------------------------------------------
+
+
+def test_canonical_from_og_url_relative_to_page() -> None:
+    html = page("<p>x</p>", head='<meta property="og:url" content="/news/7?utm_medium=social#c">')
+    assert extract_page(html, "https://Ex.com/any/where").canonical_url == "https://ex.com/news/7"
+
+
+def test_link_canonical_preferred_over_og_url() -> None:
+    head = '<meta property="og:url" content="https://ex.com/og"><link rel="canonical" href="/canon">'
+    assert extract_page(page("<p>x</p>", head=head), "https://ex.com/p").canonical_url == "https://ex.com/canon"
+
+
+def test_no_canonical_is_none() -> None:
+    assert extract_page(page("<p>x</p>"), "https://ex.com/p").canonical_url is None
+
+
+def test_published_from_json_ld() -> None:
+    ld = json.dumps({"@graph": [{"@type": "NewsArticle", "datePublished": "2024-02-29T23:30:00-02:00"}]})
+    html = page("<p>x</p>", head=f'<script type="application/ld+json">{ld}</script>')
+    assert extract_page(html).published == datetime(2024, 3, 1, 1, 30, tzinfo=UTC)
+
+
+def test_published_from_time_element_naive_is_utc() -> None:
+    html = page('<article><time datetime="2023-10-01T08:15:00">1 Oct</time><p>x</p></article>')
+    assert extract_page(html).published == datetime(2023, 10, 1, 8, 15, tzinfo=UTC)
+
+
+def test_published_missing_is_none_and_bad_values_skipped() -> None:
+    head = '<meta property="article:published_time" content="yesterday">'
+    assert extract_page(page("<p>No date here.</p>", head=head)).published is None
+    assert parse_datetime("2017-07-05T17:42:00+04:00") == datetime(2017, 7, 5, 13, 42, tzinfo=UTC)
+    assert parse_datetime("not a date") is None
+
+
+def test_language_and_title_fallbacks() -> None:
+    html = '<html lang="ru-RU"><head><title>  Перемирие \n нарушено </title></head><body><p>x</p></body></html>'
+    info = extract_page(html)
+    assert info.language == "ru-RU"
+    assert info.title == "Перемирие нарушено"
+
+
+@pytest.mark.parametrize("junk", ["", b"", "   ", b"\x00\x01\x02", "<<<>>>", "plain text, no tags"])
+def test_junk_input_gives_empty_info_not_errors(junk: str | bytes) -> None:
+    info = extract_page(junk, "https://ex.com/")
+    assert isinstance(info.body, str) and isinstance(info.title, str)
+    assert info.published is None and info.canonical_url is None
+
+
+# -- real pages -------------------------------------------------------------------------------------------------
+
+
+def test_corpus_sample_mean_f1() -> None:
+    truth = json.loads((CORPUS / "ground-truth.json").read_text(encoding="utf-8"))
+    keys = sorted(truth)[::12][:15]
+    scores = []
+    for key in keys:
+        html = gzip.decompress((CORPUS / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace")
+        scores.append(shingle_f1(truth[key]["articleBody"], score_entry(html, truth[key]["url"])))
+    assert len(scores) == 15
+    assert sum(scores) / len(scores) >= 0.9
