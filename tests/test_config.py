@@ -25,7 +25,7 @@ def write(tmp: Path, body: str, watchlist: str = WATCHLIST) -> Path:
 def test_shipped_config_is_valid_and_covers_the_region() -> None:
     settings = config_mod.load(REPO / "config" / "monitor.yaml")
     names = {s.name for s in settings.monitor.sources}
-    assert {"panarmenian", "azatutyun", "oc-media", "un-news"} <= names
+    assert {"panarmenian", "news-am", "armenpress", "azatutyun", "apa", "oc-media", "jamnews", "un-news", "reliefweb"} <= names
     assert len(settings.enabled_sources()) >= 10
     assert [w.name for w in settings.watchlists] == ["ceasefire"]
     assert settings.db_path == REPO / "config" / ".." / "data" / "monitor.sqlite3"
