@@ -178,7 +178,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
             when(state.next_due if state else None),
             (state.last_error or "")[:60] if state else "",
         )
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,10 @@ def test_owed_alert_survives_an_outage_and_a_restart_and_is_delivered_once(site:
     assert len(first.alerts) == 1 and DELIVERED == []
     store = SqliteStore(tmp_path / "db.sqlite3")
     try:
-        assert store.outbox_depth() == 1
+        assert store.outbox_depth() == 1 and store.attempts(first.alerts[0].id, "rec") == 1
+        now = datetime.now(UTC)
+        assert store.owed("rec", now) == []  # backing off: not due yet
+        store.mark_retry(first.alerts[0].id, "rec", "backoff over", now)  # as if the backoff had elapsed
     finally:
         store.close()
     RecordingNotifier.broken = False  # the outage ends; a new process starts
