@@ -164,3 +164,28 @@ def test_a_broken_source_is_recorded_and_backed_off_while_others_alert(site: Sta
         store.close()
     assert gone.error_count == 1 and gone.last_status == 404
     assert gone.next_due is not None and gone.last_fetch is not None and gone.next_due > gone.last_fetch
+
+
+def test_html_listing_source_follows_links_and_alerts_on_the_body_only(site: StaticSite, tmp_path: Path) -> None:
+    listing = (
+        "<html lang='en'><body><nav><a href='/about/'>About</a></nav><main>"
+        "<h2><a href='/eng/news/escalation-karabakh/?utm_source=home#top'>Escalation in Karabakh</a></h2>"
+        "<h2><a href='/eng/news/apricot-festival/'>Apricot festival</a></h2>"
+        "</main></body></html>"
+    ).encode()
+    site.routes["/eng/"] = (listing, "text/html; charset=utf-8")
+    path = write_config(tmp_path, [{"name": "listing", "kind": "html", "url": f"{site.base}/eng/",
+                                    "link_selector": "main h2 a", "fetch_article": True, "allow_private": True}])
+    result = once(path)
+    assert result.reports[0].items == 2 and result.reports[0].error is None
+    assert [a.url for a in result.alerts] == ["http://www.panarmenian.net/eng/news/escalation-karabakh/"]
+    assert "/about/" not in site.hits and site.hits["/eng/news/apricot-festival/"] == 1
+
+
+def test_article_links_to_private_addresses_are_refused_unless_the_source_opts_in(
+    site: StaticSite, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path, [{**seed_source(site), "allow_private": False}])
+    result = once(path)
+    assert result.alerts == [] and result.reports[0].error is None
+    assert "/eng/news/escalation-karabakh/" not in site.hits  # the guard refused the loopback link
