@@ -115,14 +115,19 @@ def mention_tokens(spans: list[Span]) -> list[int]:
 def to_match(outcome: Outcome, doc: Document) -> Match:
     mentions = mention_tokens(outcome.spans)
     terms = tuple(dict.fromkeys(doc.surface(i) for i in mentions))
-    first = outcome.relevance.strong if outcome.relevance.strong is not None else mentions[0]
+    first = outcome.relevance.strong if outcome.relevance.strong is not None else (mentions or [None])[0]
     return Match(
         watchlist=outcome.watchlist.name,
         query=outcome.queries[0],
         terms=terms,
-        snippet=snippet(doc, first),
+        snippet=snippet(doc, first) if first is not None else lead(doc),
         score=round(outcome.relevance.score, 3),
     )
+
+
+def lead(doc: Document) -> str:
+    """The first non-empty sentence, title first (the snippet of a match without terms)."""
+    return next((t for t in map(doc.sentence_text, range(len(doc.sentences))) if t), "")[:SNIPPET_CHARS]
 
 
 def snippet(doc: Document, index: int) -> str:

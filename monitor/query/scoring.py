@@ -28,18 +28,26 @@ STAGE_WINDOW = 6  # words either side of a mention where a word about the subjec
 DEFAULT_THRESHOLD = 1.75  # one body mention about the course of events, or a lead mention plus more
 
 STAGE = parse(
-    "violat* OR breach* OR extend OR extended OR extending OR extension OR expire OR expires OR expiring"
+    # English
+    "viol* OR breach* OR extend OR extended OR extending OR extension OR expire OR expires OR expiring"
     " OR implement* OR observe OR observing OR propos* OR negotiat* OR broker* OR mediat* OR demand*"
     ' OR request* OR urge OR urged OR urges OR "call for" OR "calls for" OR "called for" OR "press for"'
     ' OR "push for" OR "rule out" OR "ruled out" OR "ruling out" OR refus* OR reject* OR welcom*'
     " OR comply OR obligations OR collapse* OR undermin* OR strain OR persist OR seek OR seeking OR plan"
-    " OR reach OR pressure OR despite OR covered OR include OR monitor*"
-    # Russian / Ukrainian
-    " OR наруш* OR продл* OR переговор* OR предлож* OR соглас* OR договор* OR призв* OR порушен* OR порушив*"
-    " OR продовж* OR домовл* OR пропози*"
-    # Armenian, Azerbaijani/Turkish, Arabic, French, German, Spanish
-    " OR խախտ* OR pozul* OR pozdu* OR pozub* OR ihlal* OR خرق* OR انتهاك* OR تمديد OR اتفاق"
-    " OR violation* OR prolong* OR verletz* OR verstoss* OR verlanger* OR violacion* OR prorrog*"
+    " OR reach OR pressure OR despite OR covered OR include OR monitor* OR agree OR agreed OR agreement"
+    ' OR announce OR announced OR declare OR declared OR signed OR talks OR "took effect" OR "into effect"'
+    ' OR "in force" OR "broke down" OR holding OR holds'
+    # Russian, Ukrainian
+    " OR наруш* OR продл* OR переговор* OR предлож* OR соглас* OR договор* OR призв* OR объяв* OR вступ*"
+    " OR подпис* OR соблюд* OR срыв* OR порушен* OR порушив* OR продовж* OR домовл* OR домовил* OR пропози* OR оголос*"
+    " OR дотрим* OR підпис*"
+    # Armenian, Azerbaijani, Turkish, Arabic
+    " OR խախտ* OR պահպան* OR համաձայն* OR հայտարար* OR pozul* OR pozdu* OR pozub* OR pozma* OR razılaş*"
+    " OR elan OR riayət* OR ihlal* OR anlaş* OR ilan* OR خرق* OR انتهاك* OR تمديد OR اتفاق OR أعلن OR إعلان"
+    # French, German, Spanish, Portuguese
+    " OR respect* OR prolong* OR annonc* OR negoci* OR accord OR verletz*"
+    " OR verstoss* OR verlanger* OR vereinbar* OR einhalt* OR verhandl* OR gebrochen"
+    " OR respet* OR anunci* OR acuerdo OR prorrog* OR acordo"
 )
 BACKGROUND = parse(
     "since OR before OR after OR following OR during OR amid OR announcement OR после OR до OR с OR після"
