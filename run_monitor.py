@@ -27,7 +27,7 @@ def main() -> int:
         os.environ["MONITOR_BOOTSTRAPPED"] = "1"
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
     args = sys.argv[1:]
-    if not args or args[0].startswith("--") and args[0] != "--demo":
+    if not args or (args[0].startswith("--") and args[0] != "--demo"):
         args = ["run", *args]
     elif args[0] == "--demo":
         args = ["demo", *args[1:]]

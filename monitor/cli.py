@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from monitor import config as config_mod
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 
 err = Console(stderr=True)
 
@@ -96,7 +97,10 @@ def _check_examples(settings: config_mod.Settings, matcher: object) -> list[str]
     for wl in settings.watchlists:
         for expected, examples in ((True, wl.examples.match), (False, wl.examples.no_match)):
             for example in examples:
-                title, body = ("", example) if isinstance(example, str) else (example.get("title", ""), example.get("body", ""))
+                if isinstance(example, str):
+                    title, body = "", example
+                else:
+                    title, body = example.get("title", ""), example.get("body", "")
                 hit = any(m.watchlist == wl.name for m in matcher.match(title, body))
                 if hit != expected:
                     what = "should match but does not" if expected else "should not match but does"
@@ -155,6 +159,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from monitor.store.sqlite import SqliteStore
 
@@ -167,15 +175,14 @@ def cmd_sources(args: argparse.Namespace) -> int:
     table = Table("source", "kind", "every", "last fetch", "status", "errors", "next due", "last error")
     for source in settings.monitor.sources:
         state = states.get(source.name)
-        when = (lambda d: d.strftime("%Y-%m-%d %H:%M") if d else "-")
         table.add_row(
             source.name + ("" if source.enabled else " (off)"),
             source.kind,
             f"{settings.source_interval(source):.0f}s",
-            when(state.last_fetch if state else None),
+            _when(state.last_fetch if state else None),
             str(state.last_status or "-") if state else "-",
             str(state.error_count) if state else "0",
-            when(state.next_due if state else None),
+            _when(state.next_due if state else None),
             (state.last_error or "")[:60] if state else "",
         )
     Console(width=None if sys.stdout.isatty() else 200).print(table)

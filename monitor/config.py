@@ -151,15 +151,16 @@ class MonitorConfig(Strict):
     """The whole of config/monitor.yaml."""
 
     storage: StorageConfig = Field(default_factory=StorageConfig)
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    schedule: ScheduleConfig = ScheduleConfig()
+    fetch: FetchConfig = FetchConfig.model_validate({})
     watchlists: list[str] = Field(default_factory=lambda: ["watchlists/*.yaml"])
     notifiers: list[NotifierConfig] = Field(default_factory=lambda: [NotifierConfig(name="console", kind="console")])
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> MonitorConfig:
-        for what, names in (("sources", [s.name for s in self.sources]), ("notifiers", [n.name for n in self.notifiers])):
+        named = (("sources", [s.name for s in self.sources]), ("notifiers", [n.name for n in self.notifiers]))
+        for what, names in named:
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"duplicate {what} name(s): {', '.join(dupes)}")

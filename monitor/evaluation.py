@@ -70,7 +70,7 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     matcher = Matcher(settings.watchlist_records())
     reports: dict[str, EvalReport] = {name: evaluate(items, matcher, name) for name in selected}
     failed = False
-    for name, report in reports.items():
+    for report in reports.values():
         failed |= args.min_precision is not None and report.precision < args.min_precision
         failed |= args.min_recall is not None and report.recall < args.min_recall
     if args.json:

@@ -18,7 +18,7 @@ from monitor.errors import FetchError, ParseError
 from monitor.extract import extract_page
 from monitor.fetch import Fetcher, next_retry_delay
 from monitor.query import Matcher
-from monitor.records import Alert, Article, SourceState
+from monitor.records import Alert, AlertKind, Article, SourceState
 from monitor.sources import SOURCE_KINDS
 from monitor.store import Store, StoredArticle
 
@@ -67,7 +67,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.matcher = matcher
         self.notifiers = tuple(notifiers)
-        self.fetch_config = fetch_config or FetchConfig()
+        self.fetch_config = fetch_config or FetchConfig.model_validate({})
 
     async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:
         """Poll one source once; never raises for a source's own failure (it is recorded and backed off)."""
@@ -169,27 +169,32 @@ class Pipeline:
             self.store.touch_article(stored.id, entry, now)
             return
         fingerprint = diff.fingerprint(article.text)
-        common = {"fingerprint": fingerprint, "notifiers": self.notifiers, "entry_hash": entry}
-        if stored is not None:
-            added = diff.added_sentences(stored.text, article.text)
-            matches = [
-                m for m in self.matcher.match("", "\n".join(added), article.language) if m.watchlist not in stored.alerted
-            ] if added else []
+        kind: AlertKind = "new"
+        added: list[str] = []
+        duplicate_of = None
+        if stored is not None:  # edited: only what the edit added can alert, once per watch list
+            kind, added = "updated", diff.added_sentences(stored.text, article.text)
+            hits = self.matcher.match("", "\n".join(added), article.language) if added else []
+            matches = [m for m in hits if m.watchlist not in stored.alerted]
             report.updated += 1
-            alerts = self.store.save_article(
-                article, kind="updated", matches=matches, added=added, stored_id=stored.id, **common
-            )
         else:
-            original = None
             if len(article.text.split()) >= MIN_WORDS_FOR_NEAR_DUPLICATE:
                 original = self.store.find_near_duplicate(fingerprint, now - NEAR_DUPLICATE_WINDOW, article.id)
-            if original is not None:
-                report.duplicates += 1
-                self.store.save_article(article, kind="new", matches=(), duplicate_of=original.id, **common)
-                return
-            report.new += 1
-            matches = self.matcher.match(article.title, article.text, article.language)
-            alerts = self.store.save_article(article, kind="new", matches=matches, **common)
+                duplicate_of = original.id if original else None
+            matches = [] if duplicate_of else self.matcher.match(article.title, article.text, article.language)
+            report.duplicates += duplicate_of is not None
+            report.new += duplicate_of is None
+        alerts = self.store.save_article(
+            article,
+            fingerprint=fingerprint,
+            kind=kind,
+            matches=matches,
+            notifiers=self.notifiers,
+            added=added,
+            duplicate_of=duplicate_of,
+            stored_id=stored.id if stored else None,
+            entry_hash=entry,
+        )
         report.alerts.extend(alerts)
 
 

@@ -39,8 +39,12 @@ class Scheduler:
 
     def reconcile(self, settings: Settings) -> tuple[list[str], list[str], list[str]]:
         """Add, change and remove jobs so they match `settings`; return (added, changed, removed) names."""
-        wanted = {s.name: (s, settings.source_interval(s), settings.source_jitter(s)) for s in settings.enabled_sources()}
-        added, changed, removed = [], [], []
+        wanted = {
+            s.name: (s, settings.source_interval(s), settings.source_jitter(s)) for s in settings.enabled_sources()
+        }
+        added: list[str] = []
+        changed: list[str] = []
+        removed: list[str] = []
         for name in list(self._jobs):
             if name not in wanted:
                 self._scheduler.remove_job(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -202,10 +203,8 @@ class Service:
 
         loop = asyncio.get_running_loop()
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop), (signal.SIGHUP, self.reload)):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread: no signals
                 loop.add_signal_handler(sig, handler)
-            except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
-                pass
         async with AsyncExitStack() as stack:
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(self.settings), transport=self._transport))
             notifiers = build_notifiers(self.settings, self.store)

@@ -168,11 +168,11 @@ def test_a_broken_source_is_recorded_and_backed_off_while_others_alert(site: Sta
 
 def test_html_listing_source_follows_links_and_alerts_on_the_body_only(site: StaticSite, tmp_path: Path) -> None:
     listing = (
-        "<html lang='en'><body><nav><a href='/about/'>About</a></nav><main>"
-        "<h2><a href='/eng/news/escalation-karabakh/?utm_source=home#top'>Escalation in Karabakh</a></h2>"
-        "<h2><a href='/eng/news/apricot-festival/'>Apricot festival</a></h2>"
-        "</main></body></html>"
-    ).encode()
+        b"<html lang='en'><body><nav><a href='/about/'>About</a></nav><main>"
+        b"<h2><a href='/eng/news/escalation-karabakh/?utm_source=home#top'>Escalation in Karabakh</a></h2>"
+        b"<h2><a href='/eng/news/apricot-festival/'>Apricot festival</a></h2>"
+        b"</main></body></html>"
+    )
     site.routes["/eng/"] = (listing, "text/html; charset=utf-8")
     path = write_config(tmp_path, [{"name": "listing", "kind": "html", "url": f"{site.base}/eng/",
                                     "link_selector": "main h2 a", "fetch_article": True, "allow_private": True}])

@@ -24,7 +24,7 @@ from monitor.store.sqlite import SqliteStore
 
 from .test_pipeline import SEED, seed_source, write_config
 
-DELIVERED: list[tuple[str, int]] = []
+delivered: list[tuple[str, int]] = []
 
 
 class RecordingNotifier:
@@ -38,7 +38,7 @@ class RecordingNotifier:
     async def deliver(self, alert: Alert) -> None:
         if RecordingNotifier.broken:
             raise DeliveryError("service unavailable", retry_after=0)
-        DELIVERED.append((self.name, alert.id))
+        delivered.append((self.name, alert.id))
 
     async def start(self) -> None:
         return None
@@ -54,7 +54,7 @@ def recording(name: str, options: Mapping[str, Any], store: Store) -> RecordingN
 @pytest.fixture(autouse=True)
 def recorder() -> Iterator[None]:
     NOTIFIER_KINDS["recording"] = recording
-    DELIVERED.clear()
+    delivered.clear()
     RecordingNotifier.broken = False
     yield
     del NOTIFIER_KINDS["recording"]
@@ -67,14 +67,14 @@ def site() -> Iterator[StaticSite]:
         yield server
 
 
-RECORDING = [{"name": "rec", "kind": "recording"}]
+RECORDING: list[dict[str, object]] = [{"name": "rec", "kind": "recording"}]
 
 
 def test_owed_alert_survives_an_outage_and_a_restart_and_is_delivered_once(site: StaticSite, tmp_path: Path) -> None:
     path = write_config(tmp_path, [seed_source(site)], RECORDING)
     RecordingNotifier.broken = True
     first = asyncio.run(run_once(config_mod.load(path)))
-    assert len(first.alerts) == 1 and DELIVERED == []
+    assert len(first.alerts) == 1 and delivered == []
     store = SqliteStore(tmp_path / "db.sqlite3")
     try:
         assert store.outbox_depth() == 1 and store.attempts(first.alerts[0].id, "rec") == 1
@@ -86,9 +86,9 @@ def test_owed_alert_survives_an_outage_and_a_restart_and_is_delivered_once(site:
     RecordingNotifier.broken = False  # the outage ends; a new process starts
     second = asyncio.run(run_once(config_mod.load(path)))
     assert second.alerts == []
-    assert DELIVERED == [("rec", first.alerts[0].id)]
+    assert delivered == [("rec", first.alerts[0].id)]
     asyncio.run(run_once(config_mod.load(path)))
-    assert DELIVERED == [("rec", first.alerts[0].id)]
+    assert delivered == [("rec", first.alerts[0].id)]
 
 
 def test_service_polls_on_schedule_delivers_and_stops(site: StaticSite, tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_service_polls_on_schedule_delivers_and_stops(site: StaticSite, tmp_path
         task = asyncio.create_task(service.run())
         for _ in range(100):
             await asyncio.sleep(0.1)
-            if DELIVERED:
+            if delivered:
                 break
         # a config edit adds a source: reload applies it without a restart
         data = yaml.safe_load(path.read_text())
@@ -116,11 +116,13 @@ def test_service_polls_on_schedule_delivers_and_stops(site: StaticSite, tmp_path
         await asyncio.wait_for(task, 10)
 
     asyncio.run(scenario())
-    assert len(DELIVERED) == 1
+    assert len(delivered) == 1
     assert site.hits["/eng/rss/"] >= 1 and site.hits.get("/bd24live.xml", 0) >= 1
 
 
-def test_cli_once_dry_run_and_sources_table(site: StaticSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_once_dry_run_and_sources_table(
+    site: StaticSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_config(tmp_path, [seed_source(site)])
     assert main(["once", "--config", str(path), "--dry-run", "--quiet"]) == 0
     out = capsys.readouterr()

@@ -78,7 +78,10 @@ class StaticSite:
         self._server.server_close()
 
 
-def seed_routes(base: str, border: str = "border-v1.html", feed_date: str | None = None) -> dict[str, tuple[bytes, str]]:
+Routes = dict[str, tuple[bytes, str]]
+
+
+def seed_routes(base: str, border: str = "border-v1.html", feed_date: str | None = None) -> Routes:
     """The seed feed with its links pointed at `base`, its pages, and two real feed snapshots."""
     feed = (DATA / "feed.xml").read_text(encoding="utf-8").replace(SEED_HOST, base)
     if feed_date:  # the outlet re-dates the edited story in its feed

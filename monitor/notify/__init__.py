@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -44,7 +45,7 @@ def register(kind: str) -> Callable[[NotifierFactory], NotifierFactory]:
 
 def retry_delay(attempts: int, retry_after: float | None = None, base: float = 5.0, cap: float = 900.0) -> float:
     """Capped exponential backoff with jitter; never sooner than a server's Retry-After."""
-    delay = min(cap, base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
+    delay: float = min(cap, base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
     return max(delay, retry_after or 0.0)
 
 
@@ -80,7 +81,5 @@ async def dispatch_forever(store: Store, notifiers: list[Notifier], wake: asynci
             except Exception:  # a broken notifier must not stop the others
                 log.exception("notifier %s crashed while draining", notifier.name)
         wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), idle)
-        except TimeoutError:
-            pass

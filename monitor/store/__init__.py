@@ -23,8 +23,8 @@ class StoredArticle:
     content_hash: str
     fingerprint: int  # 64-bit SimHash of the text (see monitor.diff.fingerprint)
     first_seen: datetime
-    alerted: frozenset[str]
-    entry_hash: str = ""  # the feed entry as last seen (pipeline.entry_hash); a change means re-read the page  # watch lists that already alerted on this article
+    alerted: frozenset[str]  # watch lists that already alerted on this article
+    entry_hash: str = ""  # the feed entry as last seen (pipeline.entry_hash); a change means re-read the page
 
 
 class Store(ABC):
