@@ -1,0 +1,294 @@
+"""The shared HTTP client: limits, timeouts, size cap, conditional GET, redirects, backoff, address guard.
+
+One `Fetcher` wraps one `httpx.AsyncClient` for the whole process. Every failure is a `FetchError`
+(with the HTTP status and the server's `Retry-After` when there is one), so callers handle one type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import socket
+import time
+import zlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import brotli
+import httpx
+
+from monitor.errors import FetchError
+from monitor.records import FetchResult
+
+USER_AGENT = "ceasefire-monitor/0.1 (news monitoring; +https://github.com/ceasefire-monitor)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+    "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
+)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+# Cloud metadata endpoints that are not caught by the link-local/private checks.
+METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """Limits and manners of the fetcher (the `fetch:` section of the config)."""
+
+    user_agent: str = USER_AGENT
+    max_connections: int = 50  # in flight at once, all hosts together
+    per_host: int = 4  # in flight at once to one host
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0  # between two bytes of the answer
+    total_timeout: float = 45.0  # whole fetch, redirects included (waiting for a free slot is not counted)
+    max_bytes: int = 5_000_000  # of the body after decompression
+    max_redirects: int = 5
+    backoff_base: float = 60.0
+    backoff_cap: float = 6 * 3600.0
+
+
+def next_retry_delay(
+    error_count: int, retry_after: float | None, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait after the `error_count`-th failure in a row: exponential, jittered, capped.
+
+    The delay lies in [d/2, d] with d = min(cap, base * 2**(error_count-1)), and is never shorter
+    than the server's `Retry-After`.
+    """
+    ceiling = min(cap, base * 2.0 ** min(max(error_count, 1) - 1, 64))
+    delay = (rng or random).uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds asked for by a `Retry-After` header (delta-seconds or an HTTP date); None if absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def is_public_address(address: str) -> bool:
+    """True for a globally routable unicast IP address; False for loopback, private, link-local, metadata,
+    multicast, reserved and unspecified addresses, and for anything that is not an IP address."""
+    try:
+        ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast and ip not in METADATA_ADDRESSES
+
+
+async def resolve_public(host: str, port: int) -> None:
+    """Raise FetchError unless every address `host` resolves to is public (see `is_public_address`)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        addresses = [host]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise FetchError(f"cannot resolve {host}: {exc}", host) from exc
+        addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
+        if not is_public_address(address):
+            raise FetchError(f"refused: {host} is a non-public address ({address})", host)
+
+
+class _Decoder:
+    """Bounded decompression of one Content-Encoding: never inflates more than the caller has room for."""
+
+    def __init__(self, encoding: str, url: str) -> None:
+        self.encoding = encoding
+        self.url = url
+        self._zlib: zlib._Decompress | None = None
+        self._brotli: brotli.Decompressor | None = None
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif encoding == "br":
+            self._brotli = brotli.Decompressor()
+        elif encoding != "deflate":  # deflate: zlib-wrapped or raw, decided on the first bytes
+            raise FetchError(f"unsupported Content-Encoding {encoding!r}", url)
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        """Decompress `data`; returns more than `room` bytes only to say the body is too large."""
+        try:
+            if self._brotli is not None:
+                out: bytes = self._brotli.process(data, output_buffer_limit=room + 1)
+                return out
+            if self._zlib is None:
+                self._zlib = zlib.decompressobj(zlib.MAX_WBITS if _zlib_header(data) else -zlib.MAX_WBITS)
+            return self._zlib.decompress(data, room + 1)
+        except (zlib.error, brotli.error) as exc:
+            raise FetchError(f"cannot decode {self.encoding} body: {exc}", self.url) from exc
+
+
+def _zlib_header(data: bytes) -> bool:
+    return len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+
+
+class Fetcher:
+    """Polite, bounded HTTP GETs over one shared client. Use as `async with Fetcher(settings) as f:`.
+
+    `allow_private=False` refuses every address that is not public; `fetch(..., guard=True)` does the
+    same for one fetch (article links taken from feeds).
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        allow_private: bool = True,
+    ) -> None:
+        self.settings = s = settings or FetchSettings()
+        self.allow_private = allow_private
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            limits=httpx.Limits(max_connections=s.max_connections, max_keepalive_connections=s.max_connections),
+            timeout=httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None),
+            headers={"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate, br"},
+            follow_redirects=False,
+        )
+        self._global = asyncio.Semaphore(s.max_connections)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._client.__aexit__(exc_type, exc, tb)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        guard: bool = False,
+    ) -> FetchResult:
+        """GET `url` (conditionally when `etag`/`last_modified` are given); a 304 comes back with no body.
+
+        Raises FetchError for network errors, timeouts, statuses other than 2xx/304, bodies over
+        `max_bytes`, too many redirects, non-HTTP redirects and (when guarded) non-public addresses.
+        """
+        request_headers = dict(headers or {})
+        if etag:
+            request_headers["If-None-Match"] = etag
+        if last_modified:
+            request_headers["If-Modified-Since"] = last_modified
+        guarded = guard or not self.allow_private
+        loop = asyncio.get_running_loop()
+        started: float | None = None
+        current = url
+        for _ in range(self.settings.max_redirects + 1):
+            target = _http_url(current, url)
+            async with self._slot(target.host):
+                started = started if started is not None else loop.time()
+                try:
+                    async with asyncio.timeout_at(started + self.settings.total_timeout):
+                        if guarded:
+                            await resolve_public(target.host, target.port or (443 if target.scheme == "https" else 80))
+                        outcome = await self._get(url, target, request_headers)
+                except TimeoutError:
+                    raise FetchError(f"no complete answer within {self.settings.total_timeout:g} s", url) from None
+            if isinstance(outcome, FetchResult):
+                return outcome
+            current = outcome
+        raise FetchError(f"more than {self.settings.max_redirects} redirects", url)
+
+    @asynccontextmanager
+    async def _slot(self, host: str) -> AsyncIterator[None]:
+        """Hold one per-host and one global slot (per-host first, so a busy host never blocks others)."""
+        per_host = self._hosts.setdefault(host.lower(), asyncio.Semaphore(self.settings.per_host))
+        async with per_host, self._global:
+            yield
+
+    async def _get(self, url: str, target: httpx.URL, headers: Mapping[str, str]) -> FetchResult | str:
+        """One request: the result, or the absolute address a redirect points to."""
+        began = time.monotonic()
+        try:
+            async with self._client.stream("GET", target, headers=headers) as response:
+                status = response.status_code
+                if status in REDIRECT_STATUSES and "location" in response.headers:
+                    return urljoin(str(response.url), response.headers["location"])
+                if status != 304 and not 200 <= status < 300:
+                    raise _status_error(url, response)
+                content = b"" if status == 304 else await self._read(url, response)
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"timed out ({type(exc).__name__}) fetching {target}", url) from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise FetchError(f"{type(exc).__name__} fetching {target}: {exc}", url) from exc
+        return FetchResult(
+            url=url,
+            final_url=str(response.url),
+            status=status,
+            content=content,
+            content_type=response.headers.get("content-type", "").split(";")[0].strip().lower(),
+            charset=response.charset_encoding,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            elapsed=time.monotonic() - began,
+        )
+
+    async def _read(self, url: str, response: httpx.Response) -> bytes:
+        """The decompressed body, streamed; FetchError as soon as it (raw or decoded) passes `max_bytes`."""
+        limit = self.settings.max_bytes
+        too_large = f"body larger than {limit} bytes"
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError(too_large, url, status=response.status_code)
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        decoder = None if encoding in ("", "identity") else _Decoder(encoding, url)
+        raw = 0
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            raw += len(chunk)
+            body += decoder.decode(chunk, limit - len(body)) if decoder else chunk
+            if raw > limit or len(body) > limit:
+                raise FetchError(too_large, url, status=response.status_code)
+        return bytes(body)
+
+
+def _http_url(address: str, asked: str) -> httpx.URL:
+    """`address` as an httpx URL; FetchError unless it is http(s) with a host."""
+    what = "redirect to" if address != asked else "URL"
+    try:
+        scheme = urlsplit(address).scheme.lower()
+        target = httpx.URL(address) if scheme in ("http", "https") else None
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise FetchError(f"invalid {what} {address!r}: {exc}", asked) from exc
+    if target is None:
+        raise FetchError(f"{what} {address!r} refused: only http and https are fetched", asked)
+    if not target.host:
+        raise FetchError(f"invalid {what} {address!r}: no host", asked)
+    return target
+
+
+def _status_error(url: str, response: httpx.Response) -> FetchError:
+    status = response.status_code
+    retry_after = parse_retry_after(response.headers.get("retry-after")) if status in RETRY_AFTER_STATUSES else None
+    wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
+    return FetchError(f"HTTP {status} {response.reason_phrase}{wait}", url, status=status, retry_after=retry_after)

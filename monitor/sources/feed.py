@@ -1,0 +1,213 @@
+"""Source kind `feed`: RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed 1/1.1 via json."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import feedparser
+
+from monitor.errors import ParseError
+from monitor.records import Article, FetchResult
+from monitor.sources import register
+from monitor.sources.text import decode_document, html_to_text
+from monitor.urls import canonical_url
+
+log = logging.getLogger(__name__)
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_INFLATED = 20_000_000  # a feed saved gzipped and served without Content-Encoding is inflated up to this
+EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
+JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/", "1")
+# feedparser's notes that say nothing about the items (we decode to UTF-8 ourselves, types vary in the wild)
+HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+@register("feed")
+class FeedKind:
+    """A news feed; each item becomes an Article with its link resolved against the feed's address."""
+
+    def parse(
+        self,
+        result: FetchResult,
+        *,
+        source: str,
+        language: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> list[Article]:
+        content = _inflate(result.content, result.url)
+        text = decode_document(content, result.charset)
+        body = text.lstrip("\ufeff \t\r\n")
+        if not body:
+            raise ParseError(f"{result.url}: empty document, not a feed")
+        items = _json_items(body, result.url) if body.startswith("{") else _xml_items(body, result.url)
+        return _articles(items, result.final_url or result.url, source, language)
+
+
+def _inflate(content: bytes, url: str) -> bytes:
+    """The document, gunzipped when it was stored gzipped and served without Content-Encoding."""
+    if not content.startswith(GZIP_MAGIC):
+        return content
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        inflated = inflater.decompress(content, MAX_INFLATED + 1)
+    except zlib.error as exc:
+        raise ParseError(f"{url}: gzip data that cannot be decompressed: {exc}") from exc
+    if len(inflated) > MAX_INFLATED:
+        raise ParseError(f"{url}: gzipped document inflates beyond {MAX_INFLATED} bytes")
+    return inflated
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A feed item as either format gives it, before it becomes an Article."""
+
+    link: Any
+    guid: Any
+    title: Any
+    texts: list[Any]
+    published: datetime | None
+    updated: datetime | None
+    language: Any
+
+
+def _xml_items(text: str, url: str) -> list[_Item]:
+    parsed = feedparser.parse(
+        io.BytesIO(text.encode("utf-8")),  # a file object: feedparser would open a bare string as a path
+        response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    if not parsed.entries and not parsed.get("version"):
+        problem = parsed.get("bozo_exception") or "no RSS, RDF or Atom root element"
+        raise ParseError(f"{url}: not a feed ({problem})")
+    problem = parsed.get("bozo_exception")
+    if parsed.get("bozo") and not isinstance(problem, HARMLESS_BOZO):
+        log.warning("%s: feed is not well-formed (%s); using the %d items read", url, problem, len(parsed.entries))
+    feed_language = parsed.feed.get("language")
+    return [_xml_item(entry, feed_language) for entry in parsed.entries]
+
+
+def _xml_item(entry: Mapping[str, Any], feed_language: Any) -> _Item:
+    contents = [c.get("value", "") for c in entry.get("content", [])]
+    return _Item(
+        link=entry.get("link"),
+        guid=entry.get("id"),
+        title=entry.get("title"),
+        texts=[entry.get("summary"), *contents],
+        published=_from_struct(entry.get("published_parsed")),
+        updated=_from_struct(entry.get("updated_parsed")),
+        language=_xml_language(entry) or feed_language,
+    )
+
+
+def _xml_language(entry: Mapping[str, Any]) -> str | None:
+    for key in ("title_detail", "summary_detail"):
+        language = (entry.get(key) or {}).get("language")
+        if language:
+            return str(language)
+    return None
+
+
+def _from_struct(value: time.struct_time | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return _plausible(datetime(*value[:6], tzinfo=UTC))
+    except (TypeError, ValueError):
+        return None
+
+
+def _json_items(text: str, url: str) -> list[_Item]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ParseError(f"{url}: not a feed (invalid JSON: {exc})") from exc
+    version = data.get("version") if isinstance(data, dict) else None
+    if not (isinstance(version, str) and version.startswith(JSON_FEED_VERSIONS)) or not isinstance(
+        data.get("items"), list
+    ):
+        raise ParseError(f"{url}: not a feed (JSON without a JSON Feed version and items)")
+    feed_language = data.get("language")
+    return [_json_item(entry, feed_language) for entry in data["items"] if isinstance(entry, dict)]
+
+
+def _json_item(entry: Mapping[str, Any], feed_language: Any) -> _Item:
+    guid = entry.get("id")
+    return _Item(
+        link=entry.get("url") or entry.get("external_url"),
+        guid=str(guid) if isinstance(guid, str | int) else None,
+        title=entry.get("title"),
+        texts=[entry.get(k) for k in ("summary", "content_html", "content_text")],
+        published=_from_iso(entry.get("date_published")),
+        updated=_from_iso(entry.get("date_modified")),
+        language=entry.get("language") or feed_language,
+    )
+
+
+def _from_iso(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return _plausible(when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC))
+
+
+def _plausible(when: datetime) -> datetime | None:
+    """None for the Unix epoch and earlier: feeds write 0 when they have no date."""
+    return when if when > EPOCH else None
+
+
+def _articles(items: Iterable[_Item], base: str, source: str, language: str | None) -> list[Article]:
+    articles: list[Article] = []
+    skipped = 0
+    for item in items:
+        guid = _text(item.guid)
+        url = _web_url(item.link, base)
+        if url is None and guid is not None and guid.lower().startswith(("http://", "https://")):
+            url = _web_url(guid, base)  # an RSS guid that is a permalink
+        if url is None:
+            skipped += 1
+            continue
+        articles.append(
+            Article(
+                url=url,
+                source=source,
+                title=html_to_text(_text(item.title) or ""),
+                summary=max((html_to_text(t) for t in map(_text, item.texts) if t), key=len, default=""),
+                published=item.published or item.updated,
+                updated=item.updated,
+                language=_text(item.language) or language,
+                guid=guid,
+            )
+        )
+    if skipped:
+        log.info("%s: skipped %d feed items without an http(s) link", source, skipped)
+    return articles
+
+
+def _web_url(value: Any, base: str) -> str | None:
+    """The canonical http(s) URL `value` points to (relative to `base`), or None."""
+    text = _text(value)
+    try:
+        if text is None or urlsplit(text).scheme.lower() not in ("", "http", "https"):
+            return None  # another scheme (tag:, urn:, mailto:) is not a page to read
+    except ValueError:
+        return None
+    url = canonical_url(text, base)
+    return url if url.startswith(("http://", "https://")) else None
+
+
+def _text(value: Any) -> str | None:
+    """A non-blank string, stripped; None for anything else."""
+    return value.strip() if isinstance(value, str) and value.strip() else None

@@ -1,0 +1,109 @@
+"""Source kind `html`: a listing page; CSS selectors pick the article links.
+
+Options: `link_selector` (required: CSS selector of the links, e.g. "h2 a"), `title_selector` (optional:
+CSS selector of the title inside each link; default the link's text), `same_site` (optional: keep only
+links on the listing page's host or its subdomains).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, Tag
+from soupsieve import SelectorSyntaxError
+
+from monitor.errors import ParseError
+from monitor.records import Article, FetchResult
+from monitor.sources import register
+from monitor.sources.text import clean_text, decode_document
+from monitor.urls import canonical_url
+
+NOT_ARTICLES = ("javascript:", "mailto:", "tel:", "data:", "#")
+
+
+@register("html")
+class HtmlKind:
+    """A page listing articles: one Article per distinct link the selector finds, titled by the link text."""
+
+    def parse(
+        self,
+        result: FetchResult,
+        *,
+        source: str,
+        language: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> list[Article]:
+        options = options or {}
+        link_selector = options.get("link_selector")
+        if not link_selector:
+            raise ParseError(f"source {source}: an html source needs link_selector")
+        page = result.final_url or result.url
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+            soup = BeautifulSoup(decode_document(result.content, result.charset, is_html=True), "lxml")
+        base_tag = soup.find("base", href=True)
+        base = urljoin(page, str(base_tag["href"])) if isinstance(base_tag, Tag) else page
+        titles = _links(_select(soup, link_selector, source), base, options.get("title_selector"), source)
+        if options.get("same_site"):
+            titles = {url: title for url, title in titles.items() if _same_site(url, page)}
+        html_tag = soup.find("html")
+        lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
+        page_language = clean_text(lang) if isinstance(lang, str) and lang.strip() else None
+        return [
+            Article(url=url, source=source, title=title, language=page_language or language)
+            for url, title in titles.items()
+        ]
+
+
+def _select(soup: BeautifulSoup | Tag, selector: str, source: str) -> list[Tag]:
+    try:
+        return list(soup.select(selector))
+    except SelectorSyntaxError as exc:
+        raise ParseError(f"source {source}: invalid CSS selector {selector!r}: {exc}") from exc
+
+
+def _links(elements: list[Tag], base: str, title_selector: str | None, source: str) -> dict[str, str]:
+    """Canonical URL -> title for each distinct http(s) link, in page order; a later title fills an empty one."""
+    if not elements:
+        raise ParseError(f"source {source}: nothing on the page matches link_selector")
+    found: dict[str, str] = {}
+    for element in elements:
+        link = element if element.has_attr("href") else element.find("a", href=True)
+        if not isinstance(link, Tag):
+            continue
+        href = str(link["href"]).strip()
+        if not href or href.lower().startswith(NOT_ARTICLES):
+            continue
+        url = canonical_url(href, base)
+        if urlsplit(url).scheme not in ("http", "https"):
+            continue
+        title = _title(link, title_selector, source)
+        if not found.get(url):
+            found[url] = title
+    if not found:
+        raise ParseError(f"source {source}: {len(elements)} elements match link_selector but none is an http(s) link")
+    return found
+
+
+def _title(link: Tag, title_selector: str | None, source: str) -> str:
+    """The text of `title_selector` inside the link, else the link's text, title attribute or image alt."""
+    if title_selector:
+        inner = _select(link, title_selector, source)
+        if inner:
+            return clean_text(inner[0].get_text(" "))
+    text = clean_text(link.get_text(" "))
+    if text:
+        return text
+    image = link.find("img", alt=True)
+    fallback = link.get("title") or (image.get("alt") if isinstance(image, Tag) else None)
+    return clean_text(fallback) if isinstance(fallback, str) else ""
+
+
+def _same_site(url: str, page: str) -> bool:
+    """`url` is on the page's host or a subdomain of it (www. ignored)."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    site = (urlsplit(page).hostname or "").removeprefix("www.")
+    return host == site or host.endswith("." + site)
