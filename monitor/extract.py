@@ -50,6 +50,33 @@ PUBLISHED_META = (
     "parsely-pub-date",
 )
 SPACES = re.compile(r"\s+")
+WORD = re.compile(r"\w+")
+SHORT_BODY = 500  # characters: a precise result this short is suspect
+FALLBACK_RATIO = 3  # ... and replaced when the default run finds this many times more text
+HEADLINE_ZONE = 3  # a headline repeated within the first lines of the body is dropped
+BOILERPLATE_MAX_WORDS = 30  # only lines this short can be boilerplate
+BOILERPLATE = re.compile(
+    "|".join(
+        (
+            # a label alone on its line: teaser blocks, comment counters, tag lists
+            r"^(comments?|tags|more|also|advertisement|share( this( article| story)?)?|don.?t miss|see also|"
+            r"(you (may|might) )?(also )?like|most (read|popular|viewed)( in [\w ]+)?|read more|"
+            r"related( posts?| stories| articles| content| coverage)?|recommended( for you)?|trending( now)?|"
+            r"top stories|partner news|latest news)\W*$",
+            # teaser links: "Read more: <headline>", "Related: <headline>", "Also on example.com <headline>"
+            r"^(read more|see more|also read|related( posts?| story| article)?|filed under|more(\s+\S+){0,3})\s*:",
+            r"^also on \S+\.\w+\b",
+            # calls to action: newsletters, social accounts, sharing, tweetable quote boxes
+            r"\bsubscribe (to|for|now)\b|\bsign up for\b.*\bnewsletter|\b(to|in|through) your (inbox|letterbox)\b",
+            r"^follow\b.{0,80}\b(on|at) (twitter|facebook|instagram|youtube)\b|share it with a friend",
+            r"click to tweet\W*$|^(have a tip|email|reach|contact)\b.{0,80}(@|twitter\.com)",
+            # credit lines and reading-time labels
+            r"^\(?(additional )?reporting by\b|\bcontributed (reporting|to this report)\b",
+            r"^(reading time|tempo de leitura|tiempo de lectura|temps de lecture|lesezeit)\b|^\d+ min(ute)?s? read\W*$",
+        )
+    ),
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -142,11 +169,46 @@ def _body(text: str, tree: HtmlElement, url: str, selector: str | None) -> str:
 
 
 def generic_body(tree: HtmlElement, url: str = "") -> str:
-    """Article text found by trafilatura, favouring precision, without comments."""
-    result = trafilatura.extract(
-        tree, url=url or None, favor_precision=True, include_comments=False, include_tables=True
-    )
+    """Article text found by trafilatura, with teaser, call-to-action and repeated-headline lines removed.
+
+    The precision-leaning run is preferred; when it keeps almost nothing while the default run finds a much
+    longer text, the precise run has most likely latched onto a notice box instead of the article.
+    """
+    text = _trafilatura_text(tree, url, favor_precision=True)
+    if len(text) < SHORT_BODY:
+        fuller = _trafilatura_text(tree, url, favor_precision=False)
+        if len(fuller) > FALLBACK_RATIO * len(text):
+            text = fuller
+    return "\n".join(_without_boilerplate(text.splitlines(), _headlines(tree)))
+
+
+def _trafilatura_text(tree: HtmlElement, url: str, *, favor_precision: bool) -> str:
+    """One trafilatura run (comments excluded), whitespace normalised."""
+    result = trafilatura.extract(tree, url=url or None, favor_precision=favor_precision, include_comments=False)
     return normalise_text(result or "")
+
+
+def _without_boilerplate(lines: list[str], headlines: set[str]) -> Iterator[str]:
+    """The lines minus a repeated headline at the top and short teaser/call-to-action lines anywhere."""
+    for index, line in enumerate(lines):
+        if index < HEADLINE_ZONE and _words_key(line) in headlines:
+            continue
+        if len(WORD.findall(line)) <= BOILERPLATE_MAX_WORDS and BOILERPLATE.search(line):
+            continue
+        yield line
+
+
+def _headlines(tree: HtmlElement) -> set[str]:
+    """Word keys of the page's headline spellings: og:title, twitter:title, <title>, <h1>."""
+    meta = _meta(tree)
+    spellings = [meta.get("og:title", ""), meta.get("twitter:title", "")]
+    spellings += [el.text_content() for el in tree.iter("title", "h1")]
+    return {key for key in map(_words_key, spellings) if key}
+
+
+def _words_key(text: str) -> str:
+    """Lower-cased words of a text, for comparisons that ignore punctuation and spacing."""
+    return " ".join(WORD.findall(text.lower()))
 
 
 def select_text(html: str, selector: str) -> str:
