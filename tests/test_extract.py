@@ -228,6 +228,48 @@ def test_junk_input_gives_empty_info_not_errors(junk: str | bytes) -> None:
     assert info.published is None and info.canonical_url is None
 
 
+# -- boilerplate lines ------------------------------------------------------------------------------------------
+
+NEWS = (
+    "Negotiators from both sides met in Geneva on Monday to discuss the terms of a new ceasefire along the "
+    "contested border region, officials said.",
+    "More than 2,500 civilians have been displaced since the fighting resumed, and Twitter accounts linked to "
+    "both armies traded accusations all week.",
+    "Observers warned that previous agreements had collapsed within weeks, citing repeated violations reported "
+    "by monitors on the ground.",
+)
+BOILERPLATE_LINES = (
+    "Read more: Ten things to know about the border dispute",
+    "Follow us on Twitter and Facebook.",
+    "(Reporting by Jane Doe; editing by John Roe)",
+    "Comments",
+    "Sign up for our daily newsletter.",
+)
+
+
+def test_teasers_calls_to_action_and_repeated_headline_are_dropped() -> None:
+    paragraphs = [NEWS[0], BOILERPLATE_LINES[0], NEWS[1], BOILERPLATE_LINES[1], NEWS[2], *BOILERPLATE_LINES[2:]]
+    html = page(
+        "<article><h1>Border talks resume in Geneva</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article>",
+        head='<title>Border talks resume in Geneva - Example News</title>',
+    )
+    assert extract_body(html, "https://news.example/geneva").splitlines() == list(NEWS)
+
+
+def test_selector_output_is_not_filtered() -> None:
+    html = page("<div class='x'>" + "".join(f"<p>{p}</p>" for p in BOILERPLATE_LINES) + "</div>")
+    assert extract_body(html, selector="div.x").splitlines() == list(BOILERPLATE_LINES)
+
+
+def test_tiny_precise_result_falls_back_to_fuller_run() -> None:
+    key = "f8ff621a0b9b7646cc0d57d37416feabba2bf78ef5dd0bfc5b080f9f97bbe584"
+    truth = json.loads((CORPUS / "ground-truth.json").read_text(encoding="utf-8"))[key]
+    html = gzip.decompress((CORPUS / "html" / f"{key}.html.gz").read_bytes())
+    body = extract_body(html, truth["url"])
+    assert "Home Depot (ticker: HD) reported $2.53 in per-share earnings" in body
+    assert shingle_f1(truth["articleBody"], body) >= 0.7
+
+
 # -- real pages -------------------------------------------------------------------------------------------------
 
 
