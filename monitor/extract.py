@@ -51,6 +51,7 @@ PUBLISHED_META = (
 )
 SPACES = re.compile(r"\s+")
 WORD = re.compile(r"\w+")
+NON_ASCII = re.compile(r"[^\x00-\x7f]")
 SHORT_BODY = 500  # characters: a precise result this short is suspect
 FALLBACK_RATIO = 3  # ... and replaced when the default run finds this many times more text
 HEADLINE_ZONE = 3  # a headline repeated within the first lines of the body is dropped
@@ -121,23 +122,35 @@ def score_entry(html: str, url: str) -> str:
 
 
 def decode_html(html: str | bytes, charset: str | None = None) -> str:
-    """Text of a page: BOM, then valid UTF-8, then the transport's `charset`, the page's own declaration, a guess."""
+    """Text of a page: BOM, then (nearly) valid UTF-8, then the transport's `charset`, the page's declaration, a guess.
+
+    UTF-8 goes before declarations because legacy-encoded text is almost never valid UTF-8, while pages that
+    declare a legacy charset but are UTF-8 are common; a stray invalid byte in UTF-8 text is tolerated.
+    """
     if isinstance(html, str):
         return html
     for bom, encoding in BOMS:
         if html.startswith(bom):
             return html.decode(encoding, "replace")
-    for encoding in _candidate_encodings(html, charset):
+    as_utf8 = html.decode("utf-8", "replace")
+    if _mostly_valid(as_utf8):
+        return as_utf8
+    for encoding in _legacy_encodings(html, charset):
         try:
             return html.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-    return html.decode("utf-8", "replace")
+    return as_utf8
 
 
-def _candidate_encodings(data: bytes, charset: str | None) -> Iterator[str]:
-    """Encodings to try in order. Valid UTF-8 wins over declarations: legacy text is almost never valid UTF-8."""
-    yield "utf-8"
+def _mostly_valid(text: str) -> bool:
+    """True when replacement characters are at most 1% of the non-ASCII characters of a decoded text."""
+    bad = text.count("\ufffd")
+    return bad == 0 or bad * 100 <= len(NON_ASCII.findall(text))
+
+
+def _legacy_encodings(data: bytes, charset: str | None) -> Iterator[str]:
+    """Encodings to try, in order, for bytes that are not UTF-8: transport hint, page declaration, detector guess."""
     for label in (charset, EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)):
         if label:
             yield _whatwg(label)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.extract import PageInfo, decode_html, extract_body, extract_page, parse_datetime, score_entry
 
@@ -140,6 +142,13 @@ def test_latin1_label_means_windows_1252() -> None:
     assert "“Quoted” – café" in decode_html(raw)
 
 
+def test_stray_invalid_byte_in_utf8_keeps_utf8() -> None:
+    raw = page(f"<p>{RUSSIAN}</p>", charset="windows-1251").encode("utf-8").replace(b"</p>", b"\xff</p>")
+    text = decode_html(raw)
+    assert RUSSIAN in text
+    assert text.count("\ufffd") == 1
+
+
 def test_str_input_passes_through() -> None:
     assert decode_html("<p>déjà</p>") == "<p>déjà</p>"
 
@@ -226,6 +235,21 @@ def test_junk_input_gives_empty_info_not_errors(junk: str | bytes) -> None:
     info = extract_page(junk, "https://ex.com/")
     assert isinstance(info.body, str) and isinstance(info.title, str)
     assert info.published is None and info.canonical_url is None
+
+
+HTML_BITS = st.sampled_from(
+    ["<p>", "</p>", "<div class='a'>", "</div>", "<meta charset='koi8-r'>", "<h1>", "<time datetime='x'>"]
+)
+MARKUP = st.lists(st.one_of(HTML_BITS, st.text(max_size=30)), max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(MARKUP, st.one_of(st.none(), st.sampled_from(["p", "div.a", "]["])))
+def test_any_markup_gives_page_info(bits: list[str], selector: str | None) -> None:
+    markup = "".join(bits)
+    for html in (markup, markup.encode("utf-8", "surrogatepass")):
+        info = extract_page(html, "https://ex.com/a", selector)
+        assert isinstance(info.body, str) and "\n\n" not in info.body
 
 
 # -- boilerplate lines ------------------------------------------------------------------------------------------
