@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -18,6 +17,7 @@ from rich.table import Table
 
 from monitor import config as config_mod
 from monitor.errors import MonitorError
+from monitor.logs import setup_logging
 
 err = Console(stderr=True)
 
@@ -29,7 +29,10 @@ def _settings(args: argparse.Namespace) -> config_mod.Settings:
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.service import Service
 
-    service = Service(_settings(args))
+    settings = _settings(args)
+    chosen = settings.monitor.logging  # the command line wins over the config's `logging:` section
+    setup_logging(args.log_level or chosen.level, args.log_format or chosen.format)
+    service = Service(settings)
     asyncio.run(service.run())
     return 0
 
@@ -197,7 +200,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monitor", description="ceasefire-monitor: news monitoring and alerts")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    parser.add_argument("--log-level", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="log level (default: the config's logging.level, else INFO)")
+    parser.add_argument("--log-format", choices=("text", "json"),
+                        help="text for people, json (one object per line) for log shippers (default: text)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
@@ -238,12 +244,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    setup_logging(args.log_level or "INFO", args.log_format or "text")
     try:
         code: int = args.func(args)
     except MonitorError as exc:

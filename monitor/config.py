@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -122,6 +122,30 @@ class StorageConfig(Strict):
     path: str = "../data/monitor.sqlite3"  # relative to the config file's folder
 
 
+class HealthConfig(Strict):
+    """The /healthz and /metrics endpoint; loopback only unless `host` says otherwise."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9108, ge=0, le=65535)  # 0: any free port
+    stale_after: Seconds | None = None  # default: 2 x the shortest source interval + misfire grace
+
+
+class LoggingConfig(Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class ReloadConfig(Strict):
+    watch: bool = True  # re-apply the config when a YAML file under its folder changes
+    interval: Seconds = Field(default=2.0, gt=0)  # how often file times are checked
+
+
+class RetentionConfig(Strict):
+    max_age: Seconds = 90 * 86400.0  # articles, versions and delivered alerts older than this are pruned
+    every: Seconds = Field(default=86400.0, gt=0)  # how often pruning runs
+
+
 class Examples(Strict):
     match: list[str | dict[str, str]] = Field(default_factory=list)
     no_match: list[str | dict[str, str]] = Field(default_factory=list)
@@ -151,6 +175,10 @@ class MonitorConfig(Strict):
     """The whole of config/monitor.yaml."""
 
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    reload: ReloadConfig = Field(default_factory=ReloadConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     schedule: ScheduleConfig = ScheduleConfig()
     fetch: FetchConfig = FetchConfig.model_validate({})
     watchlists: list[str] = Field(default_factory=lambda: ["watchlists/*.yaml"])
@@ -194,6 +222,13 @@ class Settings(BaseModel):
 
     def source_jitter(self, source: SourceConfig) -> float:
         return source.jitter if source.jitter is not None else self.monitor.schedule.jitter
+
+    def stale_after(self) -> float:
+        """Seconds without a poll job after which /healthz fails."""
+        if self.monitor.health.stale_after is not None:
+            return self.monitor.health.stale_after
+        intervals = [self.source_interval(s) for s in self.enabled_sources()] or [self.monitor.schedule.interval]
+        return 2 * min(intervals) + self.monitor.schedule.misfire_grace
 
     def watchlist_records(self) -> list[WatchList]:
         return [w.record() for w in self.watchlists]

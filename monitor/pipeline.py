@@ -25,6 +25,7 @@ from monitor.store import Store, StoredArticle
 log = logging.getLogger(__name__)
 
 NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
+DISABLED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # next_due of a source that is gone (HTTP 410)
 MIN_WORDS_FOR_NEAR_DUPLICATE = 40  # short teasers are too alike to call duplicates
 
 
@@ -39,7 +40,9 @@ class PollReport:
     updated: int = 0
     duplicates: int = 0
     alerts: list[Alert] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)  # watch list of each match on new or edited text
     error: str | None = None
+    error_type: str | None = None  # class name of the error (FetchError, ParseError)
 
     @property
     def not_modified(self) -> bool:
@@ -87,8 +90,11 @@ class Pipeline:
                 await self._process(source, items, report, now)
         except (FetchError, ParseError) as exc:
             report.error = str(exc) or type(exc).__name__
+            report.error_type = type(exc).__name__
+            if isinstance(exc, FetchError) and exc.status is not None:
+                report.status = exc.status
             self._record_failure(state, exc, now)
-            log.warning("source %s failed: %s", source.name, report.error)
+            log.warning("source %s failed: %s", source.name, report.error, extra={"source": source.name})
             return report
         self.store.save_source_state(
             replace(
@@ -109,14 +115,18 @@ class Pipeline:
         errors = state.error_count + 1
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         delay = next_retry_delay(errors, retry_after, self.fetch_config.backoff_base, self.fetch_config.backoff_cap)
+        due, error = now + timedelta(seconds=delay), str(exc) or type(exc).__name__
+        if isinstance(exc, FetchError) and exc.status == 410:  # gone for good: stop polling until the config changes
+            due, error = DISABLED_UNTIL, f"{error}: source disabled until its config changes"
+            log.error("source %s disabled: %s", state.name, exc, extra={"source": state.name})
         self.store.save_source_state(
             replace(
                 state,
                 last_fetch=now,
                 last_status=exc.status if isinstance(exc, FetchError) else state.last_status,
-                last_error=str(exc) or type(exc).__name__,
+                last_error=error,
                 error_count=errors,
-                next_due=now + timedelta(seconds=delay),
+                next_due=due,
             )
         )
 
@@ -195,6 +205,7 @@ class Pipeline:
             stored_id=stored.id if stored else None,
             entry_hash=entry,
         )
+        report.matched.extend(m.watchlist for m in matches)
         report.alerts.extend(alerts)
 
 

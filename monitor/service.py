@@ -6,22 +6,29 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
 from monitor.config import Settings, SourceConfig, load
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher, FetchSettings
+from monitor.graceful import Graceful, drain_before_exit, stop_dispatcher
+from monitor.health import HealthServer, Liveness, assess
+from monitor.metrics import Metrics
 from monitor.notify import NOTIFIER_KINDS, Notifier, dispatch_forever, drain
 from monitor.notify.console import ConsoleNotifier
 from monitor.pipeline import Pipeline, PollReport
 from monitor.query import Matcher
 from monitor.records import Alert
+from monitor.reload import watch_config
 from monitor.store import Store
+from monitor.store.retention import prune_forever
 from monitor.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -143,6 +150,7 @@ class Health:
 
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_cycle: datetime | None = None
+    last_job: datetime | None = None  # the scheduler last ran a poll job (even one that found it backing off)
     polls: int = 0
     failures: int = 0
 
@@ -154,6 +162,8 @@ class Service:
         self.settings = settings
         self.store: Store = SqliteStore(settings.db_path)
         self.health = Health()
+        self.metrics = Metrics()
+        self.health_server: HealthServer | None = None
         self._transport = transport
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -165,16 +175,19 @@ class Service:
     async def _poll_job(self, source: SourceConfig, interval: float) -> None:
         assert self._pipeline is not None
         state = self.store.source_state(source.name)
-        now = datetime.now(UTC)
+        now = self.health.last_job = datetime.now(UTC)
         if state.error_count and state.next_due and state.next_due > now:
             log.debug("source %s backing off until %s", source.name, state.next_due)
             return
+        began = time.monotonic()
         try:
             report = await self._pipeline.poll(source, interval, now)
         except Exception:  # a bug in one poll must not kill the job or the service
-            log.exception("poll of %s crashed", source.name)
+            log.exception("poll of %s crashed", source.name, extra={"source": source.name})
+            self.metrics.poll_crashes.labels(source.name).inc()
             self.health.failures += 1
             return
+        self.metrics.observe_poll(report, time.monotonic() - began)
         self.health.polls += 1
         self.health.last_cycle = datetime.now(UTC)
         if report.error:
@@ -189,13 +202,56 @@ class Service:
             settings = load(self.settings.path)
             matcher = Matcher(settings.watchlist_records())
         except MonitorError as exc:
+            self.metrics.reloads.labels("rejected").inc()
             log.error("config reload rejected, keeping the running config:\n%s", exc)
             return f"rejected: {exc}"
         assert self._pipeline is not None
         self.settings = settings
         self._pipeline.matcher = matcher
         added, changed, removed = self._scheduler.reconcile(settings)
-        return f"reloaded: {len(added)} sources added, {len(changed)} changed, {len(removed)} removed"
+        self._resume(changed)
+        self.metrics.reloads.labels("ok").inc()
+        outcome = f"reloaded: {len(added)} sources added, {len(changed)} changed, {len(removed)} removed"
+        log.info("config %s", outcome)
+        return outcome
+
+    def _resume(self, names: Sequence[str]) -> None:
+        """Sources whose config changed are polled again at once, even if backing off or disabled (410)."""
+        for name in names:
+            state = self.store.source_state(name)
+            if state.error_count:
+                self.store.save_source_state(replace(state, error_count=0, next_due=None))
+
+    def check_health(self) -> tuple[bool, dict[str, Any]]:
+        """The /healthz verdict and its JSON body."""
+        now = datetime.now(UTC)
+        running = self._pipeline is not None and self._scheduler.running
+        live = Liveness(running, self.health.started, self.health.last_job, self.settings.stale_after())
+        oldest = self.store.oldest_owed()
+        return assess(live, now, {
+            "polls": self.health.polls,
+            "failed_polls": self.health.failures,
+            "sources_failing": sum(1 for s in self.store.source_states() if s.error_count),
+            "outbox_depth": self.store.outbox_depth(),
+            "oldest_owed_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+        })
+
+    async def _start_extras(self, stack: AsyncExitStack) -> None:
+        """The health endpoint, the config watcher and retention, as the config asks."""
+        mon = self.settings.monitor
+        if mon.health.enabled:
+            self.health_server = HealthServer(
+                mon.health.host, mon.health.port, self.check_health, lambda: self.metrics.render(self.store)
+            )
+            try:
+                await self.health_server.start()
+            except OSError as exc:  # e.g. the port is taken: run on, /healthz stays unreachable and says so
+                log.error("health endpoint not started on %s:%d: %s", mon.health.host, mon.health.port, exc)
+            stack.push_async_callback(self.health_server.stop)
+        if mon.reload.watch:
+            _background(stack, watch_config(self.settings.root, self.reload, mon.reload.interval))
+        keep = mon.retention
+        _background(stack, prune_forever(self.settings.db_path, keep.max_age, keep.every, self.metrics.pruned))
 
     async def run(self) -> None:
         """Run until stop() or SIGTERM/SIGINT; SIGHUP reloads the config."""
@@ -207,7 +263,7 @@ class Service:
                 loop.add_signal_handler(sig, handler)
         async with AsyncExitStack() as stack:
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(self.settings), transport=self._transport))
-            notifiers = build_notifiers(self.settings, self.store)
+            notifiers = [Graceful(n) for n in build_notifiers(self.settings, self.store)]
             for notifier in notifiers:
                 await notifier.start()
                 stack.push_async_callback(notifier.stop)
@@ -221,7 +277,8 @@ class Service:
             self._scheduler = Scheduler(self._poll_job)
             self._scheduler.start(self.settings)
             stack.callback(self._scheduler.shutdown)
-            dispatcher = asyncio.create_task(dispatch_forever(self.store, notifiers, self._wake))
+            dispatcher = asyncio.create_task(dispatch_forever(self.store, list(notifiers), self._wake))
+            await self._start_extras(stack)
             log.info(
                 "monitor running: %d sources, %d watch lists, notifiers: %s",
                 len(self.settings.enabled_sources()),
@@ -230,8 +287,19 @@ class Service:
             )
             await self._stop.wait()
             log.info("stopping")
-            dispatcher.cancel()
-            await asyncio.gather(dispatcher, return_exceptions=True)
-            for notifier in notifiers:  # hand over what is already owed before exit
-                await asyncio.wait_for(drain(self.store, notifier), timeout=5)
+            self._scheduler.shutdown()
+            await stop_dispatcher(dispatcher, notifiers, patience=4)
+            await drain_before_exit(self.store, notifiers, budget=4)  # hand over what is already owed
         self.store.close()
+        log.info("stopped")
+
+
+def _background(stack: AsyncExitStack, job: Coroutine[Any, Any, None]) -> None:
+    """Run `job` as a task that is cancelled when `stack` closes."""
+    task = asyncio.create_task(job)
+
+    async def cancel() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    stack.push_async_callback(cancel)

@@ -1,0 +1,132 @@
+"""The service's HTTP endpoint: `/healthz` (JSON, 200 or 503) and `/metrics` (Prometheus text).
+
+A small asyncio server in the service's own event loop (no framework): one request per connection,
+bounded request size and time. It listens on 127.0.0.1:9108 unless the config says otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+from monitor.metrics import CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
+
+MAX_HEADER_LINES = 100
+REQUEST_TIMEOUT = 5.0
+LINE_LIMIT = 8192
+
+HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
+MetricsPage = Callable[[], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Liveness:
+    """What /healthz judges: is the scheduler running, and did it run a poll job recently enough?"""
+
+    scheduler_running: bool
+    started: datetime
+    last_job: datetime | None
+    stale_after: float  # seconds without a poll job before the service counts as stuck
+
+
+def assess(live: Liveness, now: datetime, details: dict[str, Any] | None = None) -> tuple[bool, dict[str, Any]]:
+    """(healthy, JSON body): healthy while the scheduler runs and the last poll job is recent."""
+    reasons = []
+    if not live.scheduler_running:
+        reasons.append("scheduler is not running")
+    since = live.last_job or live.started
+    age = (now - since).total_seconds()
+    if age > live.stale_after:
+        what = "last poll job" if live.last_job else "start, and no poll job since"
+        reasons.append(f"{what} was {age:.0f} s ago (limit {live.stale_after:.0f} s)")
+    body: dict[str, Any] = {
+        "status": "fail" if reasons else "ok",
+        "reasons": reasons,
+        "started": live.started.isoformat(),
+        "last_poll_job": live.last_job.isoformat() if live.last_job else None,
+        **(details or {}),
+    }
+    return not reasons, body
+
+
+class HealthServer:
+    """Serves `check()` on /healthz and `metrics()` on /metrics. `port=0` picks a free port (see `.port`)."""
+
+    def __init__(self, host: str, port: int, check: HealthCheck, metrics: MetricsPage) -> None:
+        self.host = host
+        self._port = port
+        self._check = check
+        self._metrics = metrics
+        self._server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            return self._port
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self._port, limit=LINE_LIMIT)
+        log.info("health and metrics on http://%s:%d/healthz and /metrics", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 1)
+            self._server = None
+
+    async def __aenter__(self) -> HealthServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            method, path = await asyncio.wait_for(_read_request(reader), REQUEST_TIMEOUT)
+            status, ctype, body = self._answer(method, path)
+            head = (
+                f"HTTP/1.1 {status.value} {status.phrase}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode("ascii") + (b"" if method == "HEAD" else body))
+            await asyncio.wait_for(writer.drain(), REQUEST_TIMEOUT)
+        except (TimeoutError, ValueError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass  # a client that is slow, rude or gone gets nothing more
+        except Exception:  # a bug in a check must not take the endpoint down
+            log.exception("health endpoint failed")
+        finally:
+            writer.close()
+
+    def _answer(self, method: str, path: str) -> tuple[HTTPStatus, str, bytes]:
+        if method not in ("GET", "HEAD"):
+            return HTTPStatus.METHOD_NOT_ALLOWED, "text/plain", b"GET only\n"
+        if path == "/healthz":
+            healthy, details = self._check()
+            body = json.dumps(details, indent=1).encode() + b"\n"
+            return (HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE), "application/json", body
+        if path == "/metrics":
+            return HTTPStatus.OK, CONTENT_TYPE_LATEST, self._metrics()
+        return HTTPStatus.NOT_FOUND, "text/plain", b"try /healthz or /metrics\n"
+
+
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:
+    """Method and path of the request; its headers are read and ignored."""
+    parts = (await reader.readline()).decode("latin-1").split()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        raise ValueError("not an HTTP request line")
+    for _ in range(MAX_HEADER_LINES):
+        if (await reader.readline()).strip() == b"":
+            return parts[0].upper(), parts[1].split("?", 1)[0]
+    raise ValueError("too many header lines")

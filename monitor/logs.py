@@ -1,0 +1,78 @@
+"""Logging setup: one line per event, as text for people or JSON for log shippers (`--log-format json`).
+
+Context goes in `extra=`: `log.warning("...", extra={"source": name, "alert": alert.id})`; every key of
+`CONTEXT` found on a record is printed (`source=...` in text, a field in JSON). Secrets are masked:
+the value of `TELEGRAM_BOT_TOKEN` and anything shaped like a Telegram bot token never reach the output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Literal, TextIO
+
+LogFormat = Literal["text", "json"]
+CONTEXT = ("source", "article", "alert", "watchlist", "notifier", "url", "status")
+NOISY = ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler", "trafilatura")
+_TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}")
+MASK = "[secret]"
+
+
+def redact(text: str) -> str:
+    """`text` with bot tokens (by shape, and the configured one by value) replaced by a mask."""
+    secret = os.environ.get("TELEGRAM_BOT_TOKEN")
+    if secret and len(secret) >= 8:
+        text = text.replace(secret, MASK)
+    return _TOKEN.sub(MASK, text)
+
+
+def _context(record: logging.LogRecord) -> dict[str, object]:
+    return {key: getattr(record, key) for key in CONTEXT if getattr(record, key, None) is not None}
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-11-25T14:00:00.123Z WARNING monitor.pipeline source=x: message`, continuation lines indented."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        context = "".join(f" {k}={v}" for k, v in _context(record).items())
+        text = f"{_timestamp(record)} {record.levelname} {record.name}{context}: {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return redact(text.replace("\n", "\n    "))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, the context fields, and `exc` for a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **_context(record),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return redact(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def setup_logging(level: str = "INFO", fmt: LogFormat = "text", stream: TextIO | None = None) -> None:
+    """Route every log record to `stream` (stderr) in the chosen format; quieten chatty libraries."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in NOISY:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,111 @@
+"""Prometheus metrics of one service instance, in a registry of its own (never the global default one).
+
+The service counts polls, matches, alerts and reloads as they happen; gauges that mirror stored state
+(outbox depth, oldest owed alert, per-source errors) are refreshed from the store when scraped.
+Notifiers count their own sends through `Metrics.telegram_*`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from monitor.pipeline import DISABLED_UNTIL, PollReport
+from monitor.records import SourceState
+from monitor.store import Store
+from monitor.store.retention import PruneReport
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "error_kind"]
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+def error_kind(report: PollReport) -> str:
+    """A short label for a failed poll: the HTTP status, `parse`, or `fetch` (network, size, redirects)."""
+    if report.error_type == "ParseError":
+        return "parse"
+    if report.status is not None and report.status >= 400:
+        return str(report.status)
+    return "fetch"
+
+
+class Metrics:
+    """Every metric the service exports; `render()` gives the Prometheus text format."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = r = registry or CollectorRegistry()
+        self.polls = Counter("monitor_polls", "Polls of a source, by outcome (ok, not_modified, error)",
+                             ["source", "outcome"], registry=r)
+        self.poll_errors = Counter("monitor_poll_errors", "Failed polls, by kind (HTTP status, parse, fetch)",
+                                   ["source", "kind"], registry=r)
+        self.poll_seconds = Histogram("monitor_poll_duration_seconds", "Time to poll a source (fetch, parse, store)",
+                                      ["source"], buckets=LATENCY_BUCKETS, registry=r)
+        self.poll_crashes = Counter("monitor_poll_crashes", "Polls that raised an unexpected exception", ["source"],
+                                    registry=r)
+        self.articles = Counter("monitor_articles_parsed", "Items parsed from a source's documents", ["source"],
+                                registry=r)
+        self.matches = Counter("monitor_matches", "Watch-list matches on new or edited text", ["watchlist"], registry=r)
+        self.alerts = Counter("monitor_alerts", "Alerts created (owed to every notifier)", ["watchlist"], registry=r)
+        self.last_poll = Gauge("monitor_last_poll_timestamp_seconds", "When the scheduler last ran a poll job",
+                               registry=r)
+        self.outbox_depth = Gauge("monitor_outbox_depth", "Deliveries owed to notifiers", registry=r)
+        self.oldest_owed = Gauge("monitor_outbox_oldest_owed_age_seconds", "Age of the oldest owed alert (0: none)",
+                                 registry=r)
+        self.source_errors = Gauge("monitor_source_consecutive_errors", "Failed polls in a row (0: last poll was fine)",
+                                   ["source"], registry=r)
+        self.source_disabled = Gauge("monitor_source_disabled", "1 when a source was disabled (e.g. HTTP 410 Gone)",
+                                     ["source"], registry=r)
+        self.telegram_sends = Counter("monitor_telegram_sends", "Telegram sendMessage calls, by outcome (ok, error)",
+                                      ["outcome"], registry=r)
+        self.telegram_retries = Counter("monitor_telegram_retries", "Telegram sends scheduled for a retry", registry=r)
+        self.telegram_429 = Counter("monitor_telegram_rate_limited", "Telegram answers 429 Too Many Requests",
+                                    registry=r)
+        self.reloads = Counter("monitor_config_reloads", "Config reloads, by outcome (ok, rejected)", ["outcome"],
+                               registry=r)
+        self.prunes = Counter("monitor_retention_pruned", "Rows removed by retention, by table", ["table"], registry=r)
+        for outcome in ("ok", "rejected"):
+            self.reloads.labels(outcome)
+
+    def observe_poll(self, report: PollReport, seconds: float) -> None:
+        """Count one finished poll of a source."""
+        source = report.source
+        outcome = "error" if report.error else "not_modified" if report.not_modified else "ok"
+        self.polls.labels(source, outcome).inc()
+        self.poll_seconds.labels(source).observe(seconds)
+        if report.error:
+            self.poll_errors.labels(source, error_kind(report)).inc()
+        self.articles.labels(source).inc(report.items)
+        for watchlist, count in Tally(report.matched).items():
+            self.matches.labels(watchlist).inc(count)
+        for watchlist, count in Tally(a.watchlist for a in report.alerts).items():
+            self.alerts.labels(watchlist).inc(count)
+        self.last_poll.set_to_current_time()
+
+    def pruned(self, report: PruneReport) -> None:
+        """Count the rows one retention run removed."""
+        for table, count in report.removed.items():
+            self.prunes.labels(table).inc(count)
+
+    def refresh(self, store: Store, now: datetime | None = None) -> None:
+        """Set the gauges that mirror stored state: the outbox and every source's error streak."""
+        now = now or datetime.now(UTC)
+        self.outbox_depth.set(store.outbox_depth())
+        oldest = store.oldest_owed()
+        self.oldest_owed.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        for state in store.source_states():
+            self.source_errors.labels(state.name).set(state.error_count)
+            self.source_disabled.labels(state.name).set(1 if is_disabled(state) else 0)
+
+    def render(self, store: Store | None = None) -> bytes:
+        """The Prometheus text exposition, with the stored-state gauges refreshed first when a store is given."""
+        if store is not None:
+            self.refresh(store)
+        return generate_latest(self.registry)
+
+
+def is_disabled(state: SourceState) -> bool:
+    """True when the source was taken out of the schedule for good (see `pipeline` on HTTP 410)."""
+    return state.next_due is not None and state.next_due >= DISABLED_UNTIL

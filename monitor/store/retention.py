@@ -1,0 +1,168 @@
+"""Retention for the SQLite store: prune old articles (with their versions, matches and delivered alerts)
+and old article versions, then VACUUM when enough of the file is free pages.
+
+An article goes when it was first and last seen before the cutoff and none of its alerts is still owed
+to any notifier. Rows of other components that point at a pruned article or alert (found through the
+schema's foreign keys) go with it. Works in small batches, each its own short transaction, so the
+service's writes never wait long; run it on a connection of its own (see `prune_file`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.errors import MonitorError
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+VACUUM_MIN_FREE_PAGES = 1024  # 4 MiB with the default page size
+VACUUM_MIN_FREE_SHARE = 0.2
+
+
+@dataclass
+class PruneReport:
+    """Rows removed per table, and whether the file was vacuumed."""
+
+    removed: Counter[str] = field(default_factory=Counter)
+    vacuumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    table: str
+    column: str
+    parent: str  # "articles" or "alerts"
+    has_status: bool
+
+
+def _references(conn: sqlite3.Connection) -> list[_Reference]:
+    """Every foreign key that points at `articles` or `alerts`, from any component's tables."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    found = []
+    for table in tables:
+        columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table!r})")}
+        for fk in conn.execute(f"PRAGMA foreign_key_list({table!r})"):
+            if fk[2] in ("articles", "alerts"):
+                found.append(_Reference(table, fk[3], fk[2], "status" in columns))
+    return found
+
+
+def _ts(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _owed_clause(refs: list[_Reference]) -> str:
+    """SQL true when alert `al` is still owed somewhere (an outbox-like row with status 'owed')."""
+    tests = [
+        f'EXISTS (SELECT 1 FROM "{r.table}" d WHERE d."{r.column}" = al.id AND d.status = \'owed\')'
+        for r in refs
+        if r.parent == "alerts" and r.has_status
+    ]
+    return " OR ".join(tests) or "0"
+
+
+def _prune_article_batch(conn: sqlite3.Connection, refs: list[_Reference], cutoff: str, report: PruneReport) -> int:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM temp.doomed")
+        conn.execute(
+            "INSERT INTO temp.doomed SELECT a.id FROM articles a WHERE a.last_seen < ? AND a.first_seen < ?"
+            f" AND NOT EXISTS (SELECT 1 FROM alerts al WHERE al.article_id = a.id AND ({_owed_clause(refs)}))"
+            " LIMIT ?",
+            (cutoff, cutoff, BATCH),
+        )
+        doomed = "(SELECT id FROM temp.doomed)"
+        doomed_alerts = f"(SELECT id FROM alerts WHERE article_id IN {doomed})"
+        for ref in refs:
+            if ref.table == "articles":  # copies of a pruned original stand alone from now on
+                conn.execute(f'UPDATE articles SET "{ref.column}" = NULL WHERE "{ref.column}" IN {doomed}')
+            elif ref.parent == "alerts":
+                report.removed[ref.table] += conn.execute(
+                    f'DELETE FROM "{ref.table}" WHERE "{ref.column}" IN {doomed_alerts}'
+                ).rowcount
+        for ref in refs:
+            if ref.parent == "articles" and ref.table != "articles":
+                report.removed[ref.table] += conn.execute(
+                    f'DELETE FROM "{ref.table}" WHERE "{ref.column}" IN {doomed}'
+                ).rowcount
+        count = conn.execute(f"DELETE FROM articles WHERE id IN {doomed}").rowcount
+        report.removed["articles"] += count
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return count
+
+
+def _prune_version_batch(conn: sqlite3.Connection, cutoff: str, report: PruneReport) -> int:
+    """Old versions of articles that stay; the latest version of each article is always kept."""
+    count = conn.execute(
+        "DELETE FROM article_versions WHERE id IN (SELECT v.id FROM article_versions v WHERE v.seen_at < ?"
+        " AND v.id < (SELECT MAX(w.id) FROM article_versions w WHERE w.article_id = v.article_id) LIMIT ?)",
+        (cutoff, BATCH),
+    ).rowcount
+    report.removed["article_versions"] += count
+    return count
+
+
+def vacuum_if_worthwhile(conn: sqlite3.Connection) -> bool:
+    """VACUUM when free pages are at least VACUUM_MIN_FREE_PAGES and VACUUM_MIN_FREE_SHARE of the file."""
+    pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    if free < VACUUM_MIN_FREE_PAGES or free < VACUUM_MIN_FREE_SHARE * pages:
+        return False
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return True
+
+
+def prune(conn: sqlite3.Connection, older_than: datetime) -> PruneReport:
+    """Prune what is older than `older_than` on an autocommit connection; VACUUM when worthwhile."""
+    report = PruneReport()
+    cutoff = _ts(older_than)
+    refs = _references(conn)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY)")
+    while _prune_article_batch(conn, refs, cutoff, report) == BATCH:
+        pass
+    while _prune_version_batch(conn, cutoff, report) == BATCH:
+        pass
+    report.vacuumed = vacuum_if_worthwhile(conn)
+    return report
+
+
+def prune_file(path: str | Path, older_than: datetime) -> PruneReport:
+    """`prune` on a connection of its own to the store's file (safe from a worker thread)."""
+    from monitor.store.sqlite import SqliteStore
+
+    store = SqliteStore(path)
+    try:
+        return prune(store.connection, older_than)
+    finally:
+        store.close()
+
+
+async def prune_forever(
+    path: str | Path, max_age: float, every: float, on_done: Callable[[PruneReport], None] | None = None
+) -> None:
+    """Every `every` seconds (the first time after at most 5 minutes), prune what is older than `max_age` s."""
+    await asyncio.sleep(min(every, 300.0))
+    while True:
+        cutoff = datetime.now(UTC) - timedelta(seconds=max_age)
+        try:
+            report = await asyncio.to_thread(prune_file, path, cutoff)
+        except (sqlite3.Error, MonitorError) as exc:
+            log.error("retention: pruning failed, will try again: %s", exc)
+        else:
+            log.info("retention: pruned %s%s", dict(report.removed) or "nothing",
+                     " and vacuumed" if report.vacuumed else "")
+            if on_done:
+                on_done(report)
+        await asyncio.sleep(every)
