@@ -1,0 +1,1 @@
+"""The Telegram bot: alert formatting (`format`), command handlers (`handlers`), application wiring (`app`)."""

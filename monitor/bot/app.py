@@ -1,0 +1,119 @@
+"""The Telegram bot: python-telegram-bot handlers for subscribers and operators, in the service's loop.
+
+The service builds the application from the running telegram notifier (same token, Bot API base
+URL and rate limiter, so replies and alerts share Telegram's limits) and runs `run_bot(app)` as a
+task; cancelling the task stops polling and shuts the application down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from monitor.bot.handlers import AdminHooks, BotHandlers
+from monitor.notify import retry_delay
+from monitor.notify.telegram import SharedRateLimiter, TelegramNotifier, make_request
+
+__all__ = ["AdminHooks", "BotHandlers", "build_application", "run_bot"]
+
+log = logging.getLogger(__name__)
+
+BotApp = Application[Any, Any, Any, Any, Any, Any]
+
+PUBLIC_COMMANDS = [
+    BotCommand("subscribe", "Follow a watch list"),
+    BotCommand("unsubscribe", "Stop following a watch list"),
+    BotCommand("list", "What this chat follows"),
+    BotCommand("recent", "The last alerts of your watch lists"),
+    BotCommand("mute", "Pause alerts for a while"),
+    BotCommand("unmute", "Resume alerts"),
+    BotCommand("digest", "One message per hour or day"),
+    BotCommand("help", "What the bot can do"),
+]
+
+
+def build_application(
+    notifier: TelegramNotifier,
+    watchlists: Mapping[str, str] | Callable[[], Mapping[str, str]],
+    hooks: AdminHooks,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> BotApp:
+    """The bot for a running telegram notifier.
+
+    `watchlists` maps watch-list names to descriptions (or is a callable returning that, so a reload
+    shows at once); `hooks` supply /status, /sources and /reload.
+    """
+    options = notifier.options
+    handlers = BotHandlers(
+        notifier.store,
+        notifier.name,
+        watchlists if callable(watchlists) else (lambda: watchlists),
+        frozenset(options.admins),
+        hooks,
+        options.zone,
+        clock,
+    )
+    app: BotApp = (
+        ApplicationBuilder()
+        .token(notifier.token)
+        .base_url(options.base_url)
+        .request(make_request(options))
+        .get_updates_request(make_request(options, read_timeout=options.poll_timeout + options.timeout))
+        .rate_limiter(SharedRateLimiter(notifier.limiter))
+        .build()
+    )
+    for name, handler in handlers.commands().items():
+        app.add_handler(CommandHandler(name, handler))
+    app.add_handler(CallbackQueryHandler(handlers.button, pattern=r"^(sub|unsub):"))
+    app.add_error_handler(_log_error)
+    return app
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("bot handler failed: %s", context.error, exc_info=context.error)
+
+
+async def _initialize(app: BotApp, base: float, cap: float) -> None:
+    """Initialise (getMe), retrying with backoff while the Bot API cannot be reached."""
+    attempt = 0
+    while True:
+        try:
+            await app.initialize()
+            return
+        except TelegramError as exc:
+            attempt += 1
+            delay = retry_delay(attempt, None, base, cap)
+            log.warning("bot: cannot reach the Bot API (%s); retry in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+
+
+async def run_bot(
+    app: BotApp, *, poll_timeout: float = 10.0, backoff_base: float = 2.0, backoff_cap: float = 300.0
+) -> None:
+    """Poll for updates and answer commands until cancelled; then stop polling and shut down."""
+    await _initialize(app, backoff_base, backoff_cap)
+    try:
+        await app.start()
+        try:
+            await app.bot.set_my_commands(PUBLIC_COMMANDS)
+        except TelegramError as exc:
+            log.warning("bot: cannot set the command menu: %s", exc)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            timeout=timedelta(seconds=poll_timeout), allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY]
+        )
+        await asyncio.Event().wait()
+    finally:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()

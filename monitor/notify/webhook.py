@@ -1,0 +1,121 @@
+"""The `webhook` notifier: POSTs each alert as JSON, signed with HMAC-SHA256 of the body."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from monitor.errors import ConfigError, DeliveryError
+from monitor.notify import register
+from monitor.records import Alert
+from monitor.store import Store
+
+SIGNATURE_HEADER = "X-Monitor-Signature"
+_RETRYABLE = {408, 425, 429}
+
+
+class WebhookOptions(BaseModel):
+    """Options of a `webhook` notifier; the secret comes from the environment variable `secret_env`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^https?://")
+    secret_env: str | None = None
+    timeout: float = Field(10.0, gt=0)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+def alert_json(alert: Alert) -> bytes:
+    """The alert as compact JSON (UTF-8), times in ISO-8601."""
+
+    def default(value: object) -> str:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        raise TypeError(f"cannot encode {type(value).__name__}")
+
+    return json.dumps(asdict(alert), default=default, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The signature header value: 'sha256=' and the hex HMAC-SHA256 of the body."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - (now or datetime.now(when.tzinfo))).total_seconds())
+
+
+class WebhookNotifier:
+    """POSTs each alert to one URL; 2xx is delivered, other answers raise `DeliveryError`."""
+
+    def __init__(self, name: str, options: WebhookOptions, secret: bytes | None) -> None:
+        self.name = name
+        self.options = options
+        self._secret = secret
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(timeout=self.options.timeout, follow_redirects=False)
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _headers(self, body: bytes) -> dict[str, str]:
+        headers = {**self.options.headers, "Content-Type": "application/json", "User-Agent": "ceasefire-monitor"}
+        if self._secret is not None:
+            headers[SIGNATURE_HEADER] = sign(self._secret, body)
+        return headers
+
+    async def deliver(self, alert: Alert) -> None:
+        if self._client is None:
+            await self.start()
+        assert self._client is not None
+        body = alert_json(alert)
+        try:
+            response = await self._client.post(self.options.url, content=body, headers=self._headers(body))
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"webhook {self.name}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        message = f"webhook {self.name}: HTTP {status}"
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        permanent = 400 <= status < 500 and status not in _RETRYABLE
+        raise DeliveryError(message, permanent=permanent, retry_after=None if permanent else retry_after)
+
+
+@register("webhook")
+def webhook(name: str, options: Mapping[str, Any], store: Store) -> WebhookNotifier:
+    try:
+        opts = WebhookOptions.model_validate(dict(options))
+    except ValidationError as exc:
+        raise ConfigError(f"notifier {name}: {exc}") from exc
+    secret: bytes | None = None
+    if opts.secret_env:
+        value = os.environ.get(opts.secret_env)
+        if not value:
+            raise ConfigError(f"notifier {name}: the secret variable ${opts.secret_env} is not set")
+        secret = value.encode("utf-8")
+    return WebhookNotifier(name, opts, secret)

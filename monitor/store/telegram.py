@@ -1,0 +1,406 @@
+"""Telegram subscribers, subscriptions, mutes, digests and per-chat deliveries.
+
+`TelegramStore` is the interface the bot and the notifier depend on; `TelegramStoreMixin` holds
+its SQL for a SQLite store that exposes its connection as `self.conn` (autocommit mode) and its
+alerts through `_alert_by_id` (see `SqliteStore`). The schema is the "telegram" migration
+component, applied on first use.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
+
+from monitor.records import Alert
+from monitor.store.migrations import apply_migrations
+
+DigestMode = Literal["off", "hourly", "daily"]
+DIGEST_PERIODS: dict[str, int] = {"hourly": 3600, "daily": 86400}
+
+TELEGRAM_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE tg_chats (
+        chat TEXT PRIMARY KEY,  -- numeric chat id as text, or '@channelname'
+        kind TEXT NOT NULL,  -- private, group, supergroup, channel
+        title TEXT NOT NULL DEFAULT '',
+        active INTEGER NOT NULL DEFAULT 1,
+        inactive_reason TEXT,
+        muted_until REAL,  -- unix time
+        digest TEXT NOT NULL DEFAULT 'off' CHECK (digest IN ('off', 'hourly', 'daily')),
+        origin TEXT NOT NULL DEFAULT 'user' CHECK (origin IN ('user', 'config')),
+        created REAL NOT NULL
+    );
+    CREATE TABLE tg_subscriptions (
+        chat TEXT NOT NULL REFERENCES tg_chats (chat),
+        watchlist TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (chat, watchlist)
+    );
+    CREATE INDEX tg_subscriptions_watchlist ON tg_subscriptions (watchlist);
+    -- One row per alert owed to one chat; owed until Telegram accepted it.
+    CREATE TABLE tg_deliveries (
+        id INTEGER PRIMARY KEY,
+        notifier TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
+        digest TEXT NOT NULL DEFAULT 'off',
+        status TEXT NOT NULL DEFAULT 'owed' CHECK (status IN ('owed', 'sent', 'failed', 'dropped')),
+        due REAL NOT NULL,  -- unix time of the next attempt
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        sent_at REAL,
+        UNIQUE (notifier, chat, alert_id)
+    );
+    CREATE INDEX tg_deliveries_queue ON tg_deliveries (notifier, status, chat, alert_id);
+    """,
+)
+
+_HEAD = (
+    "d.notifier = ? AND d.status = 'owed' AND d.alert_id = (SELECT MIN(x.alert_id) FROM tg_deliveries x"
+    " WHERE x.notifier = d.notifier AND x.chat = d.chat AND x.status = 'owed')"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A chat the bot knows: a user, a group, or a channel target from the config."""
+
+    chat: str
+    kind: str
+    title: str
+    active: bool
+    muted_until: datetime | None
+    digest: DigestMode
+    origin: str
+
+    def muted(self, now: datetime) -> bool:
+        return self.muted_until is not None and self.muted_until > now
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One alert owed to one chat."""
+
+    id: int
+    chat: str
+    alert_id: int
+    digest: DigestMode
+    attempts: int
+    kind: str  # the chat's kind ('' when the chat is unknown)
+    due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramStats:
+    chats: dict[str, int]  # active chats per kind
+    inactive: int
+    subscriptions: dict[str, int]  # active subscribers per watch list
+    owed: int  # deliveries not yet accepted by Telegram
+
+
+def _t(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def period_end(mode: DigestMode, now: datetime) -> datetime:
+    """When the digest period containing `now` ends (UTC hours and days); `now` for 'off'."""
+    if mode == "off":
+        return now
+    period = DIGEST_PERIODS[mode]
+    return datetime.fromtimestamp((int(_t(now)) // period + 1) * period, UTC)
+
+
+class TelegramStore(ABC):
+    """What the Telegram bot and notifier need from the store."""
+
+    # from the core store
+    @abstractmethod
+    def _alert_by_id(self, alert_id: int) -> Alert: ...
+
+    @abstractmethod
+    def recent_alerts(self, limit: int = 5, watchlists: Sequence[str] | None = None) -> list[Alert]: ...
+
+    @abstractmethod
+    def stats_since(self, since: datetime) -> dict[str, int]:
+        """Alerts created at or after `since`, per watch list."""
+
+    # chats and subscriptions
+    @abstractmethod
+    def register_chat(self, chat: str, kind: str, title: str, now: datetime) -> Chat:
+        """Record (or refresh) a chat that talked to the bot; an inactive chat becomes active again."""
+
+    @abstractmethod
+    def chat(self, chat: str) -> Chat | None: ...
+
+    @abstractmethod
+    def subscribe(self, chat: str, watchlist: str, now: datetime) -> bool:
+        """Subscribe; False when already subscribed."""
+
+    @abstractmethod
+    def unsubscribe(self, chat: str, watchlist: str) -> bool:
+        """Unsubscribe; False when not subscribed."""
+
+    @abstractmethod
+    def subscriptions(self, chat: str) -> list[str]: ...
+
+    @abstractmethod
+    def set_muted(self, chat: str, until: datetime | None) -> None: ...
+
+    @abstractmethod
+    def set_digest(self, chat: str, mode: DigestMode) -> None: ...
+
+    @abstractmethod
+    def sync_channels(self, targets: Sequence[tuple[str, Sequence[str]]], now: datetime) -> None:
+        """Make the configured channel targets (chat, watch lists) the only config-made subscriptions."""
+
+    @abstractmethod
+    def deactivate_chat(self, chat: str, reason: str) -> int:
+        """Stop sending to a chat; its owed deliveries are dropped. Returns how many were."""
+
+    @abstractmethod
+    def migrate_chat(self, old: str, new: str) -> None:
+        """A group became a supergroup: move subscriptions and owed deliveries to the new chat id."""
+
+    # deliveries
+    @abstractmethod
+    def fan_out(self, notifier: str, alert: Alert, now: datetime) -> int:
+        """In one transaction, owe `alert` to every active, unmuted subscriber of its watch list."""
+
+    @abstractmethod
+    def due_deliveries(self, notifier: str, now: datetime, limit: int = 100) -> list[Delivery]:
+        """The oldest owed delivery of each chat, when it is due, oldest alert first."""
+
+    @abstractmethod
+    def next_due(self, notifier: str) -> datetime | None:
+        """When the earliest head-of-queue delivery falls due (None: nothing owed)."""
+
+    @abstractmethod
+    def digest_batch(self, notifier: str, chat: str, now: datetime, limit: int = 50) -> list[Delivery]:
+        """The due digest deliveries at the head of a chat's queue, in alert order."""
+
+    @abstractmethod
+    def mark_sent(self, ids: Sequence[int], now: datetime) -> None: ...
+
+    @abstractmethod
+    def retry_delivery(self, delivery_id: int, error: str, due: datetime) -> None: ...
+
+    @abstractmethod
+    def fail_delivery(self, delivery_id: int, error: str) -> None:
+        """Give up on one delivery (Telegram refused the message itself)."""
+
+    @abstractmethod
+    def telegram_stats(self, notifier: str) -> TelegramStats: ...
+
+
+class TelegramStoreMixin(TelegramStore):
+    """SQLite implementation of `TelegramStore`; mix into a store that has `self.conn`."""
+
+    conn: sqlite3.Connection
+    _tg_ready: bool = False
+
+    def _db(self) -> sqlite3.Connection:
+        if not self._tg_ready:
+            apply_migrations(self.conn, "telegram", TELEGRAM_MIGRATIONS)
+            self._tg_ready = True
+        return self.conn
+
+    @contextmanager
+    def _tg_tx(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (joins a transaction already open)."""
+        conn = self._db()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _q(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        return cast(list[tuple[Any, ...]], self._db().execute(sql, params).fetchall())
+
+    # chats and subscriptions
+
+    def register_chat(self, chat: str, kind: str, title: str, now: datetime) -> Chat:
+        with self._tg_tx() as conn:
+            conn.execute(
+                "INSERT INTO tg_chats (chat, kind, title, created) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (chat) DO UPDATE SET kind = excluded.kind, title = excluded.title,"
+                " active = 1, inactive_reason = NULL",
+                (chat, kind, title, _t(now)),
+            )
+        return cast(Chat, self.chat(chat))
+
+    def chat(self, chat: str) -> Chat | None:
+        rows = self._q(
+            "SELECT chat, kind, title, active, muted_until, digest, origin FROM tg_chats WHERE chat = ?", chat
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Chat(r[0], r[1], r[2], bool(r[3]), _dt(r[4]), r[5], r[6])
+
+    def subscribe(self, chat: str, watchlist: str, now: datetime) -> bool:
+        with self._tg_tx() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO tg_subscriptions (chat, watchlist, created) VALUES (?, ?, ?)",
+                (chat, watchlist, _t(now)),
+            )
+        return cur.rowcount > 0
+
+    def unsubscribe(self, chat: str, watchlist: str) -> bool:
+        with self._tg_tx() as conn:
+            cur = conn.execute("DELETE FROM tg_subscriptions WHERE chat = ? AND watchlist = ?", (chat, watchlist))
+        return cur.rowcount > 0
+
+    def subscriptions(self, chat: str) -> list[str]:
+        return [r[0] for r in self._q("SELECT watchlist FROM tg_subscriptions WHERE chat = ? ORDER BY 1", chat)]
+
+    def set_muted(self, chat: str, until: datetime | None) -> None:
+        with self._tg_tx() as conn:
+            conn.execute("UPDATE tg_chats SET muted_until = ? WHERE chat = ?", (until and _t(until), chat))
+
+    def set_digest(self, chat: str, mode: DigestMode) -> None:
+        with self._tg_tx() as conn:
+            conn.execute("UPDATE tg_chats SET digest = ? WHERE chat = ?", (mode, chat))
+
+    def sync_channels(self, targets: Sequence[tuple[str, Sequence[str]]], now: datetime) -> None:
+        with self._tg_tx() as conn:
+            conn.execute(
+                "DELETE FROM tg_subscriptions WHERE chat IN (SELECT chat FROM tg_chats WHERE origin = 'config')"
+            )
+            for chat, watchlists in targets:
+                conn.execute(
+                    "INSERT INTO tg_chats (chat, kind, origin, created) VALUES (?, 'channel', 'config', ?)"
+                    " ON CONFLICT (chat) DO UPDATE SET origin = 'config', active = 1, inactive_reason = NULL",
+                    (chat, _t(now)),
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO tg_subscriptions (chat, watchlist, created) VALUES (?, ?, ?)",
+                    [(chat, w, _t(now)) for w in watchlists],
+                )
+
+    def deactivate_chat(self, chat: str, reason: str) -> int:
+        with self._tg_tx() as conn:
+            conn.execute("UPDATE tg_chats SET active = 0, inactive_reason = ? WHERE chat = ?", (reason, chat))
+            cur = conn.execute(
+                "UPDATE tg_deliveries SET status = 'dropped', last_error = ? WHERE chat = ? AND status = 'owed'",
+                (reason, chat),
+            )
+        return cur.rowcount
+
+    def migrate_chat(self, old: str, new: str) -> None:
+        with self._tg_tx() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO tg_chats (chat, kind, title, muted_until, digest, origin, created)"
+                " SELECT ?, 'supergroup', title, muted_until, digest, origin, created FROM tg_chats WHERE chat = ?",
+                (new, old),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO tg_subscriptions (chat, watchlist, created)"
+                " SELECT ?, watchlist, created FROM tg_subscriptions WHERE chat = ?",
+                (new, old),
+            )
+            conn.execute("DELETE FROM tg_subscriptions WHERE chat = ?", (old,))
+            conn.execute("UPDATE OR IGNORE tg_deliveries SET chat = ? WHERE chat = ? AND status = 'owed'", (new, old))
+            conn.execute(
+                "UPDATE tg_chats SET active = 0, inactive_reason = ? WHERE chat = ?", (f"migrated to {new}", old)
+            )
+            conn.execute(
+                "UPDATE tg_deliveries SET status = 'dropped', last_error = ? WHERE chat = ? AND status = 'owed'",
+                (f"migrated to {new}", old),
+            )
+
+    # deliveries
+
+    def fan_out(self, notifier: str, alert: Alert, now: datetime) -> int:
+        with self._tg_tx() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO tg_deliveries (notifier, chat, alert_id, digest, due)"
+                " SELECT ?, c.chat, ?, c.digest,"
+                " CASE c.digest WHEN 'hourly' THEN ? WHEN 'daily' THEN ? ELSE ? END"
+                " FROM tg_subscriptions s JOIN tg_chats c ON c.chat = s.chat"
+                " WHERE s.watchlist = ? AND c.active = 1 AND (c.muted_until IS NULL OR c.muted_until <= ?)",
+                (
+                    notifier,
+                    alert.id,
+                    _t(period_end("hourly", now)),
+                    _t(period_end("daily", now)),
+                    _t(now),
+                    alert.watchlist,
+                    _t(now),
+                ),
+            )
+        return cur.rowcount
+
+    def _deliveries(self, where: str, *params: Any) -> list[Delivery]:
+        rows = self._q(
+            "SELECT d.id, d.chat, d.alert_id, d.digest, d.attempts, COALESCE(c.kind, ''), d.due"
+            f" FROM tg_deliveries d LEFT JOIN tg_chats c ON c.chat = d.chat WHERE {where}",
+            *params,
+        )
+        return [Delivery(r[0], r[1], r[2], r[3], r[4], r[5], cast(datetime, _dt(r[6]))) for r in rows]
+
+    def due_deliveries(self, notifier: str, now: datetime, limit: int = 100) -> list[Delivery]:
+        return self._deliveries(f"{_HEAD} AND d.due <= ? ORDER BY d.alert_id, d.id LIMIT ?", notifier, _t(now), limit)
+
+    def next_due(self, notifier: str) -> datetime | None:
+        return _dt(self._q(f"SELECT MIN(d.due) FROM tg_deliveries d WHERE {_HEAD}", notifier)[0][0])
+
+    def digest_batch(self, notifier: str, chat: str, now: datetime, limit: int = 50) -> list[Delivery]:
+        rows = self._deliveries(
+            "d.notifier = ? AND d.chat = ? AND d.status = 'owed' ORDER BY d.alert_id LIMIT ?", notifier, chat, limit
+        )
+        batch: list[Delivery] = []
+        for row in rows:
+            if row.digest == "off" or row.due > now:
+                break
+            batch.append(row)
+        return batch
+
+    def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        with self._tg_tx() as conn:
+            conn.executemany(
+                "UPDATE tg_deliveries SET status = 'sent', sent_at = ?, last_error = NULL"
+                " WHERE id = ? AND status = 'owed'",
+                [(_t(now), i) for i in ids],
+            )
+
+    def retry_delivery(self, delivery_id: int, error: str, due: datetime) -> None:
+        with self._tg_tx() as conn:
+            conn.execute(
+                "UPDATE tg_deliveries SET attempts = attempts + 1, last_error = ?, due = ? WHERE id = ?",
+                (error, _t(due), delivery_id),
+            )
+
+    def fail_delivery(self, delivery_id: int, error: str) -> None:
+        with self._tg_tx() as conn:
+            conn.execute(
+                "UPDATE tg_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error, delivery_id),
+            )
+
+    def telegram_stats(self, notifier: str) -> TelegramStats:
+        chats = {r[0]: int(r[1]) for r in self._q("SELECT kind, COUNT(*) FROM tg_chats WHERE active = 1 GROUP BY 1")}
+        inactive = int(self._q("SELECT COUNT(*) FROM tg_chats WHERE active = 0")[0][0])
+        subs = {
+            r[0]: int(r[1])
+            for r in self._q(
+                "SELECT s.watchlist, COUNT(*) FROM tg_subscriptions s JOIN tg_chats c ON c.chat = s.chat"
+                " WHERE c.active = 1 GROUP BY 1 ORDER BY 1"
+            )
+        }
+        owed = int(self._q("SELECT COUNT(*) FROM tg_deliveries WHERE notifier = ? AND status = 'owed'", notifier)[0][0])
+        return TelegramStats(chats, inactive, subs, owed)

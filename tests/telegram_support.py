@@ -1,0 +1,82 @@
+"""Shared pieces of the Telegram tests and the fan-out benchmark: a real store, alerts through the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from monitor.notify import drain
+from monitor.notify.telegram import TelegramNotifier, parse_options
+from monitor.records import Alert, Article, Match
+from monitor.store.sqlite import SqliteStore
+from monitor.store.telegram import TelegramStore, TelegramStoreMixin
+
+TOKEN = "123456789:AAH-test-token-do-not-log-000000000"
+NOTIFIER = "tg"
+
+if issubclass(SqliteStore, TelegramStore):
+    TgStore: type[SqliteStore] = SqliteStore
+else:  # until SqliteStore inherits the mixin itself
+
+    class _TgStore(SqliteStore, TelegramStoreMixin):
+        pass
+
+    TgStore = _TgStore
+
+_counter = itertools.count(1)
+
+
+def open_store(path: Path) -> Any:
+    """A SqliteStore that keeps Telegram subscribers (typed Any: it is both Store and TelegramStore)."""
+    return TgStore(path)
+
+
+def make_alert(
+    store: Any,
+    watchlist: str = "ceasefire",
+    *,
+    title: str | None = None,
+    snippet: str = "Both sides agreed to a ceasefire on Tuesday.",
+    terms: Sequence[str] = ("ceasefire",),
+    source: str = "outlet",
+    notifiers: Sequence[str] = (NOTIFIER,),
+) -> Alert:
+    """Record an article matching `watchlist` the real way (save_article); return its alert."""
+    n = next(_counter)
+    article = Article(url=f"https://news.example/{n}", source=source, title=title or f"Story {n}", body=snippet)
+    match = Match(watchlist=watchlist, query="ceasefire", terms=tuple(terms), snippet=snippet)
+    alerts = store.save_article(article, fingerprint=n, kind="new", matches=[match], notifiers=list(notifiers))
+    assert len(alerts) == 1
+    return alerts[0]  # type: ignore[no-any-return]
+
+
+def notifier_for(store: Any, base_url: str, **options: Any) -> TelegramNotifier:
+    opts = {
+        "base_url": base_url,
+        "timeout": 2.0,
+        "backoff_base": 0.2,
+        "backoff_cap": 0.5,
+        "poll_timeout": 0.5,
+        **options,
+    }
+    return TelegramNotifier(NOTIFIER, parse_options(NOTIFIER, opts), store, TOKEN)
+
+
+async def drain_all(store: Any, notifier: TelegramNotifier) -> int:
+    """Move everything owed to the notifier from the outbox to its per-chat deliveries."""
+    total = 0
+    while moved := await drain(store, notifier, limit=1000):
+        total += moved
+    return total
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Wait (without blocking the loop) until `predicate()` holds; fail the test after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(0.02)

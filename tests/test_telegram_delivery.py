@@ -1,0 +1,297 @@
+"""The telegram notifier against the Bot API stand-in: fan-out, limits, every error path, restarts, outages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.notify import NOTIFIER_KINDS
+from monitor.notify.telegram import TelegramNotifier, load_token
+from tests.botapi import BotApiStandIn, Fault, Limits
+from tests.telegram_support import NOTIFIER, TOKEN, drain_all, make_alert, notifier_for, open_store, until
+
+FAST = {"per_second": 30, "chat_interval": 0.2, "group_per_minute": 20, "margin": 0.02}
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def api() -> Iterator[BotApiStandIn]:
+    server = BotApiStandIn(TOKEN, Limits(per_second=30, chat_interval=0.2, group_per_minute=20))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Any]:
+    s = open_store(tmp_path / "monitor.sqlite3")
+    yield s
+    s.close()
+
+
+def subscribe(store: Any, chat: int | str, *watchlists: str, kind: str = "private") -> None:
+    store.register_chat(str(chat), kind, f"chat {chat}", NOW)
+    for name in watchlists:
+        store.subscribe(str(chat), name, NOW)
+
+
+async def running(store: Any, api: BotApiStandIn, **options: Any) -> TelegramNotifier:
+    notifier = notifier_for(store, api.base_url, rate=FAST, **options)
+    await notifier.start()
+    return notifier
+
+
+def texts(api: BotApiStandIn, chat: int | str) -> list[str]:
+    return [m.text for m in api.messages(chat)]
+
+
+async def test_an_alert_reaches_every_subscribed_active_unmuted_chat_once(store: Any, api: BotApiStandIn) -> None:
+    subscribe(store, 101, "ceasefire")
+    subscribe(store, 102, "ceasefire", "other")
+    subscribe(store, 103, "other")
+    subscribe(store, 104, "ceasefire")
+    store.set_muted("104", datetime.now(UTC) + timedelta(hours=1))
+    subscribe(store, 105, "ceasefire")
+    store.deactivate_chat("105", "blocked")
+    notifier = await running(store, api, channels=[{"chat": "@newsroom", "watchlists": ["ceasefire"]}])
+    try:
+        make_alert(store, title="Truce holds")
+        assert await drain_all(store, notifier) == 1
+        await until(lambda: len(api.messages()) == 3)
+    finally:
+        await notifier.stop()
+    assert sorted(str(m.chat_id) for m in api.messages()) == ["101", "102", "@newsroom"]
+    assert all("Truce holds" in m.text for m in api.messages())
+    assert store.outbox_depth() == 0
+    assert store.telegram_stats(NOTIFIER).owed == 0
+    assert api.breaches == []
+
+
+async def test_messages_to_one_chat_arrive_in_alert_order_within_the_limits(store: Any, api: BotApiStandIn) -> None:
+    for chat in (201, 202, -203):
+        subscribe(store, chat, "ceasefire", kind="private" if chat > 0 else "group")
+    titles = [f"Round {i}" for i in range(5)]
+    for title in titles:
+        make_alert(store, title=title)
+    notifier = await running(store, api)
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages()) == 15)
+    finally:
+        await notifier.stop()
+    for chat in (201, 202, -203):
+        assert [t.splitlines()[0] for t in texts(api, chat)] == titles
+    assert api.breaches == []
+
+
+async def test_retry_after_is_honoured_and_the_alert_still_arrives(store: Any, api: BotApiStandIn) -> None:
+    subscribe(store, 301, "ceasefire")
+    api.fail(301, Fault("retry_after", 1))
+    make_alert(store, title="Flood")
+    notifier = await running(store, api)
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(301)) == 1)
+    finally:
+        await notifier.stop()
+    assert api.refused == [(301, "Too Many Requests: retry after 1")]
+    assert api.breaches == []  # nothing was sent to 301 before retry_after ran out
+
+
+@pytest.mark.parametrize("fault", [Fault("forbidden"), Fault("not_found")])
+async def test_a_gone_chat_is_marked_inactive_and_left_alone(store: Any, api: BotApiStandIn, fault: Fault) -> None:
+    subscribe(store, 401, "ceasefire")
+    subscribe(store, 402, "ceasefire")
+    api.fail(401, fault)
+    make_alert(store, title="First")
+    make_alert(store, title="Second")
+    notifier = await running(store, api)
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(402)) == 2)
+        await until(lambda: not store.chat("401").active)
+        make_alert(store, title="Third")
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(402)) == 3)
+    finally:
+        await notifier.stop()
+    assert api.messages(401) == []
+    assert [c for c, _ in api.refused] == [401]  # one refusal, then no more attempts
+    assert store.telegram_stats(NOTIFIER).owed == 0
+
+
+async def test_a_migrated_group_moves_its_subscription_and_gets_the_alert(store: Any, api: BotApiStandIn) -> None:
+    subscribe(store, -501, "ceasefire", kind="group")
+    api.fail(-501, Fault("migrate", -1000000000501))
+    make_alert(store, title="Moved")
+    notifier = await running(store, api)
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(-1000000000501)) == 1)
+        make_alert(store, title="After the move")
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(-1000000000501)) == 2)
+    finally:
+        await notifier.stop()
+    assert [t.splitlines()[0] for t in texts(api, -1000000000501)] == ["Moved", "After the move"]
+    assert store.subscriptions("-1000000000501") == ["ceasefire"]
+    assert store.subscriptions("-501") == []
+    assert api.breaches == []
+
+
+async def test_server_errors_and_timeouts_retry_with_backoff(store: Any, api: BotApiStandIn) -> None:
+    subscribe(store, 601, "ceasefire")
+    api.fail(601, Fault("error", 500), Fault("hang", 3), Fault("error", 502))
+    make_alert(store, title="Persistent")
+    make_alert(store, title="Next")
+    notifier = await running(store, api, timeout=0.5)
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(601)) == 2)
+    finally:
+        await notifier.stop()
+    assert [t.splitlines()[0] for t in texts(api, 601)] == ["Persistent", "Next"]
+    assert len([c for c in api.calls if c[0] == "sendMessage"]) == 5  # three failures, then the two messages
+    assert api.breaches == []
+
+
+async def test_a_message_telegram_refuses_fails_alone(store: Any, api: BotApiStandIn) -> None:
+    subscribe(store, 701, "ceasefire")
+    api.fail(701, Fault("bad_request"))
+    make_alert(store, title="Refused")
+    make_alert(store, title="Accepted")
+    notifier = await running(store, api)
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(701)) == 1)
+    finally:
+        await notifier.stop()
+    assert texts(api, 701)[0].startswith("Accepted")
+    assert store.chat("701").active
+    assert store.telegram_stats(NOTIFIER).owed == 0
+
+
+async def test_a_restart_resumes_what_was_owed(store: Any, api: BotApiStandIn, tmp_path: Path) -> None:
+    for chat in (801, 802):
+        subscribe(store, chat, "ceasefire")
+    api.down = True
+    notifier = await running(store, api)
+    for i in range(3):
+        make_alert(store, title=f"Owed {i}")
+    await drain_all(store, notifier)
+    await until(lambda: any(c[0] == "getMe" for c in api.calls))
+    await notifier.stop()
+    store.close()
+    assert api.messages() == []
+
+    api.down = False
+    reopened = open_store(tmp_path / "monitor.sqlite3")
+    try:
+        assert reopened.telegram_stats(NOTIFIER).owed == 6
+        again = await running(reopened, api)
+        try:
+            await until(lambda: len(api.messages()) == 6)
+        finally:
+            await again.stop()
+        assert reopened.telegram_stats(NOTIFIER).owed == 0
+    finally:
+        reopened.close()
+    for chat in (801, 802):
+        assert [t.splitlines()[0] for t in texts(api, chat)] == ["Owed 0", "Owed 1", "Owed 2"]
+    assert api.breaches == []
+
+
+async def test_an_outage_loses_nothing_and_the_queue_flows_out_afterwards(store: Any, api: BotApiStandIn) -> None:
+    chats = list(range(901, 921))
+    for chat in chats:
+        subscribe(store, chat, "ceasefire")
+    notifier = await running(store, api)
+    try:
+        await until(lambda: any(c[0] == "getMe" for c in api.calls))
+        api.down = True
+        for i in range(3):
+            make_alert(store, title=f"During {i}")
+        await drain_all(store, notifier)
+        await until(lambda: sum(c[0] == "sendMessage" for c in api.calls) >= 5)
+        assert api.messages() == []
+        api.down = False
+        await until(lambda: len(api.messages()) == 60, timeout=30)
+    finally:
+        await notifier.stop()
+    for chat in chats:
+        assert [t.splitlines()[0] for t in texts(api, chat)] == ["During 0", "During 1", "During 2"]
+    assert api.breaches == []
+
+
+async def test_digest_chats_get_one_message_per_period(store: Any, api: BotApiStandIn) -> None:
+    now = [datetime(2026, 11, 25, 12, 10, tzinfo=UTC)]
+    subscribe(store, 1001, "ceasefire")
+    subscribe(store, 1002, "ceasefire")
+    store.set_digest("1001", "hourly")
+    notifier = await running(store, api, timezone="Asia/Yerevan")
+    notifier._clock = lambda: now[0]
+    try:
+        for i in range(3):
+            make_alert(store, title=f"Digest item {i}")
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(1002)) == 3)
+        assert api.messages(1001) == []  # held until the hour ends
+        now[0] = datetime(2026, 11, 25, 13, 0, 1, tzinfo=UTC)
+        notifier.wake()
+        await until(lambda: len(api.messages(1001)) == 1)
+    finally:
+        await notifier.stop()
+    digest = texts(api, 1001)[0]
+    assert digest.startswith("Digest: 3 alerts")
+    assert [line for line in digest.splitlines() if "Digest item" in line] == [f"• Digest item {i}" for i in range(3)]
+    assert store.telegram_stats(NOTIFIER).owed == 0
+
+
+async def test_the_token_never_appears_in_logs(
+    store: Any, api: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    subscribe(store, 1101, "ceasefire")
+    api.fail(1101, Fault("error", 500))
+    make_alert(store, title="Secret-free")
+    notifier = await running(store, api)
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(1101)) == 1)
+    finally:
+        await notifier.stop()
+    logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert "sendMessage" in logged  # httpx and PTB did log the requests ...
+    assert "[REDACTED]" in logged  # ... with the token taken out
+    assert TOKEN not in logged
+    assert TOKEN.split(":")[1] not in logged
+
+
+def test_the_token_comes_from_the_environment_or_a_file_never_from_config(tmp_path: Path) -> None:
+    assert load_token({"TELEGRAM_BOT_TOKEN": " abc:def \n"}) == "abc:def"
+    secret = tmp_path / "token"
+    secret.write_text("xyz:123\n")
+    assert load_token({"TELEGRAM_BOT_TOKEN_FILE": str(secret)}) == "xyz:123"
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
+        load_token({})
+    with pytest.raises(ConfigError, match="never from a config file"):
+        NOTIFIER_KINDS["telegram"]("tg", {"token": "abc:def"}, open_store(tmp_path / "x.sqlite3"))
+
+
+def test_the_telegram_kind_is_registered_and_reads_its_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    store = open_store(tmp_path / "x.sqlite3")
+    try:
+        notifier = NOTIFIER_KINDS["telegram"]("tg", {"admins": [1], "timezone": "Europe/Paris"}, store)
+        assert isinstance(notifier, TelegramNotifier)
+        assert notifier.options.admins == [1]
+        with pytest.raises(ConfigError, match="timezone"):
+            NOTIFIER_KINDS["telegram"]("tg", {"timezone": "Mars/Olympus"}, store)
+    finally:
+        store.close()
