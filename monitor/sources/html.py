@@ -1,7 +1,8 @@
 """Source kind `html`: a listing page; CSS selectors pick the article links.
 
 Options: `link_selector` (required: CSS selector of the links, e.g. "h2 a"), `title_selector` (optional:
-CSS selector of the title inside each link; default the link's text), `same_site` (optional: keep only
+CSS selector of the title inside each link; default the link's text; an image-only link takes the
+title of a later link to the same URL, or none), `same_site` (optional: keep only
 links on the listing page's host or its subdomains).
 """
 
@@ -89,17 +90,9 @@ def _links(elements: list[Tag], base: str, title_selector: str | None, source: s
 
 
 def _title(link: Tag, title_selector: str | None, source: str) -> str:
-    """The text of `title_selector` inside the link, else the link's text, title attribute or image alt."""
-    if title_selector:
-        inner = _select(link, title_selector, source)
-        if inner:
-            return clean_text(inner[0].get_text(" "))
-    text = clean_text(link.get_text(" "))
-    if text:
-        return text
-    image = link.find("img", alt=True)
-    fallback = link.get("title") or (image.get("alt") if isinstance(image, Tag) else None)
-    return clean_text(fallback) if isinstance(fallback, str) else ""
+    """The text of `title_selector` inside the link, else the link's text ("" for an image-only link)."""
+    inner = _select(link, title_selector, source) if title_selector else []
+    return clean_text((inner[0] if inner else link).get_text(" "))
 
 
 def _same_site(url: str, page: str) -> bool:
