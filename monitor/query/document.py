@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from monitor.query.text import TOKEN_RE, fold, sentence_ends, stem_lang
 
@@ -36,6 +37,7 @@ class Document:
     by_norm: dict[str, list[int]] = field(default_factory=dict)
     cache: dict[object, object] = field(default_factory=dict)
     _sorted: list[str] | None = None
+    _keys: set[str] | None = None
     _langs: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -44,24 +46,24 @@ class Document:
 
     def _add(self, which: int, text: str) -> None:
         ends = sentence_ends(text)
-        start = 0
-        cut = 0
-        self.sentences.append(Sentence(which, 0, len(text)))
+        first = len(self.sentences)
+        bounds = [0, *ends, len(text)]
+        self.sentences.extend(Sentence(which, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1))
+        norms, starts, stops, sents, by_norm = self.norms, self.starts, self.ends, self.sents, self.by_norm
         for found in TOKEN_RE.finditer(text):
-            while cut < len(ends) and ends[cut] <= found.start():
-                self.sentences[-1].end = ends[cut]
-                start = ends[cut]
-                self.sentences.append(Sentence(which, start, len(text)))
-                cut += 1
-            folded = fold(found.group())
-            parts = [folded] if _is_token(folded) else [m.group() for m in TOKEN_RE.finditer(folded)]
-            for part in parts:
-                self.by_norm.setdefault(part, []).append(len(self.norms))
-                self.norms.append(part)
-                self.starts.append(found.start())
-                self.ends.append(found.end())
-                self.fields.append(which)
-                self.sents.append(len(self.sentences) - 1)
+            start, stop = found.span()
+            sid = first + bisect_right(ends, start)
+            for part in norm_parts(found.group()):
+                positions = by_norm.get(part)
+                if positions is None:
+                    by_norm[part] = [len(norms)]
+                else:
+                    positions.append(len(norms))
+                norms.append(part)
+                starts.append(start)
+                stops.append(stop)
+                sents.append(sid)
+        self.fields.extend([which] * (len(norms) - len(self.fields)))
 
     def text(self, which: int) -> str:
         return self.title if which == TITLE else self.body
@@ -82,9 +84,18 @@ class Document:
             out.append(words[i])
         return out
 
+    def has_prefix(self, prefix: str) -> bool:
+        """Whether some word of the document starts with ``prefix``."""
+        if self._sorted is None:
+            self._sorted = sorted(self.by_norm)
+        at = bisect_left(self._sorted, prefix)
+        return at < len(self._sorted) and self._sorted[at].startswith(prefix)
+
     def prefilter_keys(self) -> set[str]:
         """Two- and three-letter starts of the document's words (the query prefilter's keys)."""
-        return {n[:3] for n in self.by_norm} | {n[:2] for n in self.by_norm}
+        if self._keys is None:
+            self._keys = {n[:3] for n in self.by_norm} | {n[:2] for n in self.by_norm}
+        return self._keys
 
     def stem_lang(self, script: str) -> str | None:
         """The stemmer language for words of ``script`` in this document."""
@@ -97,5 +108,10 @@ class Document:
         return self.text(sentence.field)[sentence.start : sentence.end].strip()
 
 
-def _is_token(word: str) -> bool:
-    return TOKEN_RE.fullmatch(word) is not None
+@lru_cache(maxsize=200_000)
+def norm_parts(token: str) -> tuple[str, ...]:
+    """The folded word(s) of a token (folding can, rarely, split one)."""
+    folded = fold(token)
+    if TOKEN_RE.fullmatch(folded):
+        return (folded,)
+    return tuple(m.group() for m in TOKEN_RE.finditer(folded))

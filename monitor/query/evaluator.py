@@ -6,6 +6,8 @@ that show it does (empty for a match without evidence, e.g. ``NOT x``).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from monitor.query.document import FIELD_NAMES, Document
 from monitor.query.nodes import And, Near, Not, Or, Phrase, Prefix, Query, Term
 from monitor.query.text import SCRIPT_LANGS, script_of, stem
@@ -52,7 +54,7 @@ def _leaf(node: Term | Prefix | Phrase, doc: Document, field: int | None) -> lis
 
 def word_positions(node: Term | Prefix, doc: Document, exact: bool = False) -> list[int]:
     """Token indices of the words a Term (same word or, unless exact, an inflection) or Prefix matches."""
-    key = ("w", node, exact)
+    key = (node, exact)
     cached = doc.cache.get(key)
     if cached is not None:
         return cached  # type: ignore[return-value]
@@ -62,7 +64,7 @@ def word_positions(node: Term | Prefix, doc: Document, exact: bool = False) -> l
         matched = [node.text] if node.text in doc.by_norm else []
         if not exact:
             matched += _inflections(node.text, doc)
-    out = sorted(i for word in matched for i in doc.by_norm[word])
+    out = doc.by_norm[matched[0]] if len(matched) == 1 else sorted(i for word in matched for i in doc.by_norm[word])
     doc.cache[key] = out
     return out
 
@@ -74,18 +76,24 @@ def _inflections(word: str, doc: Document) -> list[str]:
     lang = doc.stem_lang(script_of(word))
     if lang is None:
         return []
-    base = stem(lang, word)
-    start = common_start(base, word)
+    base, start = _stem_start(lang, word)
     if len(start) < MIN_STEM_WORD - 1:
         return []
     return [w for w in doc.with_prefix(start) if w != word and len(w) >= len(word) and stem(lang, w) == base]
+
+
+@lru_cache(maxsize=100_000)
+def _stem_start(lang: str, word: str) -> tuple[str, str]:
+    """A word's stem in a language, and the start it shares with that stem."""
+    base = stem(lang, word)
+    return base, common_start(base, word)
 
 
 def stem_start(word: str) -> str:
     """The part of ``word`` that every word it can match starts with (for the prefilter)."""
     if len(word) < MIN_STEM_WORD:
         return word
-    starts = [common_start(stem(lang, word), word) for lang in SCRIPT_LANGS.get(script_of(word), ())]
+    starts = [_stem_start(lang, word)[1] for lang in SCRIPT_LANGS.get(script_of(word), ())]
     return min([word, *starts], key=len)
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from monitor.query.document import FIELD_NAMES, Document
 from monitor.query.matcher import Matcher, Outcome, mention_tokens, to_match
-from monitor.query.scoring import DEFAULT_THRESHOLD
 from monitor.records import WatchList
 
 
@@ -43,10 +42,8 @@ class Explanation:
         return "\n".join(lines)
 
 
-def explain(
-    query: str, title: str, body: str, language: str | None = None, threshold: float = DEFAULT_THRESHOLD
-) -> Explanation:
-    """Explain one query against a text (scored as a one-query watch list with ``threshold``)."""
+def explain(query: str, title: str, body: str, language: str | None = None, threshold: float = 0.0) -> Explanation:
+    """Explain one query against a text: matched when the query matches and scores at least ``threshold``."""
     matcher = Matcher([WatchList(name="query", queries=(query,), threshold=threshold)])
     return explain_watchlists(matcher, title, body, language)[0]
 

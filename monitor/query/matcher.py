@@ -10,7 +10,7 @@ from monitor.query.document import Document
 from monitor.query.evaluator import Span, evaluate
 from monitor.query.nodes import Query
 from monitor.query.parser import parse
-from monitor.query.prefilter import required_keys
+from monitor.query.prefilter import Clause, index_keys, needs, satisfied
 from monitor.query.scoring import Relevance, relevance
 from monitor.records import Match, WatchList
 
@@ -28,6 +28,7 @@ class Compiled:
     text: str
     node: Query
     exclude: bool
+    needs: list[Clause]
 
 
 @dataclass(slots=True)
@@ -55,14 +56,16 @@ class Matcher:
         self._always: list[int] = []
         for number, watchlist in enumerate(self.watchlists):
             for text in watchlist.queries:
-                self._add(Compiled(number, text, parse(text), exclude=False))
+                self._add(number, text, exclude=False)
             for text in watchlist.exclude:
-                self._add(Compiled(number, text, parse(text), exclude=True))
+                self._add(number, text, exclude=True)
 
-    def _add(self, compiled: Compiled) -> None:
+    def _add(self, watchlist: int, text: str, exclude: bool) -> None:
+        node = parse(text)
+        clauses = needs(node)
         index = len(self.compiled)
-        self.compiled.append(compiled)
-        keys = required_keys(compiled.node)
+        self.compiled.append(Compiled(watchlist, text, node, exclude, clauses))
+        keys = index_keys(clauses)
         if keys is None:
             self._always.append(index)
         for key in keys or ():
@@ -73,7 +76,7 @@ class Matcher:
         found = set(self._always)
         for key in doc.prefilter_keys():
             found.update(self._by_key.get(key, ()))
-        return sorted(found)
+        return [i for i in sorted(found) if satisfied(self.compiled[i].needs, doc)]
 
     def outcomes(self, doc: Document) -> list[Outcome]:
         """Per watch list that any query or exclusion hit: what matched, what vetoed, the score."""
@@ -115,7 +118,7 @@ def mention_tokens(spans: list[Span]) -> list[int]:
 def to_match(outcome: Outcome, doc: Document) -> Match:
     mentions = mention_tokens(outcome.spans)
     terms = tuple(dict.fromkeys(doc.surface(i) for i in mentions))
-    first = outcome.relevance.strong if outcome.relevance.strong is not None else (mentions or [None])[0]
+    first = outcome.relevance.strong if outcome.relevance.strong is not None else next(iter(mentions), None)
     return Match(
         watchlist=outcome.watchlist.name,
         query=outcome.queries[0],

@@ -1,39 +1,52 @@
-"""Which words a query needs: lets the matcher skip every query that cannot match a document."""
+"""Which words a query needs: lets the matcher skip every query that cannot match a document.
+
+A query's needs are clauses: each clause is a set of word starts of which a matching document
+holds at least one. No clauses means the query can match any document (``NOT x``).
+"""
 
 from __future__ import annotations
 
+from monitor.query.document import Document
 from monitor.query.evaluator import stem_start
 from monitor.query.nodes import And, Field, Near, Not, Or, Phrase, Prefix, Query, Term
 
-KEY_LENGTH = 3
+KEY_LENGTH = 3  # the matcher indexes queries by the first letters of their narrowest clause
+Clause = frozenset[str]
 
 
-def required_keys(node: Query) -> frozenset[str] | None:
-    """Word starts of which a matching document holds at least one; None when no such set exists."""
+def needs(node: Query) -> list[Clause]:
+    """The clauses every document that ``node`` matches satisfies."""
     if isinstance(node, Term | Prefix):
         start = stem_start(node.text) if isinstance(node, Term) else node.text
-        return frozenset([start[:KEY_LENGTH]]) if len(start) >= 2 else None
+        return [frozenset([start])] if len(start) >= 2 else []
     if isinstance(node, Phrase):
-        return _narrowest([required_keys(w) for w in node.words])
+        return [c for w in node.words for c in needs(w)]
     if isinstance(node, And):
-        return _narrowest([required_keys(p) for p in node.parts])
+        return [c for p in node.parts for c in needs(p)]
     if isinstance(node, Near):
-        return _narrowest([required_keys(node.left), required_keys(node.right)])
+        return needs(node.left) + needs(node.right)
     if isinstance(node, Or):
-        keys = [required_keys(p) for p in node.parts]
-        if any(k is None for k in keys):
-            return None
-        return frozenset().union(*[k for k in keys if k is not None])
+        options = [needs(p) for p in node.parts]
+        if any(not o for o in options):
+            return []
+        return [frozenset().union(*[narrowest(o) for o in options])]
     if isinstance(node, Field):
-        return required_keys(node.part)
+        return needs(node.part)
     if isinstance(node, Not):
-        return None
+        return []
     raise TypeError(node)
 
 
-def _narrowest(options: list[frozenset[str] | None]) -> frozenset[str] | None:
-    """Of several sets that are each required, the one with the fewest and longest keys."""
-    known = [k for k in options if k is not None]
-    if not known:
-        return None
-    return min(known, key=lambda k: (len(k), -min(len(x) for x in k)))
+def narrowest(clauses: list[Clause]) -> Clause:
+    """The clause with the fewest and longest word starts."""
+    return min(clauses, key=lambda c: (len(c), -min(len(x) for x in c)))
+
+
+def index_keys(clauses: list[Clause]) -> frozenset[str] | None:
+    """Keys to index a query under (None: evaluate it for every document)."""
+    return frozenset(start[:KEY_LENGTH] for start in narrowest(clauses)) if clauses else None
+
+
+def satisfied(clauses: list[Clause], doc: Document) -> bool:
+    """Whether ``doc`` holds a word for every clause."""
+    return all(any(doc.has_prefix(start) for start in clause) for clause in clauses)

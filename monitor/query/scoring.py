@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from monitor.query.document import TITLE, Document
 from monitor.query.evaluator import evaluate
+from monitor.query.nodes import Or
 from monitor.query.parser import parse
+from monitor.query.prefilter import needs, satisfied
 
 TITLE_WEIGHT = 3.0
 LEAD_WEIGHT = 1.5
@@ -27,7 +29,28 @@ BACKGROUND_WINDOW = 3  # words before a mention that may mark it as a date or ti
 STAGE_WINDOW = 6  # words either side of a mention where a word about the subject's course counts
 DEFAULT_THRESHOLD = 1.75  # one body mention about the course of events, or a lead mention plus more
 
-STAGE = parse(
+
+class Lexicon:
+    """A context word list (an OR query) whose hits are computed once per document."""
+
+    def __init__(self, name: str, query: str) -> None:
+        node = parse(query)
+        parts = node.parts if isinstance(node, Or) else (node,)
+        self.name = name
+        self.parts = [(needs(part), part) for part in parts]
+
+    def hits(self, doc: Document) -> set[int]:
+        """First token indices of this lexicon's words in ``doc``."""
+        cached = doc.cache.get(self.name)
+        if cached is None:
+            found = (evaluate(part, doc) for clauses, part in self.parts if satisfied(clauses, doc))
+            cached = {first for spans in found for first, _ in spans or []}
+            doc.cache[self.name] = cached
+        return cached  # type: ignore[return-value]
+
+
+STAGE = Lexicon(
+    "stage",
     # English
     "viol* OR breach* OR extend OR extended OR extending OR extension OR expire OR expires OR expiring"
     " OR implement* OR observe OR observing OR propos* OR negotiat* OR broker* OR mediat* OR demand*"
@@ -47,19 +70,21 @@ STAGE = parse(
     # French, German, Spanish, Portuguese
     " OR respect* OR prolong* OR annonc* OR negoci* OR accord OR verletz*"
     " OR verstoss* OR verlanger* OR vereinbar* OR einhalt* OR verhandl* OR gebrochen"
-    " OR respet* OR anunci* OR acuerdo OR prorrog* OR acordo"
+    " OR respet* OR anunci* OR acuerdo OR prorrog* OR acordo",
 )
-BACKGROUND = parse(
+BACKGROUND = Lexicon(
+    "background",
     "since OR before OR after OR following OR during OR amid OR announcement OR после OR до OR с OR після"
     " OR під OR depuis OR apres OR avant OR seit OR nach OR vor OR desde OR tras OR antes OR بعد OR منذ OR قبل"
-    " OR հետո OR sonra OR once"
+    " OR հետո OR sonra OR once",
 )
-ECONOMY = parse(
+ECONOMY = Lexicon(
+    "economy",
     "oil OR crude OR brent OR prices OR price OR stocks OR shares OR investors OR markets OR market OR yields"
     " OR bonds OR inflation OR earnings OR fuel OR diesel OR gasoline OR petrol OR barrel OR barrels OR energy"
     " OR economy OR economic OR tax OR rates OR futures OR rally OR trading OR traders OR refinery OR refiners"
     " OR supply OR supplies OR fertiliser OR fertilizer OR airlines OR cargo OR tanker OR tankers OR shipping"
-    " OR нефть OR нефти OR цены OR рынок OR рынки OR биржа OR акции OR экономика"
+    " OR нефть OR нефти OR цены OR рынок OR рынки OR биржа OR акции OR экономика",
 )
 
 
@@ -74,7 +99,7 @@ class Relevance:
 
 def relevance(doc: Document, mentions: list[int]) -> Relevance:
     """Score the mentions (token indices) a watch list found in ``doc``."""
-    stage = {a for a, _ in evaluate(STAGE, doc) or []}
+    stage = STAGE.hits(doc)
     economy = _economy(doc)
     out = Relevance(0.0)
     seen: set[int] = set()
@@ -118,12 +143,9 @@ def _near(doc: Document, index: int, marks: set[int]) -> bool:
 
 def _is_background(doc: Document, index: int) -> bool:
     """A time-frame word or a date (a number) just before the mention, in the same sentence."""
-    marks = doc.cache.get("background")
-    if marks is None:
-        marks = {a for a, _ in evaluate(BACKGROUND, doc) or []}
-        doc.cache["background"] = marks
+    marks = BACKGROUND.hits(doc)
     for before in range(max(0, index - BACKGROUND_WINDOW), index):
-        if doc.sents[before] == doc.sents[index] and (before in marks or _is_date(doc, before)):  # type: ignore[operator]
+        if doc.sents[before] == doc.sents[index] and (before in marks or _is_date(doc, before)):
             return True
     return False
 
@@ -140,6 +162,6 @@ def _is_date(doc: Document, index: int) -> bool:
 
 
 def _economy(doc: Document) -> bool:
+    """Whether the document's own topic is markets and the economy."""
     words = len(doc.norms)
-    found = evaluate(ECONOMY, doc) or []
-    return bool(words) and len(found) / words >= ECONOMY_SHARE
+    return bool(words) and len(ECONOMY.hits(doc)) / words >= ECONOMY_SHARE
