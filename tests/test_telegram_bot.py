@@ -1,0 +1,217 @@
+"""The real python-telegram-bot Application against the Bot API stand-in: every command, groups, operators."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.bot.app import build_application, run_bot
+from monitor.bot.handlers import AdminHooks, parse_duration
+from monitor.notify.telegram import TelegramNotifier
+from tests.botapi import BotApiStandIn, Limits, Sent
+from tests.telegram_support import NOTIFIER, TOKEN, drain_all, make_alert, notifier_for, open_store, until
+
+OPERATOR = 42
+WATCHLISTS = {"ceasefire": "Truces & ceasefires", "border": "Border incidents <live>"}
+FAST = {"per_second": 30, "chat_interval": 0.1, "group_per_minute": 20}
+
+
+@dataclass
+class Hooks:
+    reloads: list[int] = field(default_factory=list)
+
+    def admin(self) -> AdminHooks:
+        async def reload() -> str:
+            self.reloads.append(1)
+            return "config reloaded: 2 watch lists"
+
+        return AdminHooks(status=lambda: "uptime 1h, sources failing: none", sources=lambda: "feed-a ok", reload=reload)
+
+
+@dataclass
+class Bot:
+    api: BotApiStandIn
+    store: Any
+    notifier: TelegramNotifier
+    hooks: Hooks
+
+    async def say(self, chat: int, text: str, user: int | None = None, chat_type: str = "private") -> Sent:
+        """Send a message as a user and return the bot's reply."""
+        before = len(self.api.messages(chat))
+        self.api.command(chat, text, user, chat_type)
+        await until(lambda: len(self.api.messages(chat)) > before)
+        return self.api.messages(chat)[before]
+
+    async def press(self, chat: int, data: str, user: int | None = None, chat_type: str = "private") -> Sent:
+        before = len(self.api.messages(chat))
+        self.api.press(chat, data, user, chat_type)
+        await until(lambda: len(self.api.messages(chat)) > before)
+        return self.api.messages(chat)[before]
+
+
+@pytest.fixture
+def api() -> Iterator[BotApiStandIn]:
+    server = BotApiStandIn(TOKEN, Limits(per_second=30, chat_interval=0.1, group_per_minute=20))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[Bot]:
+    store = open_store(tmp_path / "monitor.sqlite3")
+    notifier = notifier_for(store, api.base_url, rate=FAST, admins=[OPERATOR], timezone="Asia/Yerevan")
+    hooks = Hooks()
+    app = build_application(notifier, WATCHLISTS, hooks.admin())
+    task = asyncio.create_task(run_bot(app, poll_timeout=0.5))
+    await notifier.start()
+    try:
+        await until(lambda: any(c[0] == "setMyCommands" for c in api.calls))
+        yield Bot(api, store, notifier, hooks)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await notifier.stop()
+        store.close()
+    assert api.breaches == []
+
+
+async def test_start_greets_and_registers_the_chat(bot: Bot) -> None:
+    reply = await bot.say(11, "/start")
+    assert reply.text.startswith("Hello!")
+    assert "/subscribe" in reply.text and "/status" not in reply.text
+    assert bot.store.chat("11").kind == "private"
+
+
+async def test_help_lists_commands_and_operators_see_theirs(bot: Bot) -> None:
+    assert "/digest off|hourly|daily" in (await bot.say(12, "/help")).text
+    assert "/status" in (await bot.say(OPERATOR, "/help")).text
+
+
+async def test_subscribe_and_unsubscribe_by_name(bot: Bot) -> None:
+    assert (await bot.say(13, "/subscribe ceasefire")).text == "Subscribed to ceasefire."
+    assert (await bot.say(13, "/subscribe ceasefire")).text == "Already following ceasefire."
+    assert "no watch list called nope" in (await bot.say(13, "/subscribe nope")).text
+    assert bot.store.subscriptions("13") == ["ceasefire"]
+    assert (await bot.say(13, "/unsubscribe ceasefire")).text == "Unsubscribed from ceasefire."
+    assert (await bot.say(13, "/unsubscribe ceasefire")).text == "This chat does not follow ceasefire."
+    assert bot.store.subscriptions("13") == []
+
+
+def buttons(message: Sent) -> list[str]:
+    markup = json.loads(message.params["reply_markup"])
+    return [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+
+
+async def test_subscribe_without_argument_offers_a_keyboard_with_descriptions(bot: Bot) -> None:
+    menu = await bot.say(14, "/subscribe")
+    assert buttons(menu) == ["sub:border", "sub:ceasefire"]
+    assert "Truces & ceasefires" in menu.text and "Border incidents <live>" in menu.text
+    reply = await bot.press(14, "sub:ceasefire")
+    assert reply.text == "Subscribed to ceasefire."
+    assert bot.api.callback_answers[-1]["text"] == "Subscribed to ceasefire."
+    assert bot.store.subscriptions("14") == ["ceasefire"]
+    assert buttons(await bot.say(14, "/subscribe")) == ["sub:border"]
+    assert buttons(await bot.say(14, "/unsubscribe")) == ["unsub:ceasefire"]
+    await bot.press(14, "unsub:ceasefire")
+    assert bot.store.subscriptions("14") == []
+    assert "follows no watch list" in (await bot.say(14, "/unsubscribe")).text
+
+
+async def test_list_shows_subscriptions_mute_and_digest(bot: Bot) -> None:
+    assert "No watch lists yet" in (await bot.say(15, "/list")).text
+    await bot.say(15, "/subscribe border")
+    await bot.say(15, "/digest daily")
+    await bot.say(15, "/mute 2h")
+    listing = (await bot.say(15, "/list")).text
+    assert "• border" in listing and "Digest: daily." in listing and "Muted until" in listing
+
+
+async def test_recent_shows_the_last_alerts_of_the_chats_watch_lists(bot: Bot) -> None:
+    assert "follows no watch list" in (await bot.say(16, "/recent")).text
+    await bot.say(16, "/subscribe ceasefire")
+    assert "No alerts yet" in (await bot.say(16, "/recent")).text
+    for i in range(3):
+        make_alert(bot.store, "ceasefire", title=f"Truce {i}")
+    make_alert(bot.store, "border", title="Shelling")
+    reply = (await bot.say(16, "/recent 2")).text
+    assert reply.startswith("Recent: 2 alerts")
+    assert "Truce 2" in reply and "Truce 1" in reply and "Truce 0" not in reply and "Shelling" not in reply
+    assert "Usage" in (await bot.say(16, "/recent many")).text
+
+
+async def test_mute_stops_alerts_until_unmute(bot: Bot) -> None:
+    await bot.say(17, "/subscribe ceasefire")
+    assert "Usage" in (await bot.say(17, "/mute soon")).text
+    assert (await bot.say(17, "/mute 1h30m")).text.startswith("Muted until")
+    make_alert(bot.store, title="Muted story")
+    await drain_all(bot.store, bot.notifier)
+    assert bot.store.telegram_stats(NOTIFIER).owed == 0  # nothing owed to a muted chat
+    assert (await bot.say(17, "/unmute")).text == "Alerts resumed."
+    make_alert(bot.store, title="Heard story")
+    await drain_all(bot.store, bot.notifier)
+    await until(lambda: any("Heard story" in m.text for m in bot.api.messages(17)))
+    assert not any("Muted story" in m.text for m in bot.api.messages(17))
+
+
+async def test_digest_sets_the_mode(bot: Bot) -> None:
+    await bot.say(18, "/start")
+    assert "hourly digest" in (await bot.say(18, "/digest hourly")).text
+    assert bot.store.chat("18").digest == "hourly"
+    assert "Usage" in (await bot.say(18, "/digest weekly")).text
+    await bot.say(18, "/digest off")
+    assert bot.store.chat("18").digest == "off"
+
+
+async def test_in_groups_only_admins_may_change_subscriptions(bot: Bot) -> None:
+    group = -100500
+    refusal = await bot.say(group, "/subscribe ceasefire", user=7, chat_type="supergroup")
+    assert refusal.text == "Only this group's admins can change its alerts."
+    assert bot.store.subscriptions(str(group)) == []
+    bot.api.press(group, "sub:ceasefire", user=7, chat_type="supergroup")
+    await until(lambda: len(bot.api.callback_answers) == 1)
+    assert bot.store.subscriptions(str(group)) == []
+    bot.api.set_member(group, 8, "administrator")
+    assert (await bot.say(group, "/subscribe ceasefire", user=8, chat_type="supergroup")).text == (
+        "Subscribed to ceasefire."
+    )
+    assert bot.store.chat(str(group)).kind == "supergroup"
+    assert "ceasefire" in (await bot.say(group, "/list", user=7, chat_type="supergroup")).text  # reading is open
+
+
+async def test_operator_commands_answer_operators(bot: Bot) -> None:
+    await bot.say(19, "/subscribe ceasefire")
+    make_alert(bot.store, "ceasefire")
+    status = (await bot.say(OPERATOR, "/status")).text
+    assert "uptime 1h, sources failing: none" in status and "telegram deliveries owed: 0" in status
+    assert (await bot.say(OPERATOR, "/sources")).text == "feed-a ok"
+    stats = (await bot.say(OPERATOR, "/stats")).text
+    assert "private: 1" in stats and "alerts in the last 24 h:\n  ceasefire: 1" in stats
+    assert (await bot.say(OPERATOR, "/reload")).text == "config reloaded: 2 watch lists"
+    assert bot.hooks.reloads == [1]
+
+
+@pytest.mark.parametrize("command", ["/status", "/sources", "/stats", "/reload"])
+async def test_operator_commands_politely_refuse_everyone_else(
+    bot: Bot, command: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="monitor.bot.handlers")
+    reply = await bot.say(20, command)
+    assert reply.text == "Sorry, this command is only for the operators of this bot."
+    assert f"refused {command} from user 20" in caplog.text
+    assert bot.hooks.reloads == []
+
+
+def test_durations() -> None:
+    assert parse_duration("90") is not None and parse_duration("90").total_seconds() == 5400  # type: ignore[union-attr]
+    assert parse_duration("1h30m").total_seconds() == 5400  # type: ignore[union-attr]
+    assert parse_duration("2d").total_seconds() == 172800  # type: ignore[union-attr]
+    assert parse_duration("soon") is None
+    assert parse_duration("1h later") is None
