@@ -31,6 +31,7 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
     "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
 )
+CONTENT_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "br"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 # Cloud metadata endpoints that are not caught by the link-local/private checks.
@@ -122,8 +123,7 @@ class _Decoder:
             self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
         elif encoding == "br":
             self._brotli = brotli.Decompressor()
-        elif encoding != "deflate":  # deflate: zlib-wrapped or raw, decided on the first bytes
-            raise FetchError(f"unsupported Content-Encoding {encoding!r}", url)
+        # deflate: zlib-wrapped or raw, decided on the first bytes
 
     def decode(self, data: bytes, room: int) -> bytes:
         """Decompress `data`; returns more than `room` bytes only to say the body is too large."""
@@ -176,9 +176,6 @@ class Fetcher:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._client.__aexit__(exc_type, exc, tb)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
     async def fetch(
         self,
@@ -260,8 +257,8 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(too_large, url, status=response.status_code)
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        decoder = None if encoding in ("", "identity") else _Decoder(encoding, url)
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        decoder = _Decoder(encoding, url) if encoding in CONTENT_ENCODINGS else None  # unknown: as is, like browsers
         raw = 0
         body = bytearray()
         async for chunk in response.aiter_raw():

@@ -34,6 +34,7 @@ async def test_fetch_returns_body_headers_and_charset(http_server: LoopbackServe
     url = http_server.route("/feed", RSS2, content_type="application/rss+xml; charset=ISO-8859-1")
     async with fetcher() as f:
         result = await f.fetch(url, headers={"X-Probe": "yes"})
+        await f.fetch(url, headers={"User-Agent": "operator-choice/1.0"})
     assert (result.status, result.content, result.final_url) == (200, RSS2, url)
     assert result.content_type == "application/rss+xml"
     assert result.charset is not None and result.charset.lower() == "iso-8859-1"
@@ -41,6 +42,7 @@ async def test_fetch_returns_body_headers_and_charset(http_server: LoopbackServe
     assert result.last_modified == http_server.routes["/feed"].last_modified
     seen = http_server.requests[0].headers
     assert seen["user-agent"].startswith("ceasefire-monitor/") and seen["x-probe"] == "yes"
+    assert http_server.requests[1].headers["user-agent"] == "operator-choice/1.0"  # per-source headers win
     assert "gzip" in seen["accept-encoding"] and "br" in seen["accept-encoding"]
 
 
@@ -74,6 +76,19 @@ async def test_compressed_bodies_are_decoded(http_server: LoopbackServer, encodi
     async with fetcher() as f:
         result = await f.fetch(url)
     assert result.content == RSS2
+
+
+async def test_unknown_content_encoding_is_taken_as_is(http_server: LoopbackServer) -> None:
+    url = http_server.route("/feed", RSS2, headers={"Content-Encoding": "UTF-8"})  # a misconfiguration seen in the wild
+    async with fetcher() as f:
+        assert (await f.fetch(url)).content == RSS2
+
+
+async def test_corrupt_compressed_body_is_a_fetch_error(http_server: LoopbackServer) -> None:
+    url = http_server.route("/feed", b"\x1f\x8b\x08\x00" + RSS2, headers={"Content-Encoding": "gzip"})
+    async with fetcher() as f:
+        with pytest.raises(FetchError, match="cannot decode gzip body"):
+            await f.fetch(url)
 
 
 async def test_gzip_on_the_fly_is_decoded(http_server: LoopbackServer) -> None:
