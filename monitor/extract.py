@@ -18,6 +18,7 @@ from bs4 import BeautifulSoup
 from bs4.dammit import EncodingDetector
 from bs4.element import Comment, NavigableString, Tag
 from charset_normalizer import from_bytes
+from htmldate import find_date
 from lxml.html import HtmlElement
 
 from monitor.urls import canonical_url as _canonical
@@ -49,6 +50,7 @@ PUBLISHED_META = (
     "sailthru.date",
     "parsely-pub-date",
 )
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 SPACES = re.compile(r"\s+")
 WORD = re.compile(r"\w+")
 NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -97,12 +99,13 @@ def extract_page(html: str | bytes, url: str = "", selector: str | None = None, 
     tree = trafilatura.load_html(text)
     if tree is None:
         return PageInfo(title="", body="", canonical_url=None, published=None, language=None)
+    meta = _meta(tree)
     return PageInfo(
-        title=_title(tree),
+        title=_title(tree, meta),
         body=_body(text, tree, url, selector),
-        canonical_url=_canonical_link(tree, url),
-        published=_published(tree),
-        language=_language(tree),
+        canonical_url=_canonical_link(tree, meta, url),
+        published=_published(tree, meta, url),
+        language=_language(tree, meta),
     )
 
 
@@ -231,7 +234,8 @@ def select_text(html: str, selector: str) -> str:
         matched = soup.select(selector)
     except Exception:  # soupsieve raises its own SelectorSyntaxError for a bad operator selector
         return ""
-    outermost = [el for el in matched if not any(parent in matched for parent in el.parents)]
+    ids = {id(el) for el in matched}
+    outermost = [el for el in matched if not any(id(parent) in ids for parent in el.parents)]
     return normalise_text("\n".join("".join(_text_pieces(el)) for el in outermost))
 
 
@@ -271,31 +275,30 @@ def _meta(tree: HtmlElement) -> dict[str, str]:
     return found
 
 
-def _title(tree: HtmlElement) -> str:
+def _title(tree: HtmlElement, meta: dict[str, str]) -> str:
     """og:title, else <title>, else the first <h1>; whitespace normalised."""
-    candidates = [_meta(tree).get("og:title", "")]
+    candidates = [meta.get("og:title", "")]
     candidates += [el.text_content() for el in tree.iter("title", "h1")]
     return next((SPACES.sub(" ", c).strip() for c in candidates if c and c.strip()), "")
 
 
-def _canonical_link(tree: HtmlElement, url: str) -> str | None:
+def _canonical_link(tree: HtmlElement, meta: dict[str, str], url: str) -> str | None:
     """<link rel=canonical>, else og:url, resolved against the page URL and canonicalised."""
     hrefs = [el.get("href") for el in tree.iter("link") if "canonical" in (el.get("rel") or "").lower().split()]
-    hrefs.append(_meta(tree).get("og:url"))
+    hrefs.append(meta.get("og:url"))
     href = next((h.strip() for h in hrefs if h and h.strip()), None)
     return _canonical(href, url or None) if href else None
 
 
-def _language(tree: HtmlElement) -> str | None:
+def _language(tree: HtmlElement, meta: dict[str, str]) -> str | None:
     """The <html lang> attribute (e.g. 'en', 'pt-BR'), else content-language meta."""
     root = tree.getroottree().getroot()
-    lang = root.get("lang") or root.get("xml:lang") or _meta(tree).get("content-language")
-    return lang.strip() or None if lang else None
+    lang = root.get("lang") or root.get("xml:lang") or meta.get("content-language") or ""
+    return lang.strip() or None
 
 
-def _published(tree: HtmlElement) -> datetime | None:
-    """Publication time in UTC from meta tags, JSON-LD, <time datetime>, else trafilatura's date finder."""
-    meta = _meta(tree)
+def _published(tree: HtmlElement, meta: dict[str, str], url: str) -> datetime | None:
+    """Publication time in UTC from meta tags, JSON-LD, <time datetime>, else htmldate's guess."""
     candidates = [meta.get(key) for key in PUBLISHED_META]
     candidates += list(_jsonld_values(tree, "datePublished"))
     candidates += [el.get("datetime") for el in tree.iter("time")]
@@ -303,7 +306,7 @@ def _published(tree: HtmlElement) -> datetime | None:
         parsed = parse_datetime(value) if value else None
         if parsed is not None:
             return parsed
-    return _trafilatura_date(tree)
+    return _guessed_date(tree, url)
 
 
 def _jsonld_values(tree: HtmlElement, key: str) -> Iterator[str]:
@@ -342,10 +345,10 @@ def parse_datetime(value: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _trafilatura_date(tree: HtmlElement) -> datetime | None:
-    """The day trafilatura's date finder (htmldate) settles on, as midnight UTC."""
+def _guessed_date(tree: HtmlElement, url: str) -> datetime | None:
+    """htmldate's quick guess from markup, text and URL (trafilatura's date finder); a bare day is midnight UTC."""
     try:
-        found = trafilatura.extract_metadata(tree).date
+        found = find_date(tree, extensive_search=False, original_date=True, outputformat=ISO_FORMAT, url=url or None)
     except Exception:  # the date finder is a heuristic best effort; a failure only means no date
         return None
     return parse_datetime(found) if found else None

@@ -216,6 +216,11 @@ def test_published_from_time_element_naive_is_utc() -> None:
     assert extract_page(html).published == datetime(2023, 10, 1, 8, 15, tzinfo=UTC)
 
 
+def test_published_guessed_from_url_when_markup_has_none() -> None:
+    info = extract_page(page("<p>No date in the markup.</p>"), "https://ex.com/2019/11/18/story.html")
+    assert info.published == datetime(2019, 11, 18, tzinfo=UTC)
+
+
 def test_published_missing_is_none_and_bad_values_skipped() -> None:
     head = '<meta property="article:published_time" content="yesterday">'
     assert extract_page(page("<p>No date here.</p>", head=head)).published is None
@@ -275,7 +280,7 @@ def test_teasers_calls_to_action_and_repeated_headline_are_dropped() -> None:
     paragraphs = [NEWS[0], BOILERPLATE_LINES[0], NEWS[1], BOILERPLATE_LINES[1], NEWS[2], *BOILERPLATE_LINES[2:]]
     html = page(
         "<article><h1>Border talks resume in Geneva</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article>",
-        head='<title>Border talks resume in Geneva - Example News</title>',
+        head="<title>Border talks resume in Geneva - Example News</title>",
     )
     assert extract_body(html, "https://news.example/geneva").splitlines() == list(NEWS)
 
