@@ -53,7 +53,7 @@ def test_default_list_ignores_its_counter_examples(example: str | dict[str, str]
 
 def test_evaluate_counts_exactly(tmp_path: Path) -> None:
     items = [
-        {"id": "a", "lang": "en", "title": "Truce collapses in Sudan", "text": "", "label": 1, "kind": "central"},
+        {"id": "a", "lang": "en", "title": "Army truce collapses", "text": "", "label": 1, "kind": "central"},
         {"id": "b", "lang": "ru", "title": "Перемирие нарушено", "text": "", "label": 1, "kind": "central"},
         {"id": "c", "lang": "en", "title": "Talks go on", "text": "No news today.", "label": 1, "kind": "substantive"},
         {"id": "d", "lang": "en", "title": "Trade truce extended", "text": "", "label": 0, "kind": "false-friend"},

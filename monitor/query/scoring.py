@@ -74,9 +74,9 @@ STAGE = Lexicon(
 )
 BACKGROUND = Lexicon(
     "background",
-    "since OR before OR after OR following OR during OR amid OR announcement OR после OR до OR с OR після"
-    " OR під OR depuis OR apres OR avant OR seit OR nach OR vor OR desde OR tras OR antes OR بعد OR منذ OR قبل"
-    " OR հետո OR sonra OR once",
+    'since OR before OR after OR following OR during OR amid OR announcement OR после OR до OR "во время"'
+    ' OR "с момента" OR після OR "під час" OR depuis OR apres OR avant OR pendant OR seit OR nach OR vor OR wahrend'
+    " OR desde OR tras OR antes OR durante OR بعد OR منذ OR قبل OR خلال OR հետո OR sonra OR sonrasi",
 )
 ECONOMY = Lexicon(
     "economy",
@@ -142,12 +142,18 @@ def _near(doc: Document, index: int, marks: set[int]) -> bool:
 
 
 def _is_background(doc: Document, index: int) -> bool:
-    """A time-frame word or a date (a number) just before the mention, in the same sentence."""
+    """A time-frame word or a date just before the mention, or a year just after it, in the same sentence."""
     marks = BACKGROUND.hits(doc)
+    sentence = doc.sents[index]
     for before in range(max(0, index - BACKGROUND_WINDOW), index):
-        if doc.sents[before] == doc.sents[index] and (before in marks or _is_date(doc, before)):
+        if doc.sents[before] == sentence and (before in marks or _is_date(doc, before)):
             return True
-    return False
+    after = range(index + 1, min(len(doc.norms), index + BACKGROUND_WINDOW + 1))
+    return any(doc.sents[i] == sentence and _is_year(doc.norms[i]) for i in after)
+
+
+def _is_year(word: str) -> bool:
+    return len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")
 
 
 def _is_date(doc: Document, index: int) -> bool:
@@ -155,7 +161,7 @@ def _is_date(doc: Document, index: int) -> bool:
     word = doc.norms[index]
     if not word.isdigit():
         return False
-    if len(word) == 4 and word[:2] in ("19", "20"):
+    if _is_year(word):
         return True
     previous = doc.surface(index - 1) if index > 0 and doc.sents[index - 1] == doc.sents[index] else ""
     return previous[:1].isupper() and previous.isalpha() and len(word) <= 2
