@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from monitor.diff import NEAR_DUPLICATE_DISTANCE, from_signed, hamming, to_signed
+from monitor.diff import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.errors import StorageError
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import Store, StoredArticle
@@ -47,6 +47,15 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX articles_guid ON articles (guid);
     CREATE INDEX articles_first_seen ON articles (first_seen);
     CREATE INDEX articles_duplicate_of ON articles (duplicate_of);
+    -- Near-duplicate lookup: an article's fingerprint bands (monitor.diff.bands), one row each.
+    CREATE TABLE article_bands (
+        band INTEGER NOT NULL,
+        value INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        article_id TEXT NOT NULL REFERENCES articles (id),
+        fingerprint INTEGER NOT NULL,
+        PRIMARY KEY (band, value, first_seen, article_id)
+    ) WITHOUT ROWID;
     CREATE TABLE article_versions (
         id INTEGER PRIMARY KEY,
         article_id TEXT NOT NULL REFERENCES articles (id),
@@ -168,7 +177,14 @@ class SqliteStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; joins a transaction already open.
+
+        Also the way to batch: `with store.transaction(): ...` around many `save_article` calls
+        commits them together (one WAL write instead of one per article).
+        """
+        if self.conn.in_transaction:
+            yield self.conn
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -240,10 +256,6 @@ class SqliteStore(Store):
 
     def _stored(self, article_id: str) -> StoredArticle:
         row = self.conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
-        owners = (row[0], row[10]) if row[10] else (row[0],)
-        alerted = self.conn.execute(
-            f"SELECT watchlist FROM alerts WHERE article_id IN ({','.join('?' * len(owners))})", owners
-        )
         return StoredArticle(
             id=row[0],
             url=row[1],
@@ -255,16 +267,26 @@ class SqliteStore(Store):
             fingerprint=from_signed(row[7]),
             entry_hash=row[8],
             first_seen=cast(datetime, _dt(row[9])),
-            alerted=frozenset(r[0] for r in alerted),
+            alerted=self._alerted(row[0], row[10]),
         )
 
+    def _alerted(self, article_id: str, duplicate_of: str | None) -> frozenset[str]:
+        """Watch lists that alerted on the article, or on the original it is a copy of."""
+        rows = self.conn.execute(
+            "SELECT watchlist FROM alerts WHERE article_id = ? OR article_id = ?", (article_id, duplicate_of)
+        )
+        return frozenset(r[0] for r in rows)
+
     def find_near_duplicate(self, fingerprint: int, since: datetime, exclude_id: str) -> StoredArticle | None:
-        # An exact scan of the window (indexed by first_seen): band lookups would miss near
-        # duplicates whose differing bits fall in every band (see the diff tests' tuning notes).
+        """The closest article within the distance among those sharing a fingerprint band (see `diff.bands`)."""
+        keys = bands(fingerprint)
+        either = " OR ".join("(band = ? AND value = ?)" for _ in keys)
+        signed = to_signed(fingerprint)
         row = self.conn.execute(
-            "SELECT id FROM articles WHERE first_seen >= ? AND id != ? AND hamming64(fingerprint, ?) <= ?"
-            " ORDER BY hamming64(fingerprint, ?), first_seen LIMIT 1",
-            (_ts(since), exclude_id, to_signed(fingerprint), NEAR_DUPLICATE_DISTANCE, to_signed(fingerprint)),
+            f"SELECT article_id, hamming64(fingerprint, ?) AS distance FROM article_bands"
+            f" WHERE ({either}) AND first_seen >= ? AND article_id != ? AND distance <= ?"
+            " ORDER BY distance, first_seen LIMIT 1",
+            (signed, *(v for pair in enumerate(keys) for v in pair), _ts(since), exclude_id, NEAR_DUPLICATE_DISTANCE),
         ).fetchone()
         return None if row is None else self._stored(row[0])
 
@@ -295,7 +317,9 @@ class SqliteStore(Store):
 
     def _upsert_article(self, target: str, article: Article, fingerprint: int, entry_hash: str, now: datetime) -> None:
         """Insert or update the article row; add a version row when the content is new or changed."""
-        row = self.conn.execute("SELECT content_hash FROM articles WHERE id = ?", (target,)).fetchone()
+        row = self.conn.execute(
+            "SELECT content_hash, fingerprint, first_seen FROM articles WHERE id = ?", (target,)
+        ).fetchone()
         if row is None:
             self.conn.execute(
                 "INSERT INTO articles (id, url, source, guid, title, text, content_hash, fingerprint, entry_hash,"
@@ -333,20 +357,30 @@ class SqliteStore(Store):
             )
             if row[0] == article.content_hash:
                 return
+            self.conn.executemany(
+                "DELETE FROM article_bands WHERE band = ? AND value = ? AND first_seen = ? AND article_id = ?",
+                [(band, value, row[2], target) for band, value in enumerate(bands(from_signed(row[1])))],
+            )
         self.conn.execute(
             "INSERT INTO article_versions (article_id, content_hash, title, text, seen_at) VALUES (?, ?, ?, ?, ?)",
             (target, article.content_hash, article.title, article.text, _ts(now)),
         )
+        self.conn.executemany(
+            "INSERT INTO article_bands (band, value, first_seen, article_id, fingerprint)"
+            " SELECT ?, ?, first_seen, id, fingerprint FROM articles WHERE id = ?",
+            [(band, value, target) for band, value in enumerate(bands(fingerprint))],
+        )
 
     def _add_aliases(self, target: str, article: Article) -> None:
+        """Let the article's own id and GUID lead to `target` when they are not its row's."""
+        row = self.conn.execute("SELECT guid FROM articles WHERE id = ?", (target,)).fetchone()
         aliases = [("id", article.id)] if article.id != target else []
-        if article.guid:
+        if article.guid and article.guid != row[0]:
             aliases.append(("guid", article.guid))
-        for kind, value in aliases:
-            if self._resolve(kind, value) is None:
-                self.conn.execute(
-                    "INSERT INTO article_aliases (kind, value, article_id) VALUES (?, ?, ?)", (kind, value, target)
-                )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO article_aliases (kind, value, article_id) VALUES (?, ?, ?)",
+            [(kind, value, target) for kind, value in aliases],
+        )
 
     def _root(self, article_id: str) -> str:
         """The original an article is a copy of (following copies of copies), or the article itself."""
@@ -402,12 +436,17 @@ class SqliteStore(Store):
         now: datetime,
     ) -> list[Alert]:
         """One alert per watch list that has none on this article (or its original), owed to every notifier."""
-        already = self._stored(target).alerted
+        if not matches:
+            return []
+        duplicate_of = self.conn.execute("SELECT duplicate_of FROM articles WHERE id = ?", (target,)).fetchone()[0]
+        already = self._alerted(target, duplicate_of)
         best: dict[str, Match] = {}
         for match in matches:
             current = best.get(match.watchlist)
             if match.watchlist not in already and (current is None or match.score > current.score):
                 best[match.watchlist] = match
+        if not best:
+            return []
         also_in = self._copies_outlets(target, article.source)
         created: list[Alert] = []
         for match in best.values():
