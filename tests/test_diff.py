@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from monitor.diff import (
     NEAR_DUPLICATE_DISTANCE,
     added_sentences,
+    bands,
     fingerprint,
     from_signed,
     hamming,
@@ -188,6 +189,21 @@ def test_signed_round_trip(value: int) -> None:
     assert -(2**63) <= signed < 2**63
     assert from_signed(signed) == value
     assert hamming(signed, value) == 0
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1), st.sets(st.integers(0, 63), max_size=5))
+def test_fingerprints_up_to_five_bits_apart_share_a_band(value: int, flipped: set[int]) -> None:
+    other = value
+    for bit in flipped:
+        other ^= 1 << bit
+    assert any(a == b for a, b in zip(bands(value), bands(other), strict=True))
+
+
+def test_bands_cover_all_64_bits() -> None:
+    """Every bit lands in exactly one band: flipping it changes exactly one band."""
+    for bit in range(64):
+        changed = [a != b for a, b in zip(bands(0), bands(1 << bit), strict=True)]
+        assert changed.count(True) == 1
 
 
 def test_hamming_counts_differing_bits() -> None:

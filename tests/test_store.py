@@ -309,6 +309,17 @@ def test_near_duplicate_returns_the_closest(store: SqliteStore) -> None:
     assert found is not None and found.id == exact.id
 
 
+def test_edit_moves_article_to_its_new_fingerprint(store: SqliteStore) -> None:
+    before = article("https://o.example/1", source="o", body="A short story about the harvest in Tavush province.")
+    save_new(store, before)
+    after = article("https://o.example/1", source="o", body=_seed_text())
+    store.save_article(after, fingerprint=fingerprint(after.text), kind="updated", matches=(), notifiers=NOTIFIERS)
+    since = T0 - timedelta(hours=1)
+    found = store.find_near_duplicate(fingerprint(_copy_of_seed()), since, "copy")
+    assert found is not None and found.id == after.id
+    assert store.find_near_duplicate(fingerprint(before.text), since, "copy") is None
+
+
 def test_syndicated_copy_is_listed_in_original_alerts_and_makes_none(store: SqliteStore, clock: Clock) -> None:
     original = article("https://panarmenian.example/seed", source="panarmenian", body=_seed_text())
     alert = save_new(store, original, match())[0]
@@ -341,6 +352,23 @@ def test_copy_seen_before_original_alerted_is_listed_in_later_alert(store: Sqlit
         edited, fingerprint=1, kind="updated", matches=[match()], notifiers=NOTIFIERS, added=("Then",)
     )
     assert [x.also_in for x in alerts] == [("c1",)]
+
+
+# --- transactions
+
+
+def test_batched_saves_commit_together_and_roll_back_together(store: SqliteStore, db_path: Path) -> None:
+    with store.transaction():
+        save_new(store, article("https://n.example/1"), match())
+        save_new(store, article("https://n.example/2"), match())
+        assert count(db_path, "SELECT COUNT(*) FROM articles") == 0  # another connection sees nothing yet
+    assert count(db_path, "SELECT COUNT(*) FROM alerts") == 2
+    with pytest.raises(RuntimeError), store.transaction():
+        save_new(store, article("https://n.example/3"), match())
+        raise RuntimeError("crash mid-cycle")
+    assert count(db_path, "SELECT COUNT(*) FROM articles") == 2
+    assert store.find_article(article("https://n.example/3").id) is None
+    assert store.outbox_depth() == 4
 
 
 # --- outbox
