@@ -180,3 +180,19 @@ def test_folding_and_stemming_never_match_inside_another_word(case: tuple[str, s
     for query in (word, f"{word}*", f'"{word}"'):
         assert not hits(query, f"x {before}{word}{after} y", language=language), query
     assert hits(word, f"x {word} y", language=language)
+
+
+CEASEFIRE_MATCHER = Matcher([watchlist("ceasefire OR перемири* OR հրադադար* OR هدنة", exclude=("NOT war",))])
+PIECES = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["ceasefire", "Ceasefire's", "war", "перемирия", "հրադադարը", "هُدْنَة", ". ", "\n\n", "1994"]),
+)
+TEXTS = st.lists(PIECES, max_size=60).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXTS, TEXTS, st.sampled_from([None, "en", "ru", "hy", "ar", "az", "xx-YY", ""]))
+def test_matching_any_text_never_crashes(title: str, body: str, language: str | None) -> None:
+    for match in CEASEFIRE_MATCHER.match(title, body, language):
+        assert match.terms and all(term in title or term in body for term in match.terms)
+        assert len(match.snippet) <= 400

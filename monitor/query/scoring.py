@@ -65,11 +65,11 @@ STAGE = Lexicon(
     " OR подпис* OR соблюд* OR срыв* OR порушен* OR порушив* OR продовж* OR домовл* OR домовил* OR пропози* OR оголос*"
     " OR дотрим* OR підпис*"
     # Armenian, Azerbaijani, Turkish, Arabic
-    " OR խախտ* OR պահպան* OR համաձայն* OR հայտարար* OR pozul* OR pozdu* OR pozub* OR pozma* OR razılaş*"
+    " OR խախտ* OR պահպան* OR համաձայն* OR հայտարար* OR pozu* OR pozar* OR pozdu* OR pozub* OR pozma* OR razılaş*"
     " OR elan OR riayət* OR ihlal* OR anlaş* OR ilan* OR خرق* OR انتهاك* OR تمديد OR اتفاق OR أعلن OR إعلان"
     # French, German, Spanish, Portuguese
     " OR respect* OR prolong* OR annonc* OR negoci* OR accord OR verletz*"
-    " OR verstoss* OR verlanger* OR vereinbar* OR einhalt* OR verhandl* OR gebrochen"
+    " OR verstoss* OR bruch OR verlanger* OR vereinbar* OR einhalt* OR verhandl* OR gebrochen"
     " OR respet* OR anunci* OR acuerdo OR prorrog* OR acordo",
 )
 BACKGROUND = Lexicon(
