@@ -67,11 +67,11 @@ BOILERPLATE = re.compile(
             r"related( posts?| stories| articles| content| coverage)?|recommended( for you)?|trending( now)?|"
             r"top stories|partner news|latest news)\W*$",
             # teaser links: "Read more: <headline>", "Related: <headline>", "Also on example.com <headline>"
-            r"^(read more|see more|also read|related( posts?| story| article)?|filed under|more(\s+\S+){0,3})\s*:",
-            r"^also on \S+\.\w+\b",
+            r"^(read more|see more|also read|related( posts?| story| article)?|filed under)\s*:",
+            r"^more(\s+\S+){0,3}\s*:\s*(https?://.*)?$|^also on [\w-]+(\.[\w-]+)*\.[a-z]{2,}\b",
             # calls to action: newsletters, social accounts, sharing, tweetable quote boxes
-            r"\bsubscribe (to|for|now)\b|\bsign up for\b.*\bnewsletter|\b(to|in|through) your (inbox|letterbox)\b",
-            r"^follow\b.{0,80}\b(on|at) (twitter|facebook|instagram|youtube)\b|share it with a friend",
+            r"^subscribe\b|\bnewsletters?\W*$|\bsign up for\b.*\bnewsletter|\b(to|in|through) your (inbox|letterbox)\b",
+            r"^follow\s.{0,80}\b(on|at) (twitter|facebook|instagram|youtube)\b|share it with a friend",
             r"click to tweet\W*$|^(have a tip|email|reach|contact)\b.{0,80}(@|twitter\.com)",
             # credit lines and reading-time labels
             r"^\(?(additional )?reporting by\b|\bcontributed (reporting|to this report)\b",

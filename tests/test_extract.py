@@ -285,6 +285,19 @@ def test_teasers_calls_to_action_and_repeated_headline_are_dropped() -> None:
     assert extract_body(html, "https://news.example/geneva").splitlines() == list(NEWS)
 
 
+def test_real_sentences_with_boilerplate_words_are_kept() -> None:
+    traps = [
+        "The rebels refused to subscribe to the ceasefire terms.",
+        "More details: the truce begins at midnight on Friday.",
+        "Also on 12.5 km of the front line, shelling continued overnight.",
+        "Follow-up talks were announced on Twitter by the ministry.",
+    ]
+    paragraphs = [NEWS[0], *traps[:3], NEWS[1], *traps[3:], NEWS[2]]
+    html = page("<article>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article>")
+    body = extract_body(html).splitlines()
+    assert body == paragraphs
+
+
 def test_selector_output_is_not_filtered() -> None:
     html = page("<div class='x'>" + "".join(f"<p>{p}</p>" for p in BOILERPLATE_LINES) + "</div>")
     assert extract_body(html, selector="div.x").splitlines() == list(BOILERPLATE_LINES)
