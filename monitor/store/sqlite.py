@@ -135,10 +135,6 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
 
 
-def _hamming_sql(a: int, b: int) -> int:
-    return hamming(a, b)
-
-
 class SqliteStore(Store):
     """Source state, articles, matches and the alert outbox in one SQLite file.
 
@@ -166,7 +162,7 @@ class SqliteStore(Store):
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.create_function("hamming64", 2, _hamming_sql, deterministic=True)
+        conn.create_function("hamming64", 2, hamming, deterministic=True)
         self.conn = conn
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -558,7 +554,7 @@ class SqliteStore(Store):
         return {r[0]: int(r[1]) for r in rows}
 
 
-def _source_state(row: sqlite3.Row | tuple[Any, ...]) -> SourceState:
+def _source_state(row: tuple[Any, ...]) -> SourceState:
     return SourceState(
         name=row[0],
         etag=row[1],
