@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import trafilatura
 from bs4 import BeautifulSoup
@@ -283,11 +284,23 @@ def _title(tree: HtmlElement, meta: dict[str, str]) -> str:
 
 
 def _canonical_link(tree: HtmlElement, meta: dict[str, str], url: str) -> str | None:
-    """<link rel=canonical>, else og:url, resolved against the page URL and canonicalised."""
+    """<link rel=canonical>, else og:url, resolved against the page URL and canonicalised; None if unusable."""
     hrefs = [el.get("href") for el in tree.iter("link") if "canonical" in (el.get("rel") or "").lower().split()]
     hrefs.append(meta.get("og:url"))
-    href = next((h.strip() for h in hrefs if h and h.strip()), None)
-    return _canonical(href, url or None) if href else None
+    for href in hrefs:
+        candidate = _canonical(href, url or None) if href and href.strip() else ""
+        if _usable_canonical(candidate, url):
+            return candidate
+    return None
+
+
+def _usable_canonical(candidate: str, page_url: str) -> bool:
+    """An absolute http(s) URL, and not the site's front page claimed by an article (a common template bug)."""
+    parts = urlsplit(candidate)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return False
+    front_page = parts.path == "/" and not parts.query
+    return not front_page or urlsplit(page_url).path in {"", "/"}
 
 
 def _language(tree: HtmlElement, meta: dict[str, str]) -> str | None:

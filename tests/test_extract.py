@@ -201,6 +201,21 @@ def test_link_canonical_preferred_over_og_url() -> None:
     assert extract_page(page("<p>x</p>", head=head), "https://ex.com/p").canonical_url == "https://ex.com/canon"
 
 
+@pytest.mark.parametrize(
+    ("head", "url", "expected"),
+    [
+        ('<link rel="canonical" href="https://ex.com/">', "https://ex.com/news/7", None),
+        ('<link rel="canonical" href="/"><meta property="og:url" content="/news/7">', "https://ex.com/news/7",
+         "https://ex.com/news/7"),
+        ('<link rel="canonical" href="https://ex.com/">', "https://ex.com/", "https://ex.com/"),
+        ('<link rel="canonical" href="/news/7">', "", None),
+        ('<link rel="canonical" href="javascript:void(0)">', "https://ex.com/news/7", None),
+    ],
+)
+def test_unusable_canonical_is_skipped(head: str, url: str, expected: str | None) -> None:
+    assert extract_page(page("<p>x</p>", head=head), url).canonical_url == expected
+
+
 def test_no_canonical_is_none() -> None:
     assert extract_page(page("<p>x</p>"), "https://ex.com/p").canonical_url is None
 
