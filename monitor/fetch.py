@@ -233,7 +233,7 @@ class Fetcher:
                     return urljoin(str(response.url), response.headers["location"])
                 if status != 304 and not 200 <= status < 300:
                     raise _status_error(url, response)
-                content = b"" if status == 304 else await self._read(url, response)
+                content = await self._read(url, response)  # read to the end even for a 304: keeps the connection
         except httpx.TimeoutException as exc:
             raise FetchError(f"timed out ({type(exc).__name__}) fetching {target}", url) from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

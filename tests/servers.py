@@ -2,7 +2,8 @@
 
 Each route has a body and optional behaviour: status code and extra headers (Retry-After, Location),
 ETag/Last-Modified with 304 answers, gzip on the fly, a delay before answering, hanging forever,
-dripping the body byte by byte, or no Content-Length. The server counts hits and concurrent requests.
+dripping the body byte by byte, or no Content-Length. The server counts hits, connections and
+concurrent requests.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class LoopbackServer:
         self.requests: list[Seen] = []
         self.active = 0
         self.max_active = 0
+        self.connections = 0  # TCP connections accepted (keep-alive reuses one)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -116,6 +118,11 @@ class LoopbackServer:
 def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            with server._lock:
+                server.connections += 1
 
         def do_GET(self) -> None:
             server._enter(self.path, {k.lower(): v for k, v in self.headers.items()})

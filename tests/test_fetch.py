@@ -61,6 +61,15 @@ async def test_conditional_get_gets_304_without_body(http_server: LoopbackServer
     assert http_server.requests[2].headers["if-modified-since"] == first.last_modified
 
 
+async def test_connections_are_kept_alive_across_200_and_304(http_server: LoopbackServer) -> None:
+    url = http_server.route("/feed", RSS2)
+    async with fetcher() as f:
+        first = await f.fetch(url)
+        for _ in range(4):
+            assert (await f.fetch(url, etag=first.etag)).not_modified
+    assert http_server.hits["/feed"] == 5 and http_server.connections == 1
+
+
 @pytest.mark.parametrize(
     ("encoding", "encode"),
     [
