@@ -57,7 +57,7 @@ STAGE = Lexicon(
     ' OR request* OR urge OR urged OR urges OR "call for" OR "calls for" OR "called for" OR "press for"'
     ' OR "push for" OR "rule out" OR "ruled out" OR "ruling out" OR refus* OR reject* OR welcom*'
     " OR comply OR obligations OR collapse* OR undermin* OR strain OR persist OR seek OR seeking OR plan"
-    " OR reach OR pressure OR despite OR covered OR include OR monitor* OR agree OR agreed OR agreement"
+    " OR reach OR pressure OR despite OR covered OR include OR monitor* OR agree OR agreed OR agrees OR agreement"
     ' OR announce OR announced OR declare OR declared OR signed OR talks OR "took effect" OR "into effect"'
     ' OR "in force" OR "broke down" OR holding OR holds'
     # Russian, Ukrainian
@@ -74,7 +74,7 @@ STAGE = Lexicon(
 )
 BACKGROUND = Lexicon(
     "background",
-    'since OR before OR after OR following OR during OR amid OR announcement OR после OR до OR "во время"'
+    'since OR before OR after OR following OR during OR amid OR announcement OR после OR "во время"'
     ' OR "с момента" OR після OR "під час" OR depuis OR apres OR avant OR pendant OR seit OR nach OR vor OR wahrend'
     " OR desde OR tras OR antes OR durante OR بعد OR منذ OR قبل OR خلال OR հետո OR sonra OR sonrasi",
 )
@@ -98,30 +98,29 @@ class Relevance:
 
 
 def relevance(doc: Document, mentions: list[int]) -> Relevance:
-    """Score the mentions (token indices) a watch list found in ``doc``."""
+    """Score the mentions (token indices) a watch list found in ``doc``: each sentence with mentions counts once."""
     stage = STAGE.hits(doc)
     economy = _economy(doc)
-    out = Relevance(0.0)
-    seen: set[int] = set()
+    by_sentence: dict[int, list[int]] = {}
     for index in mentions:
-        sid = doc.sents[index]
-        if sid in seen:
-            continue
-        seen.add(sid)
+        by_sentence.setdefault(doc.sents[index], []).append(index)
+    out = Relevance(0.0)
+    for sid, indices in by_sentence.items():
+        first = indices[0]
         weight, why = _position(doc, sid)
-        if _near(doc, index, stage):
+        if any(_near(doc, i, stage) for i in indices):
             weight += STAGE_BONUS
             why += ", about its course"
-        if _is_background(doc, index):
+        if _is_background(doc, first):
             weight *= BACKGROUND_FACTOR
             why += ", only as a time frame"
         elif out.strong is None:
-            out.strong = index
-        if economy and doc.fields[index] != TITLE:
+            out.strong = first
+        if economy and doc.sentences[sid].field != TITLE:
             weight *= ECONOMY_FACTOR
             why += ", in an economy story"
         out.score += weight
-        out.reasons.append(f"{doc.surface(index)!r} in {why}: +{weight:.2f}")
+        out.reasons.append(f"{doc.surface(first)!r} in {why}: +{weight:.2f}")
     return out
 
 
