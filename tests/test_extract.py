@@ -30,11 +30,13 @@ RUSSIAN = (
 
 
 def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
+    """Runs of n consecutive word tokens, counted."""
     tokens = WORD.findall(text)
     return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
 def shingle_f1(truth: str, pred: str) -> float:
+    """F1 of 4-word shingles shared by truth and prediction (as the corpus scorer counts them)."""
     t, p = shingles(truth), shingles(pred)
     common = sum((t & p).values())
     if not common:
@@ -44,10 +46,12 @@ def shingle_f1(truth: str, pred: str) -> float:
 
 
 def seed(name: str) -> bytes:
+    """Raw bytes of a seed fixture."""
     return (SEED / name).read_bytes()
 
 
 def page(body_html: str, head: str = "", charset: str = "utf-8") -> str:
+    """A minimal HTML page around the given body and head markup."""
     return f'<html><head><meta charset="{charset}">{head}</head><body>{body_html}</body></html>'
 
 
