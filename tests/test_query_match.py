@@ -171,7 +171,7 @@ def word_inside_word(draw: st.DrawFn) -> tuple[str, str, str, str]:
     return word, before, after, language
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(word_inside_word())
 def test_folding_and_stemming_never_match_inside_another_word(case: tuple[str, str, str, str]) -> None:
     word, before, after, language = case

@@ -116,7 +116,7 @@ def _nodes() -> st.SearchStrategy[Query]:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(_nodes())
 def test_every_node_round_trips(node: Query) -> None:
     assert parse(str(node)) == node

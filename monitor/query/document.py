@@ -66,17 +66,22 @@ class Document:
         self.fields.extend([which] * (len(norms) - len(self.fields)))
 
     def text(self, which: int) -> str:
+        """The text of a field."""
         return self.title if which == TITLE else self.body
 
     def surface(self, index: int) -> str:
         """The token as written in the text."""
         return self.text(self.fields[index])[self.starts[index] : self.ends[index]]
 
-    def with_prefix(self, prefix: str) -> list[str]:
-        """Distinct folded words of the document that start with ``prefix``."""
+    def sorted_words(self) -> list[str]:
+        """The document's distinct folded words, sorted (for prefix look-ups by bisection)."""
         if self._sorted is None:
             self._sorted = sorted(self.by_norm)
-        words = self._sorted
+        return self._sorted
+
+    def with_prefix(self, prefix: str) -> list[str]:
+        """Distinct folded words of the document that start with ``prefix``."""
+        words = self.sorted_words()
         out = []
         for i in range(bisect_left(words, prefix), len(words)):
             if not words[i].startswith(prefix):
@@ -86,10 +91,9 @@ class Document:
 
     def has_prefix(self, prefix: str) -> bool:
         """Whether some word of the document starts with ``prefix``."""
-        if self._sorted is None:
-            self._sorted = sorted(self.by_norm)
-        at = bisect_left(self._sorted, prefix)
-        return at < len(self._sorted) and self._sorted[at].startswith(prefix)
+        words = self.sorted_words()
+        at = bisect_left(words, prefix)
+        return at < len(words) and words[at].startswith(prefix)
 
     def prefilter_keys(self) -> set[str]:
         """Two- and three-letter starts of the document's words (the query prefilter's keys)."""
@@ -104,6 +108,7 @@ class Document:
         return self._langs[script]
 
     def sentence_text(self, sid: int) -> str:
+        """A sentence's text, stripped."""
         sentence = self.sentences[sid]
         return self.text(sentence.field)[sentence.start : sentence.end].strip()
 

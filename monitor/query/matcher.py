@@ -10,7 +10,7 @@ from monitor.query.document import Document
 from monitor.query.evaluator import Span, evaluate
 from monitor.query.nodes import Query
 from monitor.query.parser import parse
-from monitor.query.prefilter import Clause, index_keys, needs, satisfied
+from monitor.query.prefilter import QueryIndex
 from monitor.query.scoring import Relevance, relevance
 from monitor.records import Match, WatchList
 
@@ -28,7 +28,6 @@ class Compiled:
     text: str
     node: Query
     exclude: bool
-    needs: list[Clause]
 
 
 @dataclass(slots=True)
@@ -52,8 +51,7 @@ class Matcher:
     def __init__(self, watchlists: Sequence[WatchList]) -> None:
         self.watchlists = list(watchlists)
         self.compiled: list[Compiled] = []
-        self._by_key: dict[str, list[int]] = {}
-        self._always: list[int] = []
+        self._index = QueryIndex()
         for number, watchlist in enumerate(self.watchlists):
             for text in watchlist.queries:
                 self._add(number, text, exclude=False)
@@ -62,21 +60,12 @@ class Matcher:
 
     def _add(self, watchlist: int, text: str, exclude: bool) -> None:
         node = parse(text)
-        clauses = needs(node)
-        index = len(self.compiled)
-        self.compiled.append(Compiled(watchlist, text, node, exclude, clauses))
-        keys = index_keys(clauses)
-        if keys is None:
-            self._always.append(index)
-        for key in keys or ():
-            self._by_key.setdefault(key, []).append(index)
+        self._index.add(node)
+        self.compiled.append(Compiled(watchlist, text, node, exclude))
 
     def candidates(self, doc: Document) -> list[int]:
         """Indices of the compiled queries that can match ``doc``, in watch-list order."""
-        found = set(self._always)
-        for key in doc.prefilter_keys():
-            found.update(self._by_key.get(key, ()))
-        return [i for i in sorted(found) if satisfied(self.compiled[i].needs, doc)]
+        return self._index.candidates(doc)
 
     def outcomes(self, doc: Document) -> list[Outcome]:
         """Per watch list that any query or exclusion hit: what matched, what vetoed, the score."""

@@ -50,3 +50,31 @@ def index_keys(clauses: list[Clause]) -> frozenset[str] | None:
 def satisfied(clauses: list[Clause], doc: Document) -> bool:
     """Whether ``doc`` holds a word for every clause."""
     return all(any(doc.has_prefix(start) for start in clause) for clause in clauses)
+
+
+class QueryIndex:
+    """Queries indexed by the words they need; hands out the ones a document can satisfy."""
+
+    def __init__(self) -> None:
+        self._needs: list[list[Clause]] = []
+        self._by_key: dict[str, list[int]] = {}
+        self._always: list[int] = []
+
+    def add(self, node: Query) -> int:
+        """Index a query; returns its number."""
+        number = len(self._needs)
+        clauses = needs(node)
+        self._needs.append(clauses)
+        keys = index_keys(clauses)
+        if keys is None:
+            self._always.append(number)
+        for key in keys or ():
+            self._by_key.setdefault(key, []).append(number)
+        return number
+
+    def candidates(self, doc: Document) -> list[int]:
+        """Numbers, in order, of the queries whose needs ``doc`` satisfies."""
+        found = set(self._always)
+        for key in doc.prefilter_keys():
+            found.update(self._by_key.get(key, ()))
+        return [n for n in sorted(found) if satisfied(self._needs[n], doc)]

@@ -16,7 +16,7 @@ from monitor.query.document import TITLE, Document
 from monitor.query.evaluator import evaluate
 from monitor.query.nodes import Or
 from monitor.query.parser import parse
-from monitor.query.prefilter import needs, satisfied
+from monitor.query.prefilter import QueryIndex
 
 TITLE_WEIGHT = 3.0
 LEAD_WEIGHT = 1.5
@@ -35,15 +35,17 @@ class Lexicon:
 
     def __init__(self, name: str, query: str) -> None:
         node = parse(query)
-        parts = node.parts if isinstance(node, Or) else (node,)
         self.name = name
-        self.parts = [(needs(part), part) for part in parts]
+        self.parts = node.parts if isinstance(node, Or) else (node,)
+        self.index = QueryIndex()
+        for part in self.parts:
+            self.index.add(part)
 
     def hits(self, doc: Document) -> set[int]:
         """First token indices of this lexicon's words in ``doc``."""
         cached = doc.cache.get(self.name)
         if cached is None:
-            found = (evaluate(part, doc) for clauses, part in self.parts if satisfied(clauses, doc))
+            found = (evaluate(self.parts[n], doc) for n in self.index.candidates(doc))
             cached = {first for spans in found for first, _ in spans or []}
             doc.cache[self.name] = cached
         return cached  # type: ignore[return-value]
