@@ -25,6 +25,8 @@ from monitor.store import Store, StoredArticle
 log = logging.getLogger(__name__)
 
 NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
+YIELD_EVERY = 50  # items handled between two yields to the event loop
+MAX_TEXT_CHARS = 200_000  # longer summaries and bodies are cut (a long read is ~50,000 characters)
 DISABLED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # next_due of a source that is gone (HTTP 410)
 MIN_WORDS_FOR_NEAR_DUPLICATE = 40  # short teasers are too alike to call duplicates
 
@@ -83,8 +85,9 @@ class Pipeline:
             )
             report.status = result.status
             if not result.not_modified:
-                items = SOURCE_KINDS[source.kind].parse(
-                    result, source=source.name, language=source.language, options=_kind_options(source)
+                items = await asyncio.to_thread(  # a big document must not stall the other sources
+                    SOURCE_KINDS[source.kind].parse,
+                    result, source=source.name, language=source.language, options=_kind_options(source),
                 )
                 report.items = len(items)
                 await self._process(source, items, report, now)
@@ -133,7 +136,9 @@ class Pipeline:
     async def _process(self, source: SourceConfig, items: list[Article], report: PollReport, now: datetime) -> None:
         seen: set[str] = set()
         todo: list[tuple[Article, StoredArticle | None]] = []
-        for item in items:
+        for n, item in enumerate(items, 1):
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between items
             if item.id in seen:
                 continue
             seen.add(item.id)
@@ -145,9 +150,12 @@ class Pipeline:
             articles = await asyncio.gather(*(self._with_page(source, item) for item, _ in todo))
         else:
             articles = [item for item, _ in todo]
-        for (item, stored), article in zip(todo, articles, strict=True):
-            if article is not None:
-                self._record(article, entry_hash(item), stored, report, now)
+        ready = [(a, item, stored) for (item, stored), a in zip(todo, articles, strict=True) if a is not None]
+        for start in range(0, len(ready), YIELD_EVERY):
+            with self.store.transaction():  # one commit per batch; no await inside a transaction
+                for article, item, stored in ready[start : start + YIELD_EVERY]:
+                    self._record(_clipped(article, source.name), entry_hash(item), stored, report, now)
+            await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between batches
 
     async def _with_page(self, source: SourceConfig, item: Article) -> Article | None:
         """The item with its page's body, canonical URL and missing fields filled in; None if the page failed."""
@@ -188,10 +196,12 @@ class Pipeline:
             matches = [m for m in hits if m.watchlist not in stored.alerted]
             report.updated += 1
         else:
+            matches = self.matcher.match(article.title, article.text, article.language)
             if len(article.text.split()) >= MIN_WORDS_FOR_NEAR_DUPLICATE:
                 original = self.store.find_near_duplicate(fingerprint, now - NEAR_DUPLICATE_WINDOW, article.id)
-                duplicate_of = original.id if original else None
-            matches = [] if duplicate_of else self.matcher.match(article.title, article.text, article.language)
+                # a copy that matches a watch list its original did not alert on is not a duplicate to it
+                if original and all(m.watchlist in original.alerted for m in matches):
+                    duplicate_of, matches = original.id, []
             report.duplicates += duplicate_of is not None
             report.new += duplicate_of is None
         alerts = self.store.save_article(
@@ -207,6 +217,16 @@ class Pipeline:
         )
         report.matched.extend(m.watchlist for m in matches)
         report.alerts.extend(alerts)
+
+
+def _clipped(article: Article, source: str) -> Article:
+    """The article with its summary and body cut to MAX_TEXT_CHARS each (matching megabytes stalls the loop)."""
+    if len(article.summary) <= MAX_TEXT_CHARS and len(article.body) <= MAX_TEXT_CHARS:
+        return article
+    log.warning("source %s: article %s text cut to %d characters", source, article.url, MAX_TEXT_CHARS,
+                extra={"source": source, "article": article.id})
+    cut = MAX_TEXT_CHARS
+    return replace(article, summary=article.summary[:cut], body=article.body[:cut], content_hash="")
 
 
 def _kind_options(source: SourceConfig) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +33,10 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[object]:
+        """Group writes into one commit, rolled back on error; joins a transaction already open."""
 
     @abstractmethod
     def snapshot(self) -> Store:
