@@ -182,6 +182,9 @@ class Service:
         began = time.monotonic()
         try:
             report = await self._pipeline.poll(source, interval, now)
+        except asyncio.CancelledError:  # the service is stopping: the poll is redone after the restart
+            log.info("poll of %s cut short by shutdown", source.name, extra={"source": source.name})
+            return
         except Exception:  # a bug in one poll must not kill the job or the service
             log.exception("poll of %s crashed", source.name, extra={"source": source.name})
             self.metrics.poll_crashes.labels(source.name).inc()
