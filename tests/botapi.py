@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -218,6 +219,20 @@ class BotApiStandIn:
                 self.lock.wait(min(left, 0.05))
         return True
 
+    def stats(self) -> dict[str, Any]:
+        """Totals for benchmarks: messages, distinct chats, duplicates, breaches, first and last arrival."""
+        with self.lock:
+            keys = [(str(m.chat_id), m.html) for m in self.sent]
+            times = [m.at for m in self.sent]
+            return {
+                "sent": len(self.sent),
+                "chats": len({k[0] for k in keys}),
+                "duplicates": len(keys) - len(set(keys)),
+                "breaches": list(self.breaches),
+                "first": min(times, default=None),
+                "last": max(times, default=None),
+            }
+
     # the API
 
     def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -383,6 +398,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return None
 
+    def setup(self) -> None:
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stall between header and body
+
     def _params(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -403,6 +422,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def do_POST(self) -> None:
+        if self.path == "/_stats":  # for benchmarks running the stand-in in another process
+            return self._answer(200, self.api.stats())
         params = self._params()
         prefix = f"/bot{self.api.token}/"
         if not self.path.startswith(prefix):
@@ -411,3 +432,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(status, body)
 
     do_GET = do_POST
+
+
+def main() -> None:
+    """Run the stand-in in its own process: prints its base URL, serves until killed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--per-second", type=int, default=30)
+    parser.add_argument("--chat-interval", type=float, default=1.0)
+    parser.add_argument("--group-per-minute", type=int, default=20)
+    args = parser.parse_args()
+    stand_in = BotApiStandIn(args.token, Limits(args.per_second, args.chat_interval, args.group_per_minute))
+    print(stand_in.start(), flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -31,7 +31,9 @@ _counter = itertools.count(1)
 
 def open_store(path: Path) -> Any:
     """A SqliteStore that keeps Telegram subscribers (typed Any: it is both Store and TelegramStore)."""
-    return TgStore(path)
+    store = TgStore(path)
+    store.migrate_telegram()
+    return store
 
 
 def make_alert(

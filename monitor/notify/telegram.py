@@ -169,16 +169,27 @@ def is_group(chat: str | int) -> bool:
 
 
 class _Window:
-    """At most `size` requests in any `span` seconds, counting a request from its start to `span` after its end.
+    """At most `size` requests in any `span` seconds, paced by a small token bucket.
 
-    Counting from the end (the answer) makes the guarantee hold for the server's clock too: it
-    received the request before the client had the answer.
+    A request counts from its start until `span` after its answer: the server received it before
+    the answer came, so the guarantee holds on the server's clock too. Pacing keeps requests from
+    queueing behind each other, which would stretch that count.
     """
+
+    BURST = 3.0
 
     def __init__(self, size: int, span: float) -> None:
         self.size, self.span = size, span
         self.inflight = 0
         self.ended: deque[float] = deque()
+        self.rate = size / span
+        self.tokens = min(self.BURST, float(size))
+        self.filled = 0.0
+
+    def _refill(self, now: float) -> None:
+        capacity = min(self.BURST, float(self.size))
+        self.tokens = min(capacity, self.tokens + (now - self.filled) * self.rate)
+        self.filled = now
 
     def wait(self, now: float) -> float:
         while self.ended and self.ended[0] + self.span <= now:
@@ -186,13 +197,21 @@ class _Window:
         if self.inflight >= self.size:
             return _POLL
         excess = len(self.ended) + self.inflight + 1 - self.size
-        return 0.0 if excess <= 0 else self.ended[excess - 1] + self.span - now
+        full = 0.0 if excess <= 0 else self.ended[excess - 1] + self.span - now
+        self._refill(now)
+        return max(full, (1.0 - self.tokens) / self.rate)
+
+    def start(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1.0
+        self.inflight += 1
 
     def end(self, now: float) -> None:
         self.inflight -= 1
         self.ended.append(now)
 
 
+_EPSILON = 1e-6  # waits shorter than this are rounding noise
 _POLL = 0.005  # how often a waiter looks again when only requests in flight hold it back
 
 
@@ -242,12 +261,13 @@ class RateLimiter:
     @contextlib.asynccontextmanager
     async def slot(self, chat: str | int) -> AsyncIterator[None]:
         key = str(chat)
-        while (wait := self._wait(key, self._clock())) > 0:
+        while (wait := self._wait(key, self._clock())) > _EPSILON:
             await self._sleep(wait)
         group = self._group(key)
+        started = self._clock()
         for window in (self._overall, group):
             if window is not None:
-                window.inflight += 1
+                window.start(started)
         self._busy.add(key)
         try:
             yield

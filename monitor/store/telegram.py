@@ -207,10 +207,14 @@ class TelegramStoreMixin(TelegramStore):
     conn: sqlite3.Connection
     _tg_ready: bool = False
 
-    def _db(self) -> sqlite3.Connection:
+    def migrate_telegram(self) -> None:
+        """Apply the "telegram" schema migrations (call when the store opens; done on first use otherwise)."""
         if not self._tg_ready:
             apply_migrations(self.conn, "telegram", TELEGRAM_MIGRATIONS)
             self._tg_ready = True
+
+    def _db(self) -> sqlite3.Connection:
+        self.migrate_telegram()
         return self.conn
 
     @contextmanager
