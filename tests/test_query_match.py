@@ -120,6 +120,14 @@ def test_threshold_separates_a_passing_mention() -> None:
     assert len(matcher.match("Ceasefire holds", "")) == 1
 
 
+def test_scoped_and_unscoped_uses_of_a_word_share_one_document() -> None:
+    queries = ('"truce"', "truce", "title:truce", "body:truce", 'title:"truce"', "body:truce*")
+    matcher = Matcher([watchlist(q) for q in queries])
+    found = matcher.match("Truce talks", "No word here.")
+    assert [m.query for m in found] == ['"truce"', "truce", "title:truce", 'title:"truce"']
+    assert all(m.terms == ("Truce",) for m in found)
+
+
 def test_matcher_rejects_bad_queries_up_front() -> None:
     with pytest.raises(QuerySyntaxError):
         Matcher([watchlist("truce AND")])

@@ -41,7 +41,7 @@ def evaluate(node: Query, doc: Document, field: int | None = None) -> Result:
 
 
 def _leaf(node: Term | Prefix | Phrase, doc: Document, field: int | None) -> list[Span]:
-    key = (node, field)
+    key = ("leaf", node, field)
     cached = doc.cache.get(key)
     if cached is None:
         if isinstance(node, Phrase):
@@ -54,7 +54,7 @@ def _leaf(node: Term | Prefix | Phrase, doc: Document, field: int | None) -> lis
 
 def word_positions(node: Term | Prefix, doc: Document, exact: bool = False) -> list[int]:
     """Token indices of the words a Term (same word or, unless exact, an inflection) or Prefix matches."""
-    key = (node, exact)
+    key = ("words", node, exact)
     cached = doc.cache.get(key)
     if cached is not None:
         return cached  # type: ignore[return-value]
