@@ -204,3 +204,11 @@ def test_matching_any_text_never_crashes(title: str, body: str, language: str | 
     for match in CEASEFIRE_MATCHER.match(title, body, language):
         assert match.terms and all(term in title or term in body for term in match.terms)
         assert len(match.snippet) <= 400
+
+
+def test_a_dated_event_is_not_a_time_frame() -> None:
+    matcher = Matcher([watchlist("ceasefire", threshold=1.75)])
+    event = "Azerbaijan on Tuesday, July 4 violated the ceasefire on the contact line."
+    background = "Prices fell after an April 8 ceasefire. Shares rose."
+    assert len(matcher.match("Border report", event)) == 1
+    assert matcher.match("Market report", background) == []

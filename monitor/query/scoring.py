@@ -143,11 +143,13 @@ def _near(doc: Document, index: int, marks: set[int]) -> bool:
 
 
 def _is_background(doc: Document, index: int) -> bool:
-    """A time-frame word or a date just before the mention, or a year just after it, in the same sentence."""
+    """A time-frame word or a year just before or after the mention, or a date right before it (same sentence)."""
     marks = BACKGROUND.hits(doc)
     sentence = doc.sents[index]
+    if index > 0 and doc.sents[index - 1] == sentence and _is_day(doc, index - 1):
+        return True
     for before in range(max(0, index - BACKGROUND_WINDOW), index):
-        if doc.sents[before] == sentence and (before in marks or _is_date(doc, before)):
+        if doc.sents[before] == sentence and (before in marks or _is_year(doc.norms[before])):
             return True
     after = range(index + 1, min(len(doc.norms), index + BACKGROUND_WINDOW + 1))
     return any(doc.sents[i] == sentence and _is_year(doc.norms[i]) for i in after)
@@ -157,13 +159,11 @@ def _is_year(word: str) -> bool:
     return len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")
 
 
-def _is_date(doc: Document, index: int) -> bool:
-    """A year (1994) or a day after a capitalised month name (April 8)."""
+def _is_day(doc: Document, index: int) -> bool:
+    """A day number after a capitalised month name (an April 8 ceasefire)."""
     word = doc.norms[index]
     if not word.isdigit():
         return False
-    if _is_year(word):
-        return True
     previous = doc.surface(index - 1) if index > 0 and doc.sents[index - 1] == doc.sents[index] else ""
     return previous[:1].isupper() and previous.isalpha() and len(word) <= 2
 
