@@ -73,6 +73,8 @@ def test_evaluate_counts_exactly(tmp_path: Path) -> None:
     [false_positive] = [e for e in report.errors if e.id == "e"]
     assert false_positive.terms == ("Ceasefire",)
     assert report.as_dict()["by_lang"]["en"]["fn"] == 1
+    with pytest.raises(ValueError, match="no watch list"):
+        evaluate(loaded, MATCHER, "nonexistent")
 
 
 @pytest.mark.skipif(not DEV_SET.exists(), reason="shared corpus not present")

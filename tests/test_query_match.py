@@ -117,7 +117,10 @@ def test_threshold_separates_a_passing_mention() -> None:
     story = "Both sides accused each other of violating the ceasefire on Sunday."
     assert matcher.match("New highway opens", background) == []
     assert len(matcher.match("Border clashes", story)) == 1
-    assert len(matcher.match("Ceasefire holds", "")) == 1
+    [titled] = matcher.match("Ceasefire holds", "")
+    assert titled.snippet == "Ceasefire holds"
+    [both] = matcher.match("Ceasefire holds", story)
+    assert both.snippet == story  # the body is quoted when it has a mention
 
 
 def test_scoped_and_unscoped_uses_of_a_word_share_one_document() -> None:

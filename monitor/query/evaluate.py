@@ -88,6 +88,8 @@ class EvalReport(Counts):
 
 def evaluate(items: Iterable[dict[str, Any]], matcher: Matcher, watchlist: str) -> EvalReport:
     """Run ``watchlist`` over labelled items (``title``, ``text``, ``label``, optional ``id``/``lang``/``kind``)."""
+    if watchlist not in {w.name for w in matcher.watchlists}:
+        raise ValueError(f"no watch list named {watchlist!r}")
     report = EvalReport()
     for number, item in enumerate(items, 1):
         doc = Document(str(item.get("title") or ""), str(item.get("text") or ""), item.get("lang"))

@@ -92,7 +92,7 @@ ECONOMY = Lexicon(
 
 @dataclass(slots=True)
 class Relevance:
-    """A score with the reasons behind it, and the first mention that counted fully."""
+    """A score with the reasons behind it, and the first mention that counted fully (body before title)."""
 
     score: float
     reasons: list[str] = field(default_factory=list)
@@ -116,7 +116,7 @@ def relevance(doc: Document, mentions: list[int]) -> Relevance:
         if _is_background(doc, first):
             weight *= BACKGROUND_FACTOR
             why += ", only as a time frame"
-        elif out.strong is None:
+        elif out.strong is None or doc.fields[out.strong] == TITLE:
             out.strong = first
         if economy and doc.sentences[sid].field != TITLE:
             weight *= ECONOMY_FACTOR
