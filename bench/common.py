@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -61,9 +62,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}, {os.cpu_count()} cores ({model}), "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}, load average {load}"
     )
 
 
@@ -104,26 +106,34 @@ def _farm(*args: str) -> str:
 
 
 class Farm:
-    """N generated feeds served by nginx on 50 loopback addresses; stopped on exit, also on error."""
+    """N generated feeds served by nginx on 50 loopback addresses; stopped and removed on exit, also on error."""
 
-    def __init__(self, root: Path, count: int, rate: str = "0", port: int | None = None) -> None:
-        self.root = root
+    def __init__(self, count: int, rate: str = "0", port: int | None = None) -> None:
         self.count = count
         self.rate = rate
         self.port = port or free_port()
+        self.root = Path()
 
     def __enter__(self) -> Farm:
         if not shutil.which("nginx"):
             raise SystemExit("nginx not found: run bench/run_all.sh (installs it) or `apt-get install -y nginx`")
         if not FEEDFARM.exists():
             raise SystemExit(f"{FEEDFARM} not found: the repository must be cloned next to shared/")
-        _farm("generate", str(self.root), str(self.count))
+        self.root = Path(tempfile.mkdtemp(prefix="feedfarm-"))
         self.root.chmod(0o755)  # nginx workers run as another user
-        _farm("serve", str(self.root), str(self.port), self.rate)
+        try:
+            _farm("generate", str(self.root), str(self.count))
+            _farm("serve", str(self.root), str(self.port), self.rate)
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _farm("stop", str(self.root))
+        try:
+            _farm("stop", str(self.root))
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def urls(self) -> list[str]:
         return _farm("urls", str(self.root), str(self.port)).split()

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from os.path import commonprefix
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -180,10 +181,14 @@ def render(tree: Node) -> str:
     if op == "near":
         return f"{tree[1]} NEAR/{tree[3]} {tree[2]}"
     if op == "not":
-        return f"NOT {render(tree[1])}"  # type: ignore[arg-type]
-    parts = [render(p) for p in tree[1:]]  # type: ignore[arg-type]
-    joined = f" {op.upper()} ".join(f"({p})" if " OR " in p and op == "and" else p for p in parts)  # type: ignore[union-attr]
-    return joined
+        return f"NOT {render(children(tree)[0])}"
+    parts = [render(p) for p in children(tree)]
+    return f" {str(op).upper()} ".join(f"({p})" if " OR " in p and op == "and" else p for p in parts)
+
+
+def children(tree: Node) -> list[Node]:
+    """The sub-queries of an and/or/not node."""
+    return [cast(Node, part) for part in tree[1:]]
 
 
 # -- baseline: one compiled regex per term ----------------------------------------------------
@@ -203,8 +208,8 @@ class RegexBaseline:
     def _compile(self, tree: Node) -> None:
         op = tree[0]
         if op in ("and", "or", "not"):
-            for part in tree[1:]:
-                self._compile(part)  # type: ignore[arg-type]
+            for part in children(tree):
+                self._compile(part)
             return
         if op == "term":
             pattern = rf"\b{self._alternation(str(tree[1]))}\b"
@@ -232,11 +237,11 @@ class RegexBaseline:
     def _eval(self, tree: Node, text: str) -> bool:
         op = tree[0]
         if op == "and":
-            return all(self._eval(p, text) for p in tree[1:])  # type: ignore[arg-type]
+            return all(self._eval(p, text) for p in children(tree))
         if op == "or":
-            return any(self._eval(p, text) for p in tree[1:])  # type: ignore[arg-type]
+            return any(self._eval(p, text) for p in children(tree))
         if op == "not":
-            return not self._eval(tree[1], text)  # type: ignore[arg-type]
+            return not self._eval(children(tree)[0], text)
         return self.compiled[tree].search(text) is not None
 
 
@@ -286,7 +291,7 @@ def agreement(queries: Sequence[Query], mine: list[set[int]], theirs: list[set[i
     """(pairs agreed, pairs compared, examples of disagreement) over the plain queries."""
     plain = [i for i, q in enumerate(queries) if q.kind in PLAIN]
     agreed = compared = 0
-    examples = []
+    examples: list[str] = []
     for article, (a, b) in enumerate(zip(mine, theirs, strict=True)):
         for i in plain:
             compared += 1

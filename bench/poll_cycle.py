@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"poll-cycle benchmark — {machine()}")
     with (
         tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp,
-        Farm(Path(tmp) / "farm", args.feeds, args.rate) as farm,
+        Farm(args.feeds, args.rate) as farm,
     ):
         urls = farm.urls()
         sample = spread_sample(urls, args.sample)

@@ -1,0 +1,1 @@
+"""Benchmarks: poll cycle, matcher, memory (see bench/README.md)."""
