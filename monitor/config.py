@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError, QuerySyntaxError
-from monitor.query import parse
+from monitor.query import DEFAULT_THRESHOLD, parse
 from monitor.records import WatchList
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
@@ -156,7 +156,7 @@ class WatchListConfig(Strict):
 
     name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")
     description: str = ""
-    threshold: float = Field(1.0, ge=0)
+    threshold: float = Field(DEFAULT_THRESHOLD, ge=0)
     queries: list[str] = Field(min_length=1)
     exclude: list[str] = Field(default_factory=list)
     examples: Examples = Field(default_factory=Examples)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 AlertKind = Literal["new", "updated"]
+DEFAULT_THRESHOLD = 1.75  # watch-list relevance: a body mention about the course of events, or a lead one plus more
 
 
 def content_hash(title: str, body: str) -> str:
@@ -122,4 +123,4 @@ class WatchList:
     queries: tuple[str, ...]
     exclude: tuple[str, ...] = ()
     description: str = ""
-    threshold: float = 1.0  # minimal relevance score for a match to count (see monitor.query)
+    threshold: float = DEFAULT_THRESHOLD  # minimal relevance score for a match to count (see monitor.query)

@@ -17,6 +17,7 @@ from monitor.query.evaluator import evaluate
 from monitor.query.nodes import Or
 from monitor.query.parser import parse
 from monitor.query.prefilter import QueryIndex
+from monitor.records import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 
 TITLE_WEIGHT = 3.0
 LEAD_WEIGHT = 1.5
@@ -27,7 +28,6 @@ ECONOMY_FACTOR = 0.5
 ECONOMY_SHARE = 0.025  # share of a document's words from the economy lexicon that makes it an economy story
 BACKGROUND_WINDOW = 3  # words before a mention that may mark it as a date or time frame
 STAGE_WINDOW = 6  # words either side of a mention where a word about the subject's course counts
-DEFAULT_THRESHOLD = 1.75  # one body mention about the course of events, or a lead mention plus more
 
 
 class Lexicon:
