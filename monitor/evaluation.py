@@ -52,8 +52,9 @@ def read_labelled(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
 def _table(title: str, rows: dict[str, Any], key: str) -> Table:
     table = Table(key, "n", "tp", "fp", "fn", "tn", "precision", "recall", "f1", title=title)
     for name, c in sorted(rows.items()):
-        table.add_row(name, *(str(c[k]) for k in ("n", "tp", "fp", "fn", "tn")),
-                      *(f"{c[k]:.3f}" for k in ("precision", "recall", "f1")))
+        defined = {"precision": c["tp"] + c["fp"], "recall": c["tp"] + c["fn"], "f1": c["tp"]}
+        figures = (f"{c[k]:.3f}" if defined[k] else "-" for k in ("precision", "recall", "f1"))
+        table.add_row(name, *(str(c[k]) for k in ("n", "tp", "fp", "fn", "tn")), *figures)
     return table
 
 
