@@ -133,7 +133,7 @@ def serve(harness: Harness) -> ThreadingHTTPServer:
             run = harness.run
             if self.path == "/feed":
                 harness.at("feed", run)
-                self._send(feed(f"http://127.0.0.1:{self.server.server_address[1]}", harness.stories))
+                self._send(feed(f"http://{self.headers['Host']}", harness.stories))
             elif self.path.startswith("/story/"):
                 harness.at("page", run)
                 self._send(page(int(self.path.rsplit("/", 1)[1])), "text/html; charset=utf-8")
