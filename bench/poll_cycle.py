@@ -75,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=1000, help="feeds in the farm (default 1000)")
     parser.add_argument("--sample", type=int, default=100, help="feeds the naive loop fetches (default 100)")
     parser.add_argument("--rate", default="64k", help="nginx limit_rate per response; 0 = unthrottled (default 64k)")
-    parser.add_argument("--warm", type=int, default=3, help="warm cycles to run; the median is reported (default 3)")
+    parser.add_argument(
+        "--warm",
+        type=int,
+        default=3,
+        help="warm passes; the median of those where all answered 304 is reported (default 3)",
+    )
     args = parser.parse_args(argv)
 
     register_null_notifier()
@@ -101,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         for i, (_, result) in enumerate(warm_runs, 1):
             print(check(f"warm #{i}", result, 304, len(urls)))
 
-    warm = Measure(
-        wall=statistics.median(m.wall for m, _ in warm_runs), cpu=statistics.median(m.cpu for m, _ in warm_runs)
-    )
+    # Passes in which every source answered 304 (a source that failed cold is fetched in full the next time).
+    clean = [m for m, result in warm_runs if all(r.status == 304 for r in result.reports)] or [m for m, _ in warm_runs]
+    warm = Measure(wall=statistics.median(m.wall for m in clean), cpu=statistics.median(m.cpu for m in clean))
     scale = len(urls) / len(sample)
     fetch = settings.monitor.fetch
     print()
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             [
                 row(f"naive loop (measured on {len(sample)}, x{scale:g})", len(urls), naive, scale),
                 row("monitor cold (all 200)", len(urls), cold),
-                row(f"monitor warm (all 304, median of {len(warm_runs)})", len(urls), warm),
+                row(f"monitor warm (304, median of {len(clean)} of {len(warm_runs)} passes)", len(urls), warm),
             ],
         )
     )
