@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +16,7 @@ import feedparser
 from monitor.errors import ParseError
 from monitor.records import Article, FetchResult
 from monitor.sources import register
+from monitor.sources.fastfeed import FeedItem, from_struct, parse_simple, plausible
 from monitor.sources.text import decode_document, html_to_text
 from monitor.urls import canonical_url
 
@@ -25,7 +24,6 @@ log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_INFLATED = 20_000_000  # a feed saved gzipped and served without Content-Encoding is inflated up to this
-EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/", "1")
 # feedparser's notes that say nothing about the items (we decode to UTF-8 ourselves, types vary in the wild)
 HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -66,20 +64,12 @@ def _inflate(content: bytes, url: str) -> bytes:
     return inflated
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    """A feed item as either format gives it, before it becomes an Article."""
-
-    link: Any
-    guid: Any
-    title: Any
-    texts: list[Any]
-    published: datetime | None
-    updated: datetime | None
-    language: Any
+def _xml_items(text: str, url: str) -> list[FeedItem]:
+    fast = parse_simple(text, url)
+    return fast if fast is not None else _feedparser_items(text, url)
 
 
-def _xml_items(text: str, url: str) -> list[_Item]:
+def _feedparser_items(text: str, url: str) -> list[FeedItem]:
     parsed = feedparser.parse(
         io.BytesIO(text.encode("utf-8")),  # a file object: feedparser would open a bare string as a path
         response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
@@ -96,15 +86,15 @@ def _xml_items(text: str, url: str) -> list[_Item]:
     return [_xml_item(entry, feed_language) for entry in parsed.entries]
 
 
-def _xml_item(entry: Mapping[str, Any], feed_language: Any) -> _Item:
+def _xml_item(entry: Mapping[str, Any], feed_language: Any) -> FeedItem:
     contents = [c.get("value", "") for c in entry.get("content", [])]
-    return _Item(
+    return FeedItem(
         link=entry.get("link"),
         guid=entry.get("id"),
         title=entry.get("title"),
         texts=[entry.get("summary"), *contents],
-        published=_from_struct(entry.get("published_parsed")),
-        updated=_from_struct(entry.get("updated_parsed")),
+        published=from_struct(entry.get("published_parsed")),
+        updated=from_struct(entry.get("updated_parsed")),
         language=_xml_language(entry) or feed_language,
     )
 
@@ -117,16 +107,7 @@ def _xml_language(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _from_struct(value: time.struct_time | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return _plausible(datetime(*value[:6], tzinfo=UTC))
-    except (TypeError, ValueError):
-        return None
-
-
-def _json_items(text: str, url: str) -> list[_Item]:
+def _json_items(text: str, url: str) -> list[FeedItem]:
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -140,9 +121,9 @@ def _json_items(text: str, url: str) -> list[_Item]:
     return [_json_item(entry, feed_language) for entry in data["items"] if isinstance(entry, dict)]
 
 
-def _json_item(entry: Mapping[str, Any], feed_language: Any) -> _Item:
+def _json_item(entry: Mapping[str, Any], feed_language: Any) -> FeedItem:
     guid = entry.get("id")
-    return _Item(
+    return FeedItem(
         link=entry.get("url") or entry.get("external_url"),
         guid=str(guid) if isinstance(guid, str | int) else None,
         title=entry.get("title"),
@@ -160,15 +141,10 @@ def _from_iso(value: Any) -> datetime | None:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return _plausible(when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC))
+    return plausible(when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC))
 
 
-def _plausible(when: datetime) -> datetime | None:
-    """None for the Unix epoch and earlier: feeds write 0 when they have no date."""
-    return when if when > EPOCH else None
-
-
-def _articles(items: Iterable[_Item], base: str, source: str, language: str | None) -> list[Article]:
+def _articles(items: Iterable[FeedItem], base: str, source: str, language: str | None) -> list[Article]:
     articles: list[Article] = []
     skipped = 0
     for item in items:
