@@ -9,16 +9,16 @@ the tests check that both give the same items on the real feed corpus.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urljoin
 
 from feedparser.datetimes import _parse_date
 from lxml import etree
 
-ATOM = "http://www.w3.org/2005/Atom"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RSS = frozenset(
     {
@@ -29,9 +29,10 @@ RSS = frozenset(
         "http://my.netscape.com/rdf/simple/0.9/",
     }
 )
-CONTENT = "http://purl.org/rss/1.0/modules/content/"
-DC = "http://purl.org/dc/elements/1.1/"
-DCTERMS = "http://purl.org/dc/terms/"
+ATOM = frozenset({ATOM_NS})
+CONTENT = frozenset({"http://purl.org/rss/1.0/modules/content/"})
+DC = frozenset({"http://purl.org/dc/elements/1.1/"})
+DCTERMS = frozenset({"http://purl.org/dc/terms/"})
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 HTML_TYPES = frozenset({"", "text/html", "html", "application/xhtml+xml", "xhtml"})
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
@@ -74,69 +75,95 @@ def parse_simple(text: str, url: str) -> list[FeedItem] | None:
         return None
     if root.getroottree().docinfo.internalDTD is not None:
         return None  # entities declared in the document: feedparser knows what to do with them
-    ns, name = _split(root.tag)
-    if name == "rss" and ns in RSS:
-        channel = _first(root, RSS, "channel")
-        return None if channel is None else _rss_items(channel, channel)
-    if name == "RDF" and ns == RDF:
-        channel = _first(root, RSS, "channel")
-        return None if channel is None else _rss_items(root, channel)
-    if name == "feed" and ns == ATOM:
-        return [_atom_item(entry) for entry in _children(root, {ATOM}, "entry")]
+    if root.tag in _tags(RSS, "rss") or root.tag == f"{{{RDF}}}RDF":
+        channel = _Fields(root).get(RSS, "channel")
+        if channel is None:
+            return None
+        parent = channel if root.tag in _tags(RSS, "rss") else root  # RSS 1.0: items are the channel's siblings
+        return _rss_items(parent, _Fields(channel))
+    if root.tag == f"{{{ATOM_NS}}}feed":
+        return [_atom_item(entry) for entry in _children(root, ATOM, "entry")]
     return None
 
 
-def _rss_items(parent: etree._Element, channel: etree._Element) -> list[FeedItem]:
-    language = _text(_first(channel, RSS, "language")) or _text(_first(channel, {DC}, "language"))
-    return [_rss_item(item, language) for item in _children(parent, RSS, "item")]
+class _Fields:
+    """The first child element of each tag, for the field lookups of one element."""
+
+    def __init__(self, element: etree._Element) -> None:
+        self.element = element
+        self._first: dict[str, etree._Element] = {}
+        for child in element:
+            if isinstance(child.tag, str):
+                self._first.setdefault(child.tag, child)
+
+    def get(self, namespaces: frozenset[str], name: str) -> etree._Element | None:
+        return next((self._first[t] for t in _tags(namespaces, name) if t in self._first), None)
+
+    def text(self, namespaces: frozenset[str], name: str) -> str | None:
+        element = self.get(namespaces, name)
+        if element is None or element.text is None:
+            return None
+        return str(element.text).strip() or None
+
+    def markup(self, namespaces: frozenset[str], name: str) -> str | None:
+        """Text and child markup: escaped HTML and inline (X)HTML both come out as markup (tags go later)."""
+        element = self.get(namespaces, name)
+        if element is None:
+            return None
+        children = (etree.tostring(child, encoding="unicode", with_tail=True) for child in element)
+        return str(element.text or "") + "".join(children)
+
+    def date(self, *names: tuple[frozenset[str], str]) -> datetime | None:
+        """The first of the named dates that is present and parses."""
+        for namespaces, name in names:
+            text = self.text(namespaces, name)
+            when = from_struct(_parse_date(text)) if text else None
+            if when is not None:
+                return when
+        return None
 
 
-def _rss_item(item: etree._Element, channel_language: str | None) -> FeedItem:
-    link = _first(item, RSS, "link")
-    href = _text(link)
-    published = _date(_first(item, RSS, "pubDate")) or _date(_first(item, {DCTERMS}, "issued"))
+def _rss_items(parent: etree._Element, channel: _Fields) -> list[FeedItem]:
+    language = channel.text(RSS, "language") or channel.text(DC, "language")
+    return [_rss_item(_Fields(item), language) for item in _children(parent, RSS, "item")]
+
+
+def _rss_item(item: _Fields, channel_language: str | None) -> FeedItem:
+    link = item.get(RSS, "link")
+    href = item.text(RSS, "link")
+    published = item.date((RSS, "pubDate"), (DCTERMS, "issued"))
     return FeedItem(
-        link=_resolved(link, href) if link is not None and href else _atom_link(item),
-        guid=_text(_first(item, RSS, "guid")) or item.get(f"{{{RDF}}}about"),
-        title=_markup(_first(item, RSS, "title")),
-        texts=[_markup(_first(item, RSS, "description")), _markup(_first(item, {CONTENT}, "encoded"))],
+        link=_resolved(link, href) if link is not None and href else _atom_link(item.element),
+        guid=item.text(RSS, "guid") or item.element.get(f"{{{RDF}}}about"),
+        title=item.markup(RSS, "title"),
+        texts=[item.markup(RSS, "description"), item.markup(CONTENT, "encoded")],
         published=published,
         # as feedparser does: the item's own update date, else its publication date
-        updated=_first_date(item, ({DC}, "date"), ({DCTERMS}, "modified"), ({ATOM}, "updated")) or published,
-        language=_language(item) or channel_language,
+        updated=item.date((DC, "date"), (DCTERMS, "modified"), (ATOM, "updated")) or published,
+        language=_language(item.element) or channel_language,
     )
 
 
-def _atom_item(entry: etree._Element) -> FeedItem:
+def _atom_item(element: etree._Element) -> FeedItem:
+    entry = _Fields(element)
     return FeedItem(
-        link=_atom_link(entry),
-        guid=_text(_first(entry, {ATOM}, "id")),
-        title=_markup(_first(entry, {ATOM}, "title")),
-        texts=[_markup(_first(entry, {ATOM}, "summary")), _markup(_first(entry, {ATOM}, "content"))],
-        published=_date(_first(entry, {ATOM}, "published")),
-        updated=_date(_first(entry, {ATOM}, "updated")),
-        language=_language(entry),
+        link=_atom_link(element),
+        guid=entry.text(ATOM, "id"),
+        title=entry.markup(ATOM, "title"),
+        texts=[entry.markup(ATOM, "summary"), entry.markup(ATOM, "content")],
+        published=entry.date((ATOM, "published")),
+        updated=entry.date((ATOM, "updated")),
+        language=_language(element),
     )
 
 
 def _atom_link(element: etree._Element) -> str | None:
     """The href of the first alternate HTML link, resolved against xml:base."""
-    for link in _children(element, {ATOM}, "link"):
+    for link in _children(element, ATOM, "link"):
         href = link.get("href")
         if href and link.get("rel", "alternate") == "alternate" and link.get("type", "") in HTML_TYPES:
             return _resolved(link, href)
     return None
-
-
-def _markup(element: etree._Element | None) -> str | None:
-    """An Atom text construct as markup or text (its tags are dropped later)."""
-    return None if element is None else _inner(element)
-
-
-def _inner(element: etree._Element) -> str:
-    """Text and child markup of an element: escaped HTML and inline (X)HTML both come out as markup."""
-    children = (etree.tostring(child, encoding="unicode", with_tail=True) for child in element)
-    return (element.text or "") + "".join(children)
 
 
 def _resolved(element: etree._Element, href: str) -> str:
@@ -153,35 +180,12 @@ def _language(element: etree._Element) -> str | None:
     return None
 
 
-def _date(element: etree._Element | None) -> datetime | None:
-    text = _text(element)
-    return from_struct(_parse_date(text)) if text else None
+@cache
+def _tags(namespaces: frozenset[str], name: str) -> frozenset[str]:
+    """The tags lxml gives `name` in each of the namespaces ("" is no namespace)."""
+    return frozenset(f"{{{ns}}}{name}" if ns else name for ns in namespaces)
 
 
-def _first_date(element: etree._Element, *names: tuple[set[str], str]) -> datetime | None:
-    return next((when for ns, name in names if (when := _date(_first(element, ns, name)))), None)
-
-
-def _text(element: etree._Element | None) -> str | None:
-    if element is None or element.text is None:
-        return None
-    return element.text.strip() or None
-
-
-def _split(tag: Any) -> tuple[str, str]:
-    if not isinstance(tag, str):
-        return "", ""
-    if tag.startswith("{"):
-        ns, _, name = tag[1:].partition("}")
-        return ns, name
-    return "", tag
-
-
-def _children(element: etree._Element, namespaces: Iterable[str], name: str) -> list[etree._Element]:
-    wanted = {(ns, name) for ns in namespaces}
-    return [child for child in element if _split(child.tag) in wanted]
-
-
-def _first(element: etree._Element, namespaces: Iterable[str], name: str) -> etree._Element | None:
-    found = _children(element, namespaces, name)
-    return found[0] if found else None
+def _children(element: etree._Element, namespaces: frozenset[str], name: str) -> list[etree._Element]:
+    wanted = _tags(namespaces, name)
+    return [child for child in element if child.tag in wanted]
