@@ -78,6 +78,7 @@ async def run(count: int, base_url: str, folder: Path) -> dict[str, Any]:
                 print("\nno progress for 60 s: giving up")
                 break
             await asyncio.sleep(0.5)
+        print()
         await asyncio.sleep(1.0)  # anything sent twice would arrive now
         figures = stats(base_url)
         figures["fan_out"] = fan_out

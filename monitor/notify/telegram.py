@@ -169,26 +169,24 @@ def is_group(chat: str | int) -> bool:
 
 
 class _Window:
-    """At most `size` requests in any `span` seconds, paced by a small token bucket.
+    """At most `size` requests in any `span` seconds, paced by a token bucket holding `burst`.
 
     A request counts from its start until `span` after its answer: the server received it before
     the answer came, so the guarantee holds on the server's clock too. Pacing keeps requests from
     queueing behind each other, which would stretch that count.
     """
 
-    BURST = 3.0
-
-    def __init__(self, size: int, span: float) -> None:
+    def __init__(self, size: int, span: float, burst: int) -> None:
         self.size, self.span = size, span
         self.inflight = 0
         self.ended: deque[float] = deque()
         self.rate = size / span
-        self.tokens = min(self.BURST, float(size))
+        self.capacity = float(min(burst, size))
+        self.tokens = self.capacity
         self.filled = 0.0
 
     def _refill(self, now: float) -> None:
-        capacity = min(self.BURST, float(self.size))
-        self.tokens = min(capacity, self.tokens + (now - self.filled) * self.rate)
+        self.tokens = min(self.capacity, self.tokens + (now - self.filled) * self.rate)
         self.filled = now
 
     def wait(self, now: float) -> float:
@@ -211,6 +209,7 @@ class _Window:
         self.ended.append(now)
 
 
+_OVERALL_BURST = 3  # requests that may start together; more would queue and count longer
 _EPSILON = 1e-6  # waits shorter than this are rounding noise
 _POLL = 0.005  # how often a waiter looks again when only requests in flight hold it back
 
@@ -230,7 +229,7 @@ class RateLimiter:
         self.limits = limits
         self._clock = clock
         self._sleep = sleep
-        self._overall = _Window(limits.per_second, 1.0 + limits.margin)
+        self._overall = _Window(limits.per_second, 1.0 + limits.margin, burst=_OVERALL_BURST)
         self._groups: dict[str, _Window] = {}
         self._busy: set[str] = set()
         self._last: dict[str, float] = {}
@@ -240,7 +239,9 @@ class RateLimiter:
         if not is_group(chat):
             return None
         if chat not in self._groups:
-            self._groups[chat] = _Window(self.limits.group_per_minute, 60.0 + self.limits.margin)
+            self._groups[chat] = _Window(
+                self.limits.group_per_minute, 60.0 + self.limits.margin, burst=self.limits.group_per_minute
+            )
         return self._groups[chat]
 
     def _wait(self, chat: str, now: float) -> float:
@@ -374,6 +375,8 @@ class TelegramNotifier:
         self._inflight: set[asyncio.Task[None]] = set()
         self._busy: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self._failures = 0  # network errors in a row, over all chats: an outage pauses all sending
+        self._paused_until = 0.0  # time.monotonic()
 
     async def deliver(self, alert: Alert) -> None:
         """Owe the alert to every subscribed chat (one transaction); the sender task does the rest."""
@@ -425,7 +428,7 @@ class TelegramNotifier:
     def _dispatch(self) -> None:
         """Start sending the due head of each idle chat's queue, up to the concurrency limit."""
         room = self.options.concurrency - len(self._inflight)
-        if room <= 0:
+        if room <= 0 or time.monotonic() < self._paused_until:
             return
         for delivery in self.store.due_deliveries(self.name, self._clock(), limit=room + len(self._busy)):
             if delivery.chat in self._busy:
@@ -449,7 +452,9 @@ class TelegramNotifier:
         due = self.store.next_due(self.name)
         now = self._clock()
         timeout: float | None = 60.0
-        if due is not None:
+        if (pause := self._paused_until - time.monotonic()) > 0:
+            timeout = pause
+        elif due is not None:
             # due already: what is due waits for a chat or a slot that is busy; a finished send wakes us
             timeout = (due - now).total_seconds() if due > now else (None if self._inflight else 0.0)
         if timeout != 0.0 and not self._wake.is_set():
@@ -502,11 +507,15 @@ class TelegramNotifier:
                 log.error("telegram %s: message for alert %d refused: %s", self.name, delivery.alert_id, exc)
                 for delivery_id in ids:
                     self.store.fail_delivery(delivery_id, str(exc))
-        except TelegramError as exc:  # timeouts, network errors, 5xx
-            delay = retry_delay(delivery.attempts + 1, None, self.options.backoff_base, self.options.backoff_cap)
+        except TelegramError as exc:  # timeouts, network errors, 5xx: Telegram is unwell, pause all chats
+            self._failures += 1
+            attempts = max(delivery.attempts + 1, self._failures)
+            delay = retry_delay(attempts, None, self.options.backoff_base, self.options.backoff_cap)
+            self._paused_until = max(self._paused_until, time.monotonic() + delay)
             log.warning("telegram %s: send to chat %s failed (%s); retry in %.1fs", self.name, chat, exc, delay)
             self.store.retry_delivery(delivery.id, str(exc), self._clock() + timedelta(seconds=delay))
         else:
+            self._failures = 0
             self.store.mark_sent(ids, self._clock())
 
     def _deactivate(self, chat: str, reason: str) -> None:
