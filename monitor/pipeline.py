@@ -73,6 +73,7 @@ class Pipeline:
         self.matcher = matcher
         self.notifiers = tuple(notifiers)
         self.fetch_config = fetch_config or FetchConfig.model_validate({})
+        self.ignore_before: datetime | None = None  # retention pruned up to here: older items must not alert again
 
     async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:
         """Poll one source once; never raises for a source's own failure (it is recorded and backed off)."""
@@ -136,10 +137,11 @@ class Pipeline:
     async def _process(self, source: SourceConfig, items: list[Article], report: PollReport, now: datetime) -> None:
         seen: set[str] = set()
         todo: list[tuple[Article, StoredArticle | None]] = []
+        cutoff = self.ignore_before
         for n, item in enumerate(items, 1):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between items
-            if item.id in seen:
+            if item.id in seen or (cutoff and item.published and item.published < cutoff):
                 continue
             seen.add(item.id)
             stored = self.store.find_article(item.id, item.guid)

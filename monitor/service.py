@@ -28,7 +28,7 @@ from monitor.query import Matcher
 from monitor.records import Alert
 from monitor.reload import watch_config
 from monitor.store import Store
-from monitor.store.retention import prune_forever
+from monitor.store.retention import PruneReport, prune_forever, pruned_before
 from monitor.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ async def run_once(
             matcher = Matcher(settings.watchlist_records())
             names_ = [n.name for n in notifiers] or ["console"]
             pipeline = Pipeline(store, fetcher, matcher, names_, settings.monitor.fetch)
+            pipeline.ignore_before = pruned_before(settings.db_path)
             reports = await poll_sources(pipeline, settings, sources, on_done)
         for notifier in notifiers:
             await notifier.start()
@@ -254,7 +255,12 @@ class Service:
         if mon.reload.watch:
             _background(stack, watch_config(self.settings.root, self.reload, mon.reload.interval))
         keep = mon.retention
-        _background(stack, prune_forever(self.settings.db_path, keep.max_age, keep.every, self.metrics.pruned))
+        _background(stack, prune_forever(self.settings.db_path, keep.max_age, keep.every, self._pruned))
+
+    def _pruned(self, report: PruneReport) -> None:
+        self.metrics.pruned(report)
+        if self._pipeline is not None:  # what was pruned must not come back as new
+            self._pipeline.ignore_before = report.cutoff
 
     async def run(self) -> None:
         """Run until stop() or SIGTERM/SIGINT; SIGHUP reloads the config."""
@@ -277,6 +283,7 @@ class Service:
                 [n.name for n in notifiers],
                 self.settings.monitor.fetch,
             )
+            self._pipeline.ignore_before = pruned_before(self.settings.db_path)
             self._scheduler = Scheduler(self._poll_job)
             self._scheduler.start(self.settings)
             stack.callback(self._scheduler.shutdown)

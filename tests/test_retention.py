@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from monitor import config as config_mod
+from monitor.demo import StaticSite, seed_routes
 from monitor.diff import fingerprint
 from monitor.records import Article, Match
-from monitor.store.retention import prune, prune_file
+from monitor.service import run_once
+from monitor.store.retention import prune, prune_file, pruned_before
 from monitor.store.sqlite import SqliteStore
+
+from .test_pipeline import seed_source, write_config
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MATCH = Match("ceasefire", "ceasefire", ("ceasefire",), "The ceasefire was violated.")
@@ -83,6 +89,7 @@ def test_vacuum_only_when_worthwhile_and_the_file_shrinks(tmp_path: Path) -> Non
 
     report = prune_file(path, T0 + timedelta(days=100))
     assert report.removed["articles"] == 1500 and report.vacuumed
+    assert pruned_before(path) == T0 + timedelta(days=100)
     assert path.stat().st_size < before / 5
 
     again = prune_file(path, T0 + timedelta(days=100))
@@ -90,3 +97,14 @@ def test_vacuum_only_when_worthwhile_and_the_file_shrinks(tmp_path: Path) -> Non
     store = SqliteStore(path)
     assert count(store.connection, "articles") == 1
     store.close()
+
+
+def test_items_older_than_a_pruning_never_alert_again(tmp_path: Path) -> None:
+    with StaticSite({}) as site:
+        site.routes = seed_routes(site.base)
+        path = write_config(tmp_path, [seed_source(site)])
+        settings = config_mod.load(path)
+        assert pruned_before(settings.db_path) is None
+        prune_file(settings.db_path, datetime.now(UTC) - timedelta(days=90))  # nothing to prune, but it ran
+        result = asyncio.run(run_once(settings))
+    assert result.alerts == [] and result.reports[0].error is None  # the 2017 seed story is past retention

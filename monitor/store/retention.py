@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.errors import MonitorError
+from monitor.store.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,14 @@ VACUUM_MIN_FREE_PAGES = 1024  # 4 MiB with the default page size
 VACUUM_MIN_FREE_SHARE = 0.2
 
 
+RETENTION_MIGRATIONS = ("CREATE TABLE retention_state (id INTEGER PRIMARY KEY CHECK (id = 1), pruned_before TEXT)",)
+
+
 @dataclass
 class PruneReport:
-    """Rows removed per table, and whether the file was vacuumed."""
+    """Rows removed per table, whether the file was vacuumed, and the cutoff pruned up to."""
 
+    cutoff: datetime
     removed: Counter[str] = field(default_factory=Counter)
     vacuumed: bool = False
 
@@ -126,8 +131,10 @@ def vacuum_if_worthwhile(conn: sqlite3.Connection) -> bool:
 
 def prune(conn: sqlite3.Connection, older_than: datetime) -> PruneReport:
     """Prune what is older than `older_than` on an autocommit connection; VACUUM when worthwhile."""
-    report = PruneReport()
+    report = PruneReport(older_than)
     cutoff = _ts(older_than)
+    apply_migrations(conn, "retention", RETENTION_MIGRATIONS)
+    conn.execute("INSERT OR REPLACE INTO retention_state (id, pruned_before) VALUES (1, ?)", (cutoff,))
     refs = _references(conn)
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY)")
     while _prune_article_batch(conn, refs, cutoff, report) == BATCH:
@@ -136,6 +143,21 @@ def prune(conn: sqlite3.Connection, older_than: datetime) -> PruneReport:
         pass
     report.vacuumed = vacuum_if_worthwhile(conn)
     return report
+
+
+def pruned_before(path: str | Path) -> datetime | None:
+    """The cutoff of the last pruning of the store at `path` (None if never pruned): items published before
+    it may have been pruned, so the pipeline must not take them for new."""
+    if not Path(path).exists():
+        return None
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute("SELECT pruned_before FROM retention_state WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:  # never pruned: no table yet
+        return None
+    finally:
+        conn.close()
+    return datetime.fromisoformat(row[0]) if row else None
 
 
 def prune_file(path: str | Path, older_than: datetime) -> PruneReport:
