@@ -165,6 +165,7 @@ class Service:
         self.health = Health()
         self.metrics = Metrics()
         self.health_server: HealthServer | None = None
+        self.admin_notices: list[Callable[[str], None]] = []  # told about disabled sources and rejected reloads
         self._transport = transport
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -196,6 +197,8 @@ class Service:
         self.health.last_cycle = datetime.now(UTC)
         if report.error:
             self.health.failures += 1
+            if report.status == 410:
+                self._tell_admins(f"source {source.name} disabled: {report.error} (edit its config entry to resume)")
         if report.alerts:
             log.info("source %s: %d new alert(s)", source.name, len(report.alerts))
             self._wake.set()
@@ -208,6 +211,7 @@ class Service:
         except MonitorError as exc:
             self.metrics.reloads.labels("rejected").inc()
             log.error("config reload rejected, keeping the running config:\n%s", exc)
+            self._tell_admins(f"config reload rejected, the running config stays:\n{exc}")
             return f"rejected: {exc}"
         assert self._pipeline is not None
         self.settings = settings
@@ -218,6 +222,13 @@ class Service:
         outcome = f"reloaded: {len(added)} sources added, {len(changed)} changed, {len(removed)} removed"
         log.info("config %s", outcome)
         return outcome
+
+    def _tell_admins(self, text: str) -> None:
+        for notice in self.admin_notices:
+            try:
+                notice(text)
+            except Exception:  # telling admins must never break polling or reloading
+                log.exception("admin notice failed")
 
     def _resume(self, names: Sequence[str]) -> None:
         """Sources whose config changed are polled again at once, even if backing off or disabled (410)."""

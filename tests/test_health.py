@@ -22,6 +22,7 @@ from monitor.metrics import Metrics
 from monitor.pipeline import PollReport
 from monitor.service import Service
 
+from .servers import LoopbackServer
 from .test_pipeline import seed_source, write_config
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -185,3 +186,25 @@ def test_text_logs_show_context() -> None:
     logging.getLogger("monitor.test").info("polled", extra={"source": "news-am", "status": 304})
     line = stream.getvalue().strip()
     assert line.endswith("INFO monitor.test source=news-am status=304: polled")
+
+
+def test_a_gone_source_is_disabled_once_and_admins_are_told(http_server: LoopbackServer, tmp_path: Path) -> None:
+    gone = {"name": "gone", "url": http_server.route("/gone.xml", b"", status=410), "interval": 0.2, "jitter": 0}
+    path = with_health(write_config(tmp_path, [gone], [{"name": "out", "kind": "console"}]))
+    service = Service(config_mod.load(path))
+    told: list[str] = []
+    service.admin_notices.append(told.append)
+
+    async def scenario() -> str:
+        task, base = await started(service)
+        await asyncio.sleep(1.5)  # seven more chances to poll it
+        async with httpx.AsyncClient(base_url=base) as client:
+            text = (await client.get("/metrics")).text
+        service.stop()
+        await asyncio.wait_for(task, 10)
+        return text
+
+    metrics = asyncio.run(scenario())
+    assert http_server.hits["/gone.xml"] == 1
+    assert sample(metrics, "monitor_source_disabled", source="gone") == 1
+    assert len(told) == 1 and "source gone disabled" in told[0] and "410" in told[0]

@@ -45,6 +45,8 @@ def test_file_edits_reload_the_service_and_a_bad_edit_keeps_the_old_config(
     data["reload"] = {"interval": 0.1}
     path.write_text(yaml.safe_dump(data))
     service = Service(config_mod.load(path))
+    told: list[str] = []
+    service.admin_notices.append(told.append)
     watchlist = tmp_path / "watchlists" / "ceasefire.yaml"
 
     async def scenario() -> None:
@@ -78,6 +80,7 @@ def test_file_edits_reload_the_service_and_a_bad_edit_keeps_the_old_config(
     with pytest.raises(ConfigError) as check_config_error:  # what check-config says about the same edit
         config_mod.load(path)
     assert len(rejected) == 1 and str(check_config_error.value) in rejected[0]
+    assert len(told) == 1 and str(check_config_error.value) in told[0]  # admins hear of it too
 
 
 def test_watcher_waits_for_files_to_hold_still_and_ignores_other_files(tmp_path: Path) -> None:
