@@ -95,8 +95,8 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast and ip not in METADATA_ADDRESSES
 
 
-async def resolve_public(host: str, port: int) -> None:
-    """Raise FetchError unless every address `host` resolves to is public (see `is_public_address`)."""
+async def resolve_public(host: str, port: int, url: str | None = None) -> None:
+    """Raise FetchError (about `url`, default the host) unless every address `host` resolves to is public."""
     try:
         ipaddress.ip_address(host.strip("[]"))
         addresses = [host]
@@ -104,11 +104,11 @@ async def resolve_public(host: str, port: int) -> None:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            raise FetchError(f"cannot resolve {host}: {exc}", host) from exc
+            raise FetchError(f"cannot resolve {host}: {exc}", url or host) from exc
         addresses = [str(info[4][0]) for info in infos]
     for address in addresses:
         if not is_public_address(address):
-            raise FetchError(f"refused: {host} is a non-public address ({address})", host)
+            raise FetchError(f"refused: {host} is a non-public address ({address})", url or host)
 
 
 class _Decoder:
@@ -207,7 +207,8 @@ class Fetcher:
                 try:
                     async with asyncio.timeout_at(started + self.settings.total_timeout):
                         if guarded:
-                            await resolve_public(target.host, target.port or (443 if target.scheme == "https" else 80))
+                            port = target.port or (443 if target.scheme == "https" else 80)
+                            await resolve_public(target.host, port, url)
                         outcome = await self._get(url, target, request_headers)
                 except TimeoutError:
                     raise FetchError(f"no complete answer within {self.settings.total_timeout:g} s", url) from None

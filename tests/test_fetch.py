@@ -245,8 +245,9 @@ async def test_a_hanging_host_does_not_delay_another(http_server: LoopbackServer
 async def test_guard_refuses_loopback_unless_allowed(http_server: LoopbackServer) -> None:
     url = http_server.route("/feed", RSS2)
     async with fetcher(allow_private=False) as f:
-        with pytest.raises(FetchError, match=r"refused: 127\.0\.0\.1 is a non-public address"):
+        with pytest.raises(FetchError, match=r"refused: 127\.0\.0\.1 is a non-public address") as caught:
             await f.fetch(url)
+        assert caught.value.url == url
         with pytest.raises(FetchError, match=r"refused: localhost is a non-public address \(127\.0\.0\.1\)"):
             await f.fetch(url.replace("127.0.0.1", "localhost"))
     async with fetcher(allow_private=True) as f:
