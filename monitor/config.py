@@ -82,6 +82,7 @@ class SourceConfig(Strict):
     article_selector: str | None = None
     link_selector: str | None = None  # html sources: CSS selector of the article links
     title_selector: str | None = None
+    same_site: bool = False  # html sources: keep only links on the listing page's site
     headers: dict[str, str] = Field(default_factory=dict)
     language: str | None = None
     enabled: bool = True

@@ -231,5 +231,7 @@ def _clipped(article: Article, source: str) -> Article:
     return replace(article, summary=article.summary[:cut], body=article.body[:cut], content_hash="")
 
 
-def _kind_options(source: SourceConfig) -> dict[str, str]:
-    return {k: v for k, v in (("link_selector", source.link_selector), ("title_selector", source.title_selector)) if v}
+def _kind_options(source: SourceConfig) -> dict[str, object]:
+    """The options a source kind reads (html: link_selector, title_selector, same_site)."""
+    options = {"link_selector": source.link_selector, "title_selector": source.title_selector}
+    return {k: v for k, v in options.items() if v} | ({"same_site": True} if source.same_site else {})
