@@ -80,8 +80,8 @@ class Farm:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
 
-    def publish(self, rng: random.Random, alerting: bool) -> None:
-        name = rng.choice([n for n in self.feeds if n not in self.faults])
+    def publish(self, rng: random.Random, alerting: bool, name: str | None = None) -> None:
+        name = name or rng.choice([n for n in self.feeds if n not in self.faults])
         uid = f"{name}-{rng.getrandbits(40):x}"
         words = " ".join(rng.choice(("north", "south", "river", "hill", "road", "farm", "bridge")) for _ in range(6))
         if alerting:
@@ -215,7 +215,7 @@ def main() -> int:
     farm = Farm({n: Feed() for n in names}, {n: FAULTS[i % len(FAULTS)] for i, n in enumerate(faulty)})
     for name in names:  # every feed starts with a few old, quiet items
         for _ in range(3):
-            farm.publish(random.Random(hash(name)), alerting=False)
+            farm.publish(rng, alerting=False, name=name)
     farm.appeared.clear()
     servers = serve(farm)
     bot = BotApiStandIn(TOKEN, clock=time.time)
