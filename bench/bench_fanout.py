@@ -73,7 +73,8 @@ async def run(count: int, base_url: str, folder: Path) -> dict[str, Any]:
         while (figures := stats(base_url))["chats"] < count:
             if figures["sent"] != last:
                 last, last_change = figures["sent"], time.monotonic()
-                print(f"  {last:>6} sent", end="\r", flush=True)
+                if sys.stdout.isatty():
+                    print(f"  {last:>6} sent", end="\r", flush=True)
             elif time.monotonic() - last_change > 60:
                 print("\nno progress for 60 s: giving up")
                 break

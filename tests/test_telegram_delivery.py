@@ -295,3 +295,22 @@ def test_the_telegram_kind_is_registered_and_reads_its_options(tmp_path: Path, m
             NOTIFIER_KINDS["telegram"]("tg", {"timezone": "Mars/Olympus"}, store)
     finally:
         store.close()
+
+
+async def test_delivering_the_same_alert_twice_owes_it_once(store: Any, api: BotApiStandIn) -> None:
+    subscribe(store, 1201, "ceasefire")
+    subscribe(store, 1202, "ceasefire")
+    alert = make_alert(store)
+    notifier = notifier_for(store, api.base_url)
+    await notifier.deliver(alert)  # e.g. a crash between fan-out and marking the outbox row delivered
+    await notifier.deliver(alert)
+    assert store.telegram_stats(NOTIFIER).owed == 2
+
+
+def test_configured_channels_replace_the_previous_configuration(store: Any) -> None:
+    store.sync_channels([("@alpha", ["ceasefire"]), ("-100777", ["border"])], NOW)
+    subscribe(store, 1301, "ceasefire")
+    store.sync_channels([("@beta", ["ceasefire", "border"])], NOW)
+    assert store.subscriptions("@alpha") == [] and store.subscriptions("-100777") == []
+    assert store.subscriptions("@beta") == ["border", "ceasefire"]
+    assert store.subscriptions("1301") == ["ceasefire"]  # users' own subscriptions stay
