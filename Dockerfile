@@ -25,7 +25,7 @@ USER monitor
 VOLUME ["/app/data"]
 
 # /healthz listens on 127.0.0.1:9108 inside the container (health.host/port in the config).
-HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["scripts/start.sh", "healthcheck"]
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["/app/scripts/start.sh", "healthcheck"]
 # SIGTERM: the service finishes the delivery in flight and exits within 10 s.
 STOPSIGNAL SIGTERM
-CMD ["scripts/start.sh", "run"]
+CMD ["/app/scripts/start.sh", "run"]
