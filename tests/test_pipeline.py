@@ -76,7 +76,9 @@ def test_edit_that_adds_a_violation_alerts_as_updated_with_the_added_sentence(si
     once(path)
     site.routes = seed_routes(site.base, "border-v2.html", "Thu, 06 Jul 2017 11:30:00 GMT")
     result = once(path)
-    assert [(a.kind, a.url) for a in result.alerts] == [("updated", "http://www.panarmenian.net/eng/news/border-villages/")]
+    assert [(a.kind, a.url) for a in result.alerts] == [
+        ("updated", "http://www.panarmenian.net/eng/news/border-villages/")
+    ]
     (added,) = result.alerts[0].added
     assert added.startswith("Later on Thursday the defense ministry said the ceasefire had been violated")
     assert once(path).alerts == []
@@ -109,11 +111,15 @@ def test_syndicated_copy_alerts_once_and_lists_the_other_outlet(tmp_path: Path) 
             f"<description>{text}</description></item></channel></rss>"
         ).encode()
 
-    routes = {"/one.xml": (feed("one", "By staff."), "application/rss+xml"),
-              "/two.xml": (feed("two", "Reporting by a wire service."), "application/rss+xml")}
+    routes = {
+        "/one.xml": (feed("one", "By staff."), "application/rss+xml"),
+        "/two.xml": (feed("two", "Reporting by a wire service."), "application/rss+xml"),
+    }
     with StaticSite(routes) as server:
-        path = write_config(tmp_path, [{"name": "one", "url": f"{server.base}/one.xml"},
-                                       {"name": "two", "url": f"{server.base}/two.xml"}])
+        path = write_config(
+            tmp_path,
+            [{"name": "one", "url": f"{server.base}/one.xml"}, {"name": "two", "url": f"{server.base}/two.xml"}],
+        )
         result = once(path, dry_run=False)
     assert len(result.alerts) == 1
     store = SqliteStore(tmp_path / "db.sqlite3")
@@ -132,9 +138,15 @@ def test_dry_run_records_nothing(site: StaticSite, tmp_path: Path) -> None:
 
 
 def test_real_feeds_in_many_formats_and_encodings_poll_without_errors(tmp_path: Path) -> None:
-    names = ["real/rssparser_guardian.rss", "real/rssparser_rss-1.rss", "real/nodefeedparser_tpm.atom",
-             "real/feedjira_json_feed.json", "multilingual/nodefeedparser_iconv.xml",
-             "multilingual/rssparser_encoding.rss", "multilingual/swelbyboy_azatutyun_hy.xml"]
+    names = [
+        "real/rssparser_guardian.rss",
+        "real/rssparser_rss-1.rss",
+        "real/nodefeedparser_tpm.atom",
+        "real/feedjira_json_feed.json",
+        "multilingual/nodefeedparser_iconv.xml",
+        "multilingual/rssparser_encoding.rss",
+        "multilingual/swelbyboy_azatutyun_hy.xml",
+    ]
     if not FEEDS.is_dir():
         pytest.skip("shared feed corpus not present")
     routes = {f"/{i}": ((FEEDS / n).read_bytes(), "application/xml") for i, n in enumerate(names)}
@@ -174,8 +186,19 @@ def test_html_listing_source_follows_links_and_alerts_on_the_body_only(site: Sta
         b"</main></body></html>"
     )
     site.routes["/eng/"] = (listing, "text/html; charset=utf-8")
-    path = write_config(tmp_path, [{"name": "listing", "kind": "html", "url": f"{site.base}/eng/",
-                                    "link_selector": "main h2 a", "fetch_article": True, "allow_private": True}])
+    path = write_config(
+        tmp_path,
+        [
+            {
+                "name": "listing",
+                "kind": "html",
+                "url": f"{site.base}/eng/",
+                "link_selector": "main h2 a",
+                "fetch_article": True,
+                "allow_private": True,
+            }
+        ],
+    )
     result = once(path)
     assert result.reports[0].items == 2 and result.reports[0].error is None
     assert [a.url for a in result.alerts] == ["http://www.panarmenian.net/eng/news/escalation-karabakh/"]
@@ -189,3 +212,18 @@ def test_article_links_to_private_addresses_are_refused_unless_the_source_opts_i
     result = once(path)
     assert result.alerts == [] and result.reports[0].error is None
     assert "/eng/news/escalation-karabakh/" not in site.hits  # the guard refused the loopback link
+
+
+def test_short_guids_of_different_sites_do_not_merge_their_articles(tmp_path: Path) -> None:
+    def feed(site: str) -> bytes:
+        return (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{site}</title><item>'
+            f"<title>Ceasefire violated on the border, {site} reports</title><link>http://{site}.example/a</link>"
+            "<guid isPermaLink='false'>1</guid><description>Shelling broke the ceasefire overnight.</description>"
+            "</item></channel></rss>"
+        ).encode()
+
+    with StaticSite({"/f.xml": (feed("x"), "text/xml")}) as x, StaticSite({"/f.xml": (feed("y"), "text/xml")}) as y:
+        sources: list[dict[str, object]] = [{"name": n, "url": f"{s.base}/f.xml"} for n, s in (("x", x), ("y", y))]
+        result = once(write_config(tmp_path, sources))
+    assert sorted(a.url for a in result.alerts) == ["http://x.example/a", "http://y.example/a"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from monitor.sources.fastfeed import FeedItem, from_struct, parse_simple, plausi
 from monitor.sources.text import decode_document, html_to_text
 from monitor.urls import canonical_url
 
+# GUIDs unique by their form: a URL, a URN, a tag: URI or a UUID
+GLOBAL_GUID = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|urn:|tag:|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$)", re.I)
 log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -155,6 +158,7 @@ def _articles(items: Iterable[FeedItem], base: str, source: str, language: str |
         if url is None:
             skipped += 1
             continue
+        guid = _scoped_guid(guid, base)
         articles.append(
             Article(
                 url=url,
@@ -170,6 +174,14 @@ def _articles(items: Iterable[FeedItem], base: str, source: str, language: str |
     if skipped:
         log.info("%s: skipped %d feed items without an http(s) link", source, skipped)
     return articles
+
+
+def _scoped_guid(guid: str | None, base: str) -> str | None:
+    """A GUID that is not globally unique by its form (URL, URN, tag:, UUID) is scoped to the feed's host,
+    so two sites numbering their items 1, 2, 3 are not taken for the same articles."""
+    if guid is None or GLOBAL_GUID.match(guid):
+        return guid
+    return f"{urlsplit(base).netloc.lower()}:{guid}"
 
 
 def _web_url(value: Any, base: str) -> str | None:
