@@ -104,10 +104,10 @@ def relevance(doc: Document, mentions: list[int]) -> Relevance:
     stage = STAGE.hits(doc)
     economy = _economy(doc)
     by_sentence: dict[int, list[int]] = {}
-    for index in mentions:
+    for index in sorted(mentions):  # in text order, so the first strong mention is the earliest one
         by_sentence.setdefault(doc.sents[index], []).append(index)
     out = Relevance(0.0)
-    for sid, indices in by_sentence.items():
+    for sid, indices in sorted(by_sentence.items()):
         first = indices[0]
         weight, why = _position(doc, sid)
         if any(_near(doc, i, stage) for i in indices):
