@@ -142,7 +142,9 @@ def _redact_record(record: logging.LogRecord) -> None:
     if any(secret in message for secret in _SECRETS):
         record.msg, record.args = redact(message), None
     if record.exc_info and not record.exc_text:
-        record.exc_text = redact(_formatter.formatException(record.exc_info))
+        trace = _formatter.formatException(record.exc_info)
+        if any(secret in trace for secret in _SECRETS):
+            record.exc_text = redact(trace)
 
 
 def install_redaction(secret: str) -> None:
