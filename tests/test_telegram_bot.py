@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from monitor.bot.app import build_application, run_bot
+from monitor.bot.app import build_application, run_bot, start_bot
 from monitor.bot.handlers import AdminHooks, parse_duration
 from monitor.notify.telegram import TelegramNotifier
 from tests.botapi import BotApiStandIn, Limits, Sent
@@ -215,3 +215,23 @@ def test_durations() -> None:
     assert parse_duration("2d").total_seconds() == 172800  # type: ignore[union-attr]
     assert parse_duration("soon") is None
     assert parse_duration("1h later") is None
+
+
+async def test_the_bot_waits_for_an_unreachable_bot_api_then_answers(api: BotApiStandIn, tmp_path: Path) -> None:
+    store = open_store(tmp_path / "monitor.sqlite3")
+    notifier = notifier_for(store, api.base_url, rate=FAST)
+    api.down = True
+    task = start_bot([notifier], WATCHLISTS, Hooks().admin())
+    assert task is not None
+    try:
+        await until(lambda: sum(c[0] == "getMe" for c in api.calls) >= 2)
+        api.down = False
+        api.command(31, "/help")
+        await until(lambda: len(api.messages(31)) == 1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await notifier.stop()
+        store.close()
+    assert "/subscribe" in api.messages(31)[0].text
+    assert start_bot([], WATCHLISTS, Hooks().admin()) is None

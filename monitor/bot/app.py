@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,10 +18,10 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from monitor.bot.handlers import AdminHooks, BotHandlers
-from monitor.notify import retry_delay
+from monitor.notify import Notifier, retry_delay
 from monitor.notify.telegram import SharedRateLimiter, TelegramNotifier, make_request
 
-__all__ = ["AdminHooks", "BotHandlers", "build_application", "run_bot"]
+__all__ = ["AdminHooks", "BotHandlers", "build_application", "run_bot", "start_bot"]
 
 log = logging.getLogger(__name__)
 
@@ -117,3 +117,20 @@ async def run_bot(
         if app.running:
             await app.stop()
         await app.shutdown()
+
+
+def start_bot(
+    notifiers: Sequence[Notifier],
+    watchlists: Mapping[str, str] | Callable[[], Mapping[str, str]],
+    hooks: AdminHooks,
+) -> asyncio.Task[None] | None:
+    """Run the bot of the first telegram notifier as a task (cancel it to stop); None without one."""
+    notifier = next((n for n in notifiers if isinstance(n, TelegramNotifier)), None)
+    if notifier is None:
+        return None
+    options = notifier.options
+    app = build_application(notifier, watchlists, hooks)
+    coro = run_bot(
+        app, poll_timeout=options.poll_timeout, backoff_base=options.backoff_base, backoff_cap=options.backoff_cap
+    )
+    return asyncio.create_task(coro, name=f"telegram-bot-{notifier.name}")
