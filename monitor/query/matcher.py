@@ -106,7 +106,9 @@ def mention_tokens(spans: list[Span]) -> list[int]:
 
 def to_match(outcome: Outcome, doc: Document) -> Match:
     mentions = mention_tokens(outcome.spans)
-    terms = tuple(dict.fromkeys(doc.surface(i) for i in mentions))
+    spans = sorted(set(outcome.spans))
+    outer = [(a, b) for a, b in spans if not any(c <= a and b <= d and (c, d) != (a, b) for c, d in spans)]
+    terms = tuple(dict.fromkeys(_span_text(doc, first, last) for first, last in outer))
     first = outcome.relevance.strong if outcome.relevance.strong is not None else next(iter(mentions), None)
     return Match(
         watchlist=outcome.watchlist.name,
@@ -115,6 +117,11 @@ def to_match(outcome: Outcome, doc: Document) -> Match:
         snippet=snippet(doc, first) if first is not None else lead(doc),
         score=round(outcome.relevance.score, 3),
     )
+
+
+def _span_text(doc: Document, first: int, last: int) -> str:
+    """A matched span as written: one word, or a phrase such as 'cessation of hostilities'."""
+    return doc.text(doc.fields[first])[doc.starts[first] : doc.ends[last]]
 
 
 def lead(doc: Document) -> str:
