@@ -24,8 +24,10 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError, QuerySyntaxError
+from monitor.notify import NOTIFIER_KINDS
 from monitor.query import DEFAULT_THRESHOLD, parse
 from monitor.records import WatchList
+from monitor.sources import SOURCE_KINDS
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -92,8 +94,6 @@ class SourceConfig(Strict):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:
-        from monitor.sources import SOURCE_KINDS
-
         if kind not in SOURCE_KINDS:
             raise ValueError(f"unknown source kind {kind!r}; expected one of: {', '.join(sorted(SOURCE_KINDS))}")
         return kind
@@ -117,6 +117,13 @@ class NotifierConfig(BaseModel):
     @property
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in NOTIFIER_KINDS:
+            raise ValueError(f"unknown notifier kind {kind!r}; expected one of: {', '.join(sorted(NOTIFIER_KINDS))}")
+        return kind
 
 
 class StorageConfig(Strict):

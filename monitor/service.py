@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from monitor.bot.app import admin_notice, start_bot
+from monitor.bot.handlers import AdminHooks
 from monitor.config import Settings, SourceConfig, load
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher, FetchSettings
@@ -268,6 +270,51 @@ class Service:
         keep = mon.retention
         _background(stack, prune_forever(self.settings.db_path, keep.max_age, keep.every, self._pruned))
 
+    def _start_bot(self, stack: AsyncExitStack, notifiers: Sequence[Notifier]) -> None:
+        """The Telegram bot (subscriber and admin commands), when a telegram notifier runs."""
+        watchlists = lambda: {w.name: w.description for w in self.settings.watchlists}  # noqa: E731 - follows reloads
+
+        async def reload() -> str:
+            return self.reload()
+
+        hooks = AdminHooks(status=self.status_text, sources=self.sources_text, reload=reload)
+        task = start_bot(notifiers, watchlists, hooks)
+        if task is None:
+            return
+        tell = admin_notice(notifiers)
+        if tell:
+            self.admin_notices.append(tell)
+
+        async def cancel() -> None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        stack.push_async_callback(cancel)  # stops before the notifiers (the stack unwinds in reverse)
+
+    def status_text(self) -> str:
+        """/status: uptime, failing sources, outbox depth, last cycle."""
+        healthy, body = self.check_health()
+        uptime = datetime.now(UTC) - self.health.started
+        last = self.health.last_cycle.strftime("%Y-%m-%d %H:%M:%S UTC") if self.health.last_cycle else "none yet"
+        return (
+            f"{'healthy' if healthy else 'UNHEALTHY'}; up {str(uptime).split('.')[0]}\n"
+            f"last cycle: {last}; polls {body['polls']}, failed {body['failed_polls']}\n"
+            f"sources failing: {body['sources_failing']}; outbox: {body['outbox_depth']} owed"
+            + (f", oldest {body['oldest_owed_age_seconds']:.0f}s" if body["oldest_owed_age_seconds"] else "")
+        )
+
+    def sources_text(self) -> str:
+        """/sources: one line per source with its last status and errors."""
+        states = {s.name: s for s in self.store.source_states()}
+        lines = []
+        for source in self.settings.monitor.sources:
+            state = states.get(source.name)
+            status = (state.last_status or "-") if state else "never polled"
+            failing = state is not None and state.error_count > 0
+            errors = f", {state.error_count} error(s): {(state.last_error or '')[:80]}" if state and failing else ""
+            lines.append(f"{source.name}{'' if source.enabled else ' (off)'}: {status}{errors}")
+        return "\n".join(lines) or "no sources configured"
+
     def _pruned(self, report: PruneReport) -> None:
         self.metrics.pruned(report)
         if self._pipeline is not None:  # what was pruned must not come back as new
@@ -283,10 +330,12 @@ class Service:
                 loop.add_signal_handler(sig, handler)
         async with AsyncExitStack() as stack:
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(self.settings), transport=self._transport))
-            notifiers = [Graceful(n) for n in build_notifiers(self.settings, self.store)]
+            plain = build_notifiers(self.settings, self.store)
+            notifiers = [Graceful(n) for n in plain]
             for notifier in notifiers:
                 await notifier.start()
                 stack.push_async_callback(notifier.stop)
+            self._start_bot(stack, plain)
             self._pipeline = Pipeline(
                 self.store,
                 fetcher,

@@ -106,17 +106,17 @@ def test_reopen_does_not_reapply_migrations(db_path: Path, clock: Clock) -> None
 
 def test_other_components_migrate_independently_and_roll_back_on_error(store: SqliteStore) -> None:
     conn = store.connection
-    steps = ["CREATE TABLE tg_subscribers (chat_id INTEGER PRIMARY KEY, lang TEXT DEFAULT 'en;ru')"]
-    assert apply_migrations(conn, "telegram", steps) == 1
-    steps.append("ALTER TABLE tg_subscribers ADD COLUMN muted INTEGER; CREATE TABLE tg_broken (x REFERENCES")
+    steps = ["CREATE TABLE ex_items (chat_id INTEGER PRIMARY KEY, lang TEXT DEFAULT 'en;ru')"]
+    assert apply_migrations(conn, "example", steps) == 1
+    steps.append("ALTER TABLE ex_items ADD COLUMN muted INTEGER; CREATE TABLE ex_broken (x REFERENCES")
     with pytest.raises(sqlite3.Error):
-        apply_migrations(conn, "telegram", steps)
-    assert schema_version(conn, "telegram") == 1
-    columns = [r[1] for r in conn.execute("PRAGMA table_info(tg_subscribers)")]
+        apply_migrations(conn, "example", steps)
+    assert schema_version(conn, "example") == 1
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(ex_items)")]
     assert columns == ["chat_id", "lang"]  # the failed migration's first statement was rolled back too
-    steps[1] = "ALTER TABLE tg_subscribers ADD COLUMN muted INTEGER; CREATE TABLE tg_log (x TEXT)"
-    assert apply_migrations(conn, "telegram", steps) == 2
-    assert apply_migrations(conn, "telegram", steps) == 2
+    steps[1] = "ALTER TABLE ex_items ADD COLUMN muted INTEGER; CREATE TABLE ex_log (x TEXT)"
+    assert apply_migrations(conn, "example", steps) == 2
+    assert apply_migrations(conn, "example", steps) == 2
     assert schema_version(conn, "core") == len(CORE_MIGRATIONS)
 
 

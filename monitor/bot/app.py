@@ -134,3 +134,28 @@ def start_bot(
         app, poll_timeout=options.poll_timeout, backoff_base=options.backoff_base, backoff_cap=options.backoff_cap
     )
     return asyncio.create_task(coro, name=f"telegram-bot-{notifier.name}")
+
+
+def admin_notice(notifiers: Sequence[Notifier]) -> Callable[[str], None] | None:
+    """A best-effort way to tell the admins of the first telegram notifier something (not via the outbox)."""
+    notifier = next((n for n in notifiers if isinstance(n, TelegramNotifier)), None)
+    if notifier is None or not notifier.options.admins:
+        return None
+    pending: set[asyncio.Task[object]] = set()
+
+    def tell(text: str) -> None:
+        for admin in notifier.options.admins:
+            task: asyncio.Task[object] = asyncio.create_task(notifier.bot.send_message(admin, text[:4000]))
+            pending.add(task)
+            task.add_done_callback(_forget(pending))
+
+    return tell
+
+
+def _forget(pending: set[asyncio.Task[object]]) -> Callable[[asyncio.Task[object]], None]:
+    def done(task: asyncio.Task[object]) -> None:
+        pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("admin notice not sent: %s", task.exception())
+
+    return done

@@ -83,3 +83,7 @@ async def dispatch_forever(store: Store, notifiers: list[Notifier], wake: asynci
         wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), idle)
+
+
+# the notifier kinds register themselves on import
+from monitor.notify import console, telegram, webhook  # noqa: E402, F401

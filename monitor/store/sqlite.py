@@ -15,6 +15,7 @@ from monitor.errors import StorageError
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import Store, StoredArticle
 from monitor.store.migrations import apply_migrations
+from monitor.store.telegram import TelegramStoreMixin
 
 CORE_MIGRATIONS: tuple[str, ...] = (
     """
@@ -135,7 +136,7 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
 
 
-class SqliteStore(Store):
+class SqliteStore(TelegramStoreMixin, Store):
     """Source state, articles, matches and the alert outbox in one SQLite file.
 
     One connection, used from one thread at a time (the service's event loop). `clock` gives
@@ -154,6 +155,7 @@ class SqliteStore(Store):
             conn.execute("PRAGMA journal_mode=WAL")
             self._setup(conn, clock)
             apply_migrations(conn, "core", CORE_MIGRATIONS)
+            self.migrate_telegram()
         except sqlite3.Error as exc:
             conn.close()
             raise StorageError(f"cannot open or migrate the store at {self.path}: {exc}") from exc
