@@ -85,10 +85,35 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for wl in settings.watchlists:
         print(f"  watch list {wl.name}: {len(wl.queries)} queries, {len(wl.exclude)} exclusions, "
               f"threshold {wl.threshold}, {len(wl.examples.match) + len(wl.examples.no_match)} examples")
-    print(f"  notifiers: {', '.join(f'{n.name} ({n.kind})' for n in mon.notifiers if n.enabled) or 'console'}")
+    for line in _notifier_states(settings):
+        print(f"  notifier {line}")
     for failure in failures:
         print(f"  EXAMPLE FAILS: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _notifier_states(settings: config_mod.Settings) -> list[str]:
+    """Whether each notifier can start (options valid, secrets present), as the service would build it."""
+    from monitor.notify import NOTIFIER_KINDS
+    from monitor.store.sqlite import SqliteStore
+
+    store = SqliteStore(":memory:")
+    lines = []
+    try:
+        for cfg in settings.monitor.notifiers:
+            if not cfg.enabled:
+                lines.append(f"{cfg.name} ({cfg.kind}): disabled")
+                continue
+            try:
+                NOTIFIER_KINDS[cfg.kind](cfg.name, cfg.options, store)
+                lines.append(f"{cfg.name} ({cfg.kind}): ready")
+            except MonitorError as exc:
+                lines.append(f"{cfg.name} ({cfg.kind}): off: {exc}")
+    finally:
+        store.close()
+    if not any(line.endswith("ready") for line in lines):
+        lines.append("console: alerts are printed (no other notifier can start)")
+    return lines
 
 
 def _check_examples(settings: config_mod.Settings, matcher: object) -> list[str]:

@@ -12,28 +12,16 @@ from monitor.notify import drain
 from monitor.notify.telegram import TelegramNotifier, parse_options
 from monitor.records import Alert, Article, Match
 from monitor.store.sqlite import SqliteStore
-from monitor.store.telegram import TelegramStore, TelegramStoreMixin
 
 TOKEN = "123456789:AAH-test-token-do-not-log-000000000"
 NOTIFIER = "tg"
-
-if issubclass(SqliteStore, TelegramStore):
-    TgStore: type[SqliteStore] = SqliteStore
-else:  # until SqliteStore inherits the mixin itself
-
-    class _TgStore(SqliteStore, TelegramStoreMixin):
-        pass
-
-    TgStore = _TgStore
 
 _counter = itertools.count(1)
 
 
 def open_store(path: Path) -> Any:
     """A SqliteStore that keeps Telegram subscribers (typed Any: it is both Store and TelegramStore)."""
-    store = TgStore(path)
-    store.migrate_telegram()
-    return store
+    return SqliteStore(path)
 
 
 def make_alert(
