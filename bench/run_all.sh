@@ -3,7 +3,7 @@
 #   bench/run_all.sh                 all three, default sizes
 #   bench/run_all.sh poll matcher    only those
 # Extra sizes: run a benchmark directly, e.g. `python bench/poll_cycle.py --feeds 200 --sample 20`.
-# Output is also written to bench/last-run.txt.
+# Output is also written to $BENCH_OUT (default: /tmp/ceasefire-bench-last-run.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,7 @@ if [ -z "${VIRTUAL_ENV:-}" ] && [ -f .venv/bin/activate ]; then
   . .venv/bin/activate
 fi
 
+out="${BENCH_OUT:-${TMPDIR:-/tmp}/ceasefire-bench-last-run.txt}"
 which=("$@")
 [ ${#which[@]} -eq 0 ] && which=(poll matcher memory)
 
@@ -40,4 +41,5 @@ which=("$@")
     echo "($(( $(date +%s) - start )) s)"
     echo
   done
-} 2>&1 | tee bench/last-run.txt
+} 2>&1 | tee "$out"
+echo "(output saved in $out)"
