@@ -33,8 +33,11 @@ def test_shipped_config_is_valid_and_covers_the_region() -> None:
 
 
 def test_defaults_apply_and_durations_accept_units(tmp_path: Path) -> None:
-    path = write(tmp_path, "schedule: {interval: 2m}\nsources:\n  - {name: a, url: 'http://x.example/f'}\n"
-                 "  - {name: b, url: 'http://x.example/g', interval: 90s, jitter: 0}\n")
+    path = write(
+        tmp_path,
+        "schedule: {interval: 2m}\nsources:\n  - {name: a, url: 'http://x.example/f'}\n"
+        "  - {name: b, url: 'http://x.example/g', interval: 90s, jitter: 0}\n",
+    )
     settings = config_mod.load(path)
     a, b = settings.monitor.sources
     assert settings.source_interval(a) == 120 and settings.source_interval(b) == 90
