@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import random
 import socket
 import time
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -25,6 +22,7 @@ import httpx
 
 from monitor.errors import FetchError
 from monitor.records import FetchResult
+from monitor.retry import parse_retry_after
 
 USER_AGENT = "ceasefire-monitor/0.1 (news monitoring; +https://github.com/ceasefire-monitor)"
 ACCEPT = (
@@ -52,35 +50,6 @@ class FetchSettings:
     max_redirects: int = 5
     backoff_base: float = 60.0
     backoff_cap: float = 6 * 3600.0
-
-
-def next_retry_delay(
-    error_count: int, retry_after: float | None, base: float, cap: float, rng: random.Random | None = None
-) -> float:
-    """Seconds to wait after the `error_count`-th failure in a row: exponential, jittered, capped.
-
-    The delay lies in [d/2, d] with d = min(cap, base * 2**(error_count-1)), and is never shorter
-    than the server's `Retry-After`.
-    """
-    ceiling = min(cap, base * 2.0 ** min(max(error_count, 1) - 1, 64))
-    delay = (rng or random).uniform(ceiling / 2, ceiling)
-    return max(delay, retry_after or 0.0)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds asked for by a `Retry-After` header (delta-seconds or an HTTP date); None if absent or invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def is_public_address(address: str) -> bool:

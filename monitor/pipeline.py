@@ -16,9 +16,10 @@ from monitor import diff
 from monitor.config import FetchConfig, SourceConfig
 from monitor.errors import FetchError, ParseError
 from monitor.extract import extract_page
-from monitor.fetch import Fetcher, next_retry_delay
+from monitor.fetch import Fetcher
 from monitor.query import Matcher
 from monitor.records import Alert, AlertKind, Article, SourceState
+from monitor.retry import backoff
 from monitor.sources import SOURCE_KINDS
 from monitor.store import Store, StoredArticle
 
@@ -118,7 +119,7 @@ class Pipeline:
     def _record_failure(self, state: SourceState, exc: Exception, now: datetime) -> None:
         errors = state.error_count + 1
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
-        delay = next_retry_delay(errors, retry_after, self.fetch_config.backoff_base, self.fetch_config.backoff_cap)
+        delay = backoff(errors, retry_after, self.fetch_config.backoff_base, self.fetch_config.backoff_cap)
         due, error = now + timedelta(seconds=delay), str(exc) or type(exc).__name__
         if isinstance(exc, FetchError) and exc.status == 410:  # gone for good: stop polling until the config changes
             due, error = DISABLED_UNTIL, f"{error}: source disabled until its config changes"

@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchSettings, is_public_address, next_retry_delay, parse_retry_after, resolve_public
+from monitor.fetch import Fetcher, FetchSettings, is_public_address, resolve_public
+from monitor.retry import backoff, parse_retry_after
 from tests.servers import LoopbackServer
 
 FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "feeds"
@@ -302,7 +303,7 @@ def test_backoff_is_bounded_and_honours_retry_after(
     errors: int, retry_after: float | None, base: float, cap_factor: float, seed: int
 ) -> None:
     cap = base * cap_factor
-    delay = next_retry_delay(errors, retry_after, base, cap, random.Random(seed))
+    delay = backoff(errors, retry_after, base, cap, random.Random(seed))
     ceiling = min(cap, base * 2 ** min(max(errors, 1) - 1, 64))
     assert delay >= ceiling / 2
     assert delay <= max(ceiling, retry_after or 0)
@@ -311,8 +312,8 @@ def test_backoff_is_bounded_and_honours_retry_after(
 
 def test_backoff_grows_then_caps_and_jitters() -> None:
     rng = random.Random(7)
-    ceilings = [max(next_retry_delay(n, None, 60, 3600, rng) for _ in range(200)) for n in range(1, 10)]
+    ceilings = [max(backoff(n, None, 60, 3600, rng) for _ in range(200)) for n in range(1, 10)]
     assert all(a < b for a, b in itertools.pairwise(ceilings[:7]))  # 60, 120, ... 3600
     assert all(3000 < c <= 3600 for c in ceilings[6:])  # capped
-    spread = {next_retry_delay(3, None, 60, 3600, rng) for _ in range(50)}
+    spread = {backoff(3, None, 60, 3600, rng) for _ in range(50)}
     assert len(spread) > 40 and min(spread) >= 120 and max(spread) <= 240  # jittered within [d/2, d]

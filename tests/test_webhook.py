@@ -17,7 +17,8 @@ import pytest
 
 from monitor.errors import ConfigError, DeliveryError
 from monitor.notify import NOTIFIER_KINDS, drain
-from monitor.notify.webhook import SIGNATURE_HEADER, WebhookNotifier, parse_retry_after
+from monitor.notify.webhook import SIGNATURE_HEADER, WebhookNotifier
+from monitor.retry import parse_retry_after
 from tests.telegram_support import make_alert, open_store
 
 SECRET = "s3cret-for-hmac"

@@ -18,8 +18,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from monitor.bot.handlers import AdminHooks, BotHandlers
-from monitor.notify import Notifier, retry_delay
+from monitor.notify import Notifier
 from monitor.notify.telegram import SharedRateLimiter, TelegramNotifier, make_request
+from monitor.retry import backoff
 
 __all__ = ["AdminHooks", "BotHandlers", "build_application", "run_bot", "start_bot"]
 
@@ -90,7 +91,7 @@ async def _initialize(app: BotApp, base: float, cap: float) -> None:
             return
         except TelegramError as exc:
             attempt += 1
-            delay = retry_delay(attempt, None, base, cap)
+            delay = backoff(attempt, None, base, cap)
             log.warning("bot: cannot reach the Bot API (%s); retry in %.1fs", exc, delay)
             await asyncio.sleep(delay)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from monitor.errors import DeliveryError
 from monitor.records import Alert
+from monitor.retry import backoff
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,12 +43,6 @@ def register(kind: str) -> Callable[[NotifierFactory], NotifierFactory]:
     return wrap
 
 
-def retry_delay(attempts: int, retry_after: float | None = None, base: float = 5.0, cap: float = 900.0) -> float:
-    """Capped exponential backoff with jitter; never sooner than a server's Retry-After."""
-    delay: float = min(cap, base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
-    return max(delay, retry_after or 0.0)
-
-
 async def drain(store: Store, notifier: Notifier, *, limit: int = 100) -> int:
     """Deliver what is owed to one notifier now; return how many were delivered."""
     delivered = 0
@@ -62,7 +56,7 @@ async def drain(store: Store, notifier: Notifier, *, limit: int = 100) -> int:
                 store.mark_failed(alert.id, notifier.name, str(exc))
             else:
                 attempts = store.attempts(alert.id, notifier.name) + 1
-                delay = retry_delay(attempts, exc.retry_after)
+                delay = backoff(attempts, exc.retry_after)
                 log.warning("alert %d to %s failed (%s); retry in %.0fs", alert.id, notifier.name, exc, delay)
                 store.mark_retry(alert.id, notifier.name, str(exc), now + timedelta(seconds=delay))
                 break  # keep per-notifier order: later alerts wait for this one

@@ -31,8 +31,9 @@ from telegram.request import HTTPXRequest
 
 from monitor.bot.format import format_alert, format_digest
 from monitor.errors import ConfigError
-from monitor.notify import register, retry_delay
+from monitor.notify import register
 from monitor.records import Alert
+from monitor.retry import backoff
 from monitor.store import Store
 from monitor.store.telegram import Delivery, TelegramStore
 
@@ -416,7 +417,7 @@ class TelegramNotifier:
                 return
             except TelegramError as exc:
                 attempt += 1
-                delay = retry_delay(attempt, None, self.options.backoff_base, self.options.backoff_cap)
+                delay = backoff(attempt, None, self.options.backoff_base, self.options.backoff_cap)
                 log.warning("telegram %s: cannot reach the Bot API (%s); retry in %.1fs", self.name, exc, delay)
                 await asyncio.sleep(delay)
 
@@ -512,7 +513,7 @@ class TelegramNotifier:
         except TelegramError as exc:  # timeouts, network errors, 5xx: Telegram is unwell, pause all chats
             self._failures += 1
             attempts = max(delivery.attempts + 1, self._failures)
-            delay = retry_delay(attempts, None, self.options.backoff_base, self.options.backoff_cap)
+            delay = backoff(attempts, None, self.options.backoff_base, self.options.backoff_cap)
             self._paused_until = max(self._paused_until, time.monotonic() + delay)
             log.warning("telegram %s: send to chat %s failed (%s); retry in %.1fs", self.name, chat, exc, delay)
             self.store.retry_delivery(delivery.id, str(exc), self._clock() + timedelta(seconds=delay))

@@ -9,7 +9,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from monitor.errors import ConfigError, DeliveryError
 from monitor.notify import register
 from monitor.records import Alert
+from monitor.retry import parse_retry_after
 from monitor.store import Store
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
@@ -49,20 +49,6 @@ def alert_json(alert: Alert) -> bytes:
 def sign(secret: bytes, body: bytes) -> str:
     """The signature header value: 'sha256=' and the hex HMAC-SHA256 of the body."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - (now or datetime.now(when.tzinfo))).total_seconds())
 
 
 class WebhookNotifier:
