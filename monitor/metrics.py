@@ -84,6 +84,14 @@ class Metrics:
             self.alerts.labels(watchlist).inc(count)
         self.last_poll.set_to_current_time()
 
+    def telegram_send(self, outcome: str) -> None:
+        """Count one Telegram send: "ok", "flood" (429, retried), "retry" (network/5xx) or "failed" (refused)."""
+        self.telegram_sends.labels("ok" if outcome == "ok" else "error").inc()
+        if outcome in ("flood", "retry"):
+            self.telegram_retries.inc()
+        if outcome == "flood":
+            self.telegram_429.inc()
+
     def pruned(self, report: PruneReport) -> None:
         """Count the rows one retention run removed."""
         for table, count in report.removed.items():

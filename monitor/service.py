@@ -25,6 +25,7 @@ from monitor.health import HealthServer, Liveness, assess
 from monitor.metrics import Metrics
 from monitor.notify import NOTIFIER_KINDS, Notifier, dispatch_forever, drain
 from monitor.notify.console import ConsoleNotifier
+from monitor.notify.telegram import TelegramNotifier
 from monitor.pipeline import Pipeline, PollReport
 from monitor.query import Matcher
 from monitor.records import Alert
@@ -331,6 +332,9 @@ class Service:
         async with AsyncExitStack() as stack:
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(self.settings), transport=self._transport))
             plain = build_notifiers(self.settings, self.store)
+            for notifier in plain:
+                if isinstance(notifier, TelegramNotifier):
+                    notifier.on_send = self.metrics.telegram_send
             notifiers = [Graceful(n) for n in plain]
             for notifier in notifiers:
                 await notifier.start()

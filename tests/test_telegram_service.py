@@ -68,6 +68,8 @@ async def test_a_subscriber_gets_the_seed_alert_once_and_operators_get_status(
             await until(lambda: len(api.messages(SUBSCRIBER)) == 3)
             assert "outbox" not in api.messages(SUBSCRIBER)[2].text
 
+            metrics = service.metrics.render(service.store).decode()
+            assert 'monitor_telegram_sends_total{outcome="ok"} 1.0' in metrics  # the alert (bot replies are not alerts)
             await asyncio.sleep(2.5)  # more polls of the unchanged feed
         finally:
             service.stop()

@@ -378,6 +378,7 @@ class TelegramNotifier:
         self._inflight: set[asyncio.Task[None]] = set()
         self._busy: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self.on_send: Callable[[str], None] = lambda outcome: None  # "ok", "flood", "retry" or "failed" (metrics)
         self._failures = 0  # network errors in a row, over all chats: an outage pauses all sending
         self._paused_until = 0.0  # time.monotonic()
 
@@ -496,6 +497,7 @@ class TelegramNotifier:
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
             self.limiter.hold(chat, seconds)
+            self.on_send("flood")
             log.warning("telegram %s: chat %s flood-limited; retry in %.0fs", self.name, chat, seconds)
             self.store.retry_delivery(delivery.id, str(exc), self._clock() + timedelta(seconds=seconds))
         except ChatMigrated as exc:
@@ -507,6 +509,7 @@ class TelegramNotifier:
             if "chat not found" in exc.message.lower():
                 self._deactivate(chat, str(exc))
             else:
+                self.on_send("failed")
                 log.error("telegram %s: message for alert %d refused: %s", self.name, delivery.alert_id, exc)
                 for delivery_id in ids:
                     self.store.fail_delivery(delivery_id, str(exc))
@@ -515,11 +518,13 @@ class TelegramNotifier:
             attempts = max(delivery.attempts + 1, self._failures)
             delay = backoff(attempts, None, self.options.backoff_base, self.options.backoff_cap)
             self._paused_until = max(self._paused_until, time.monotonic() + delay)
+            self.on_send("retry")
             log.warning("telegram %s: send to chat %s failed (%s); retry in %.1fs", self.name, chat, exc, delay)
             self.store.retry_delivery(delivery.id, str(exc), self._clock() + timedelta(seconds=delay))
         else:
             self._failures = 0
             self.store.mark_sent(ids, self._clock())
+            self.on_send("ok")
 
     def _deactivate(self, chat: str, reason: str) -> None:
         dropped = self.store.deactivate_chat(chat, reason)
