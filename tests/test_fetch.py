@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from monitor import fetch as fetch_module
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher, FetchSettings, is_public_address, resolve_public
 from monitor.retry import backoff, parse_retry_after
@@ -317,3 +318,15 @@ def test_backoff_grows_then_caps_and_jitters() -> None:
     assert all(3000 < c <= 3600 for c in ceilings[6:])  # capped
     spread = {backoff(3, None, 60, 3600, rng) for _ in range(50)}
     assert len(spread) > 40 and min(spread) >= 120 and max(spread) <= 240  # jittered within [d/2, d]
+
+
+async def test_guard_checks_every_redirect_hop(http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No public host exists here: 127.0.0.1 plays one, and its redirect points at loopback [::1].
+    monkeypatch.setattr(fetch_module, "is_public_address", lambda address: address == "127.0.0.1")
+    port = http_server.url("/").split(":")[2].split("/")[0]
+    feed = http_server.route("/feed", RSS2)
+    async with fetcher(allow_private=False) as f:
+        assert (await f.fetch(feed)).status == 200  # the "public" host itself is fetched
+        hop = http_server.redirect("/hop", f"http://[::1]:{port}/feed")
+        with pytest.raises(FetchError, match=r"non-public address \(::1\)"):
+            await f.fetch(hop)
