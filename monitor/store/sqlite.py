@@ -136,6 +136,9 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
 
 
+NEAR_DUPLICATE_CANDIDATES = 64  # newest articles per fingerprint band compared in a near-duplicate look-up
+
+
 class SqliteStore(TelegramStoreMixin, Store):
     """Source state, articles, matches and the alert outbox in one SQLite file.
 
@@ -276,15 +279,22 @@ class SqliteStore(TelegramStoreMixin, Store):
         return frozenset(r[0] for r in rows)
 
     def find_near_duplicate(self, fingerprint: int, since: datetime, exclude_id: str) -> StoredArticle | None:
-        """The closest article within the distance among those sharing a fingerprint band (see `diff.bands`)."""
+        """The closest article within the distance among the newest sharing a fingerprint band (`diff.bands`).
+
+        Each band contributes at most NEAR_DUPLICATE_CANDIDATES of its newest articles, so a flood of
+        look-alike items (stock phrases, templated teasers) costs a bounded look-up, not one per stored item.
+        """
         keys = bands(fingerprint)
-        either = " OR ".join("(band = ? AND value = ?)" for _ in keys)
-        signed = to_signed(fingerprint)
+        newest = (
+            "SELECT * FROM (SELECT article_id, fingerprint, first_seen FROM article_bands"
+            " WHERE band = ? AND value = ? AND first_seen >= ? AND article_id != ? ORDER BY first_seen DESC LIMIT ?)"
+        )
+        candidates = " UNION ALL ".join(newest for _ in keys)
+        per_band = [(band, value, _ts(since), exclude_id, NEAR_DUPLICATE_CANDIDATES) for band, value in enumerate(keys)]
         row = self.conn.execute(
-            f"SELECT article_id, hamming64(fingerprint, ?) AS distance FROM article_bands"
-            f" WHERE ({either}) AND first_seen >= ? AND article_id != ? AND distance <= ?"
-            " ORDER BY distance, first_seen LIMIT 1",
-            (signed, *(v for pair in enumerate(keys) for v in pair), _ts(since), exclude_id, NEAR_DUPLICATE_DISTANCE),
+            f"SELECT article_id, hamming64(fingerprint, ?) AS distance FROM ({candidates})"
+            " WHERE distance <= ? ORDER BY distance, first_seen LIMIT 1",
+            (to_signed(fingerprint), *(v for params in per_band for v in params), NEAR_DUPLICATE_DISTANCE),
         ).fetchone()
         return None if row is None else self._stored(row[0])
 
