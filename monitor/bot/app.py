@@ -25,6 +25,7 @@ from monitor.retry import backoff
 __all__ = ["AdminHooks", "BotHandlers", "build_application", "run_bot", "start_bot"]
 
 log = logging.getLogger(__name__)
+SHUTDOWN_SECONDS = 5.0  # the bot's share of the service's 10 s shutdown
 
 BotApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -113,11 +114,15 @@ async def run_bot(
         )
         await asyncio.Event().wait()
     finally:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
+        try:  # a Bot API that stops answering must not hold up the service's shutdown
+            async with asyncio.timeout(SHUTDOWN_SECONDS):
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    await app.stop()
+                await app.shutdown()
+        except TimeoutError:
+            log.warning("bot: shutdown took over %.0fs; abandoned", SHUTDOWN_SECONDS)
 
 
 def start_bot(
