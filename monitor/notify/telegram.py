@@ -404,7 +404,11 @@ class TelegramNotifier:
         for task in list(self._inflight):
             task.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)
-        await self.bot.shutdown()
+        try:  # closing the HTTP client must not hold up a stop
+            async with asyncio.timeout(self.options.timeout):
+                await self.bot.shutdown()
+        except TimeoutError:
+            log.warning("telegram %s: Bot API client did not close within %.0fs", self.name, self.options.timeout)
 
     def wake(self) -> None:
         self._wake.set()
