@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,23 @@ from monitor.notify import drain
 from monitor.notify.telegram import TelegramNotifier, parse_options
 from monitor.records import Alert, Article, Match
 from monitor.store.sqlite import SqliteStore
+from tests.botapi import BotApiStandIn, Limits
 
 TOKEN = "123456789:AAH-test-token-do-not-log-000000000"
 NOTIFIER = "tg"
 
 _counter = itertools.count(1)
+
+
+@contextmanager
+def stand_in(chat_interval: float = 0.1) -> Iterator[BotApiStandIn]:
+    """The Bot API stand-in on loopback with quick test limits (30/s, `chat_interval` s per chat, 20/min a group)."""
+    server = BotApiStandIn(TOKEN, Limits(per_second=30, chat_interval=chat_interval, group_per_minute=20))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def open_store(path: Path) -> Any:

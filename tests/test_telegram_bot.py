@@ -15,8 +15,8 @@ import pytest
 from monitor.bot.app import build_application, run_bot, start_bot
 from monitor.bot.handlers import AdminHooks, parse_duration
 from monitor.notify.telegram import TelegramNotifier
-from tests.botapi import BotApiStandIn, Limits, Sent
-from tests.telegram_support import NOTIFIER, TOKEN, drain_all, make_alert, notifier_for, open_store, until
+from tests.botapi import BotApiStandIn, Sent
+from tests.telegram_support import NOTIFIER, drain_all, make_alert, notifier_for, open_store, stand_in, until
 
 OPERATOR = 42
 WATCHLISTS = {"ceasefire": "Truces & ceasefires", "border": "Border incidents <live>"}
@@ -58,10 +58,8 @@ class Bot:
 
 @pytest.fixture
 def api() -> Iterator[BotApiStandIn]:
-    server = BotApiStandIn(TOKEN, Limits(per_second=30, chat_interval=0.1, group_per_minute=20))
-    server.start()
-    yield server
-    server.stop()
+    with stand_in(0.1) as server:
+        yield server
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from monitor.errors import ConfigError
 from monitor.notify import NOTIFIER_KINDS
 from monitor.notify.telegram import TelegramNotifier, load_token
-from tests.botapi import BotApiStandIn, Fault, Limits
-from tests.telegram_support import NOTIFIER, TOKEN, drain_all, make_alert, notifier_for, open_store, until
+from tests.botapi import BotApiStandIn, Fault
+from tests.telegram_support import NOTIFIER, TOKEN, drain_all, make_alert, notifier_for, open_store, stand_in, until
 
 FAST = {"per_second": 30, "chat_interval": 0.2, "group_per_minute": 20, "margin": 0.02}
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -22,10 +22,8 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def api() -> Iterator[BotApiStandIn]:
-    server = BotApiStandIn(TOKEN, Limits(per_second=30, chat_interval=0.2, group_per_minute=20))
-    server.start()
-    yield server
-    server.stop()
+    with stand_in(0.2) as server:
+        yield server
 
 
 @pytest.fixture

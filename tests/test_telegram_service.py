@@ -11,8 +11,8 @@ import pytest
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.service import Service
-from tests.botapi import BotApiStandIn, Limits
-from tests.telegram_support import TOKEN, until
+from tests.botapi import BotApiStandIn
+from tests.telegram_support import TOKEN, stand_in, until
 
 from .test_pipeline import seed_source, write_config
 
@@ -23,10 +23,8 @@ EMPTY_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>PanARMENI
 
 @pytest.fixture
 def api() -> Iterator[BotApiStandIn]:
-    server = BotApiStandIn(TOKEN, Limits(per_second=30, chat_interval=0.1, group_per_minute=20))
-    server.start()
-    yield server
-    server.stop()
+    with stand_in(0.1) as server:
+        yield server
     assert server.breaches == []
 
 
