@@ -75,8 +75,11 @@ async def dispatch_forever(store: Store, notifiers: list[Notifier], wake: asynci
             except Exception:  # a broken notifier must not stop the others
                 log.exception("notifier %s crashed while draining", notifier.name)
         wake.clear()
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+        # arrives as the event is set, and the task would then never stop
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), idle)
+            async with asyncio.timeout(idle):
+                await wake.wait()
 
 
 # the notifier kinds register themselves on import

@@ -466,8 +466,9 @@ class TelegramNotifier:
             # due already: what is due waits for a chat or a slot that is busy; a finished send wakes us
             timeout = (due - now).total_seconds() if due > now else (None if self._inflight else 0.0)
         if timeout != 0.0 and not self._wake.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancel (Python 3.11)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _send(self, delivery: Delivery) -> None:
         try:
