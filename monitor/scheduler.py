@@ -74,13 +74,6 @@ class Scheduler:
             log.info("schedule: %d added, %d changed, %d removed", len(added), len(changed), len(removed))
         return added, changed, removed
 
-    def next_run(self, name: str) -> datetime | None:
-        job = self._scheduler.get_job(name)
-        return job.next_run_time if job else None
-
-    def job_names(self) -> list[str]:
-        return sorted(self._jobs)
-
 
 def _spread(name: str, window: float) -> float:
     """A stable offset in [0, window) for a source, so first polls are staggered deterministically."""
