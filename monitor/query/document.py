@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -50,15 +50,19 @@ class Document:
         bounds = [0, *ends, len(text)]
         self.sentences.extend(Sentence(which, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1))
         norms, starts, stops, sents, by_norm = self.norms, self.starts, self.ends, self.sents, self.by_norm
-        for found in TOKEN_RE.finditer(text):
+        index, sid, boundary, last = len(norms), first, 0, len(ends)
+        for found in TOKEN_RE.finditer(text):  # the hot loop of matching: keep it lean
             start, stop = found.span()
-            sid = first + bisect_right(ends, start)
+            while boundary < last and ends[boundary] <= start:  # tokens come in order: walk the sentence ends
+                boundary += 1
+                sid += 1
             for part in norm_parts(found.group()):
                 positions = by_norm.get(part)
                 if positions is None:
-                    by_norm[part] = [len(norms)]
+                    by_norm[part] = [index]
                 else:
-                    positions.append(len(norms))
+                    positions.append(index)
+                index += 1
                 norms.append(part)
                 starts.append(start)
                 stops.append(stop)
