@@ -18,6 +18,7 @@ from rich.table import Table
 from monitor import config as config_mod
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
+from monitor.query import Matcher
 
 err = Console(stderr=True)
 
@@ -70,8 +71,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    from monitor.query import Matcher
-
     matcher = Matcher(settings.watchlist_records())
     failures = _check_examples(settings, matcher)
     mon = settings.monitor
@@ -116,11 +115,8 @@ def _notifier_states(settings: config_mod.Settings) -> list[str]:
     return lines
 
 
-def _check_examples(settings: config_mod.Settings, matcher: object) -> list[str]:
+def _check_examples(settings: config_mod.Settings, matcher: Matcher) -> list[str]:
     """Watch-list examples that no longer behave as the file says."""
-    from monitor.query import Matcher
-
-    assert isinstance(matcher, Matcher)
     failures = []
     for wl in settings.watchlists:
         for expected, examples in ((True, wl.examples.match), (False, wl.examples.no_match)):

@@ -137,7 +137,7 @@ class Pipeline:
 
     async def _process(self, source: SourceConfig, items: list[Article], report: PollReport, now: datetime) -> None:
         seen: set[str] = set()
-        todo: list[tuple[Article, StoredArticle | None]] = []
+        todo: list[tuple[Article, StoredArticle | None, str]] = []
         cutoff = self.ignore_before
         for n, item in enumerate(items, 1):
             if n % YIELD_EVERY == 0:
@@ -146,18 +146,19 @@ class Pipeline:
                 continue
             seen.add(item.id)
             stored = self.store.find_article(item.id, item.guid)
-            if stored is None or stored.entry_hash != entry_hash(item):
-                todo.append((item, stored))
+            entry = entry_hash(item)
+            if stored is None or stored.entry_hash != entry:
+                todo.append((item, stored, entry))
         if source.fetch_article:
             todo = todo[: source.max_articles]
-            articles = await asyncio.gather(*(self._with_page(source, item) for item, _ in todo))
+            articles = await asyncio.gather(*(self._with_page(source, item) for item, _, _ in todo))
         else:
-            articles = [item for item, _ in todo]
-        ready = [(a, item, stored) for (item, stored), a in zip(todo, articles, strict=True) if a is not None]
+            articles = [item for item, _, _ in todo]
+        ready = [(a, stored, entry) for (_, stored, entry), a in zip(todo, articles, strict=True) if a is not None]
         for start in range(0, len(ready), YIELD_EVERY):
             with self.store.transaction():  # one commit per batch; no await inside a transaction
-                for article, item, stored in ready[start : start + YIELD_EVERY]:
-                    self._record(_clipped(article, source.name), entry_hash(item), stored, report, now)
+                for article, stored, entry in ready[start : start + YIELD_EVERY]:
+                    self._record(_clipped(article, source.name), entry, stored, report, now)
             await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between batches
 
     async def _with_page(self, source: SourceConfig, item: Article) -> Article | None:
@@ -184,6 +185,8 @@ class Pipeline:
     def _record(
         self, article: Article, entry: str, stored: StoredArticle | None, report: PollReport, now: datetime
     ) -> None:
+        # look again inside the transaction: another source, or an earlier item of this poll, may have
+        # recorded the same article since the pre-check in _process
         if stored is None or stored.id != article.id:
             stored = self.store.find_article(article.id, article.guid) or stored
         if stored is not None and stored.content_hash == article.content_hash:
