@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise, repeat
+from operator import itemgetter
 
 from monitor.query.text import TOKEN_RE, fold, sentence_ends, stem_lang
 
 TITLE, BODY = 0, 1
 FIELD_NAMES = ("title", "body")
+FOLD_CACHE_SIZE = 200_000  # distinct tokens whose folded form is kept (the cache starts over when full)
+_SPLIT = ""  # in the fold cache: the token folds into several words (or none), see norm_parts
+_FOLDED: dict[str, str] = {}
+_START2, _START3 = itemgetter(slice(2)), itemgetter(slice(3))
 
 
 @dataclass(slots=True)
@@ -21,53 +27,111 @@ class Sentence:
     end: int
 
 
-@dataclass(slots=True)
 class Document:
-    """Title and body tokenised once; every query of every watch list reads this index."""
+    """Title and body tokenised once; every query of every watch list reads this index.
 
-    title: str
-    body: str
-    language: str | None = None
-    norms: list[str] = field(default_factory=list)
-    starts: list[int] = field(default_factory=list)
-    ends: list[int] = field(default_factory=list)
-    fields: list[int] = field(default_factory=list)
-    sents: list[int] = field(default_factory=list)
-    sentences: list[Sentence] = field(default_factory=list)
-    by_norm: dict[str, list[int]] = field(default_factory=dict)
-    cache: dict[object, object] = field(default_factory=dict)
-    _sorted: list[str] | None = None
-    _keys: set[str] | None = None
-    _langs: dict[str, str | None] = field(default_factory=dict)
+    Token ``i`` has the folded word ``norms[i]``, the field ``fields[i]``, the sentence ``sents[i]``
+    (an index into ``sentences``) and the character range ``starts[i]:ends[i]`` in its field's text.
+    Character ranges and word positions are worked out on first use: most documents never need them.
+    """
 
-    def __post_init__(self) -> None:
-        self._add(TITLE, self.title)
-        self._add(BODY, self.body)
+    __slots__ = (
+        "_keys",
+        "_langs",
+        "_positions",
+        "_sorted",
+        "_spans",
+        "_split",
+        "_words",
+        "body",
+        "cache",
+        "fields",
+        "language",
+        "norms",
+        "sentences",
+        "sents",
+        "title",
+    )
+
+    def __init__(self, title: str, body: str, language: str | None = None) -> None:
+        self.title, self.body, self.language = title, body, language
+        self.norms: list[str] = []
+        self.fields: list[int] = []
+        self.sents: list[int] = []
+        self.sentences: list[Sentence] = []
+        self.cache: dict[object, object] = {}
+        self._positions: dict[str, list[int]] = {}
+        self._split = False
+        self._spans: dict[int, list[tuple[int, int]]] = {}
+        self._words: set[str] | None = None
+        self._sorted: list[str] | None = None
+        self._keys: set[str] | None = None
+        self._langs: dict[str, str | None] = {}
+        self._add(TITLE, title)
+        self._add(BODY, body)
 
     def _add(self, which: int, text: str) -> None:
-        ends = sentence_ends(text)
-        first = len(self.sentences)
-        bounds = [0, *ends, len(text)]
-        self.sentences.extend(Sentence(which, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1))
-        norms, starts, stops, sents, by_norm = self.norms, self.starts, self.ends, self.sents, self.by_norm
-        index, sid, boundary, last = len(norms), first, 0, len(ends)
-        for found in TOKEN_RE.finditer(text):  # the hot loop of matching: keep it lean
-            start, stop = found.span()
-            while boundary < last and ends[boundary] <= start:  # tokens come in order: walk the sentence ends
-                boundary += 1
-                sid += 1
-            for part in norm_parts(found.group()):
-                positions = by_norm.get(part)
-                if positions is None:
-                    by_norm[part] = [index]
-                else:
-                    positions.append(index)
-                index += 1
-                norms.append(part)
-                starts.append(start)
-                stops.append(stop)
-                sents.append(sid)
-        self.fields.extend([which] * (len(norms) - len(self.fields)))
+        """Tokenise one field, a sentence at a time (the hot path of matching: C-speed calls only per token)."""
+        bounds = [0, *sentence_ends(text), len(text)]
+        norms, sents = self.norms, self.sents
+        for sid, (start, end) in enumerate(pairwise(bounds), len(self.sentences)):
+            self.sentences.append(Sentence(which, start, end))
+            tokens = TOKEN_RE.findall(text, start, end)
+            folded = folded_words(tokens)
+            if _SPLIT in folded:
+                self._split = True
+                folded = [part for token in tokens for part in norm_parts(token)]
+            norms += folded
+            sents += repeat(sid, len(folded))
+        self.fields += repeat(which, len(norms) - len(self.fields))
+
+    def __repr__(self) -> str:
+        return f"Document(title={self.title!r}, body={self.body!r}, language={self.language!r})"
+
+    @property
+    def starts(self) -> list[int]:
+        """Each token's first character in its field's text."""
+        return [self.char_span(i)[0] for i in range(len(self.norms))]
+
+    @property
+    def ends(self) -> list[int]:
+        """Each token's end (one past its last character) in its field's text."""
+        return [self.char_span(i)[1] for i in range(len(self.norms))]
+
+    def char_span(self, index: int) -> tuple[int, int]:
+        """Token ``index``'s character range in its field's text (worked out a sentence at a time)."""
+        sid = self.sents[index]
+        spans = self._spans.get(sid)
+        if spans is None:
+            sentence = self.sentences[sid]
+            found = TOKEN_RE.finditer(self.text(sentence.field), sentence.start, sentence.end)
+            if self._split:
+                spans = [span for m in found for span in repeat(m.span(), _width(m.group()))]
+            else:
+                spans = [m.span() for m in found]
+            self._spans[sid] = spans
+        return spans[index - bisect_left(self.sents, sid)]
+
+    @property
+    def by_norm(self) -> dict[str, list[int]]:
+        """Token indices of each distinct folded word, words in order of first appearance."""
+        by_norm: dict[str, list[int]] = {}
+        for index, word in enumerate(self.norms):
+            by_norm.setdefault(word, []).append(index)
+        return by_norm
+
+    def words(self) -> set[str]:
+        """The document's distinct folded words."""
+        if self._words is None:
+            self._words = set(self.norms)
+        return self._words
+
+    def positions(self, word: str) -> list[int]:
+        """Token indices, in order, of a folded word (empty when the document does not hold it)."""
+        found = self._positions.get(word)
+        if found is None:
+            found = self._positions[word] = _indices(self.norms, word) if word in self.words() else []
+        return found
 
     def text(self, which: int) -> str:
         """The text of a field."""
@@ -75,12 +139,13 @@ class Document:
 
     def surface(self, index: int) -> str:
         """The token as written in the text."""
-        return self.text(self.fields[index])[self.starts[index] : self.ends[index]]
+        start, end = self.char_span(index)
+        return self.text(self.fields[index])[start:end]
 
     def sorted_words(self) -> list[str]:
         """The document's distinct folded words, sorted (for prefix look-ups by bisection)."""
         if self._sorted is None:
-            self._sorted = sorted(self.by_norm)
+            self._sorted = sorted(self.words())
         return self._sorted
 
     def with_prefix(self, prefix: str) -> list[str]:
@@ -102,7 +167,9 @@ class Document:
     def prefilter_keys(self) -> set[str]:
         """Two- and three-letter starts of the document's words (the query prefilter's keys)."""
         if self._keys is None:
-            self._keys = {n[:3] for n in self.by_norm} | {n[:2] for n in self.by_norm}
+            words = self.words()
+            self._keys = set(map(_START3, words))
+            self._keys.update(map(_START2, words))
         return self._keys
 
     def stem_lang(self, script: str) -> str | None:
@@ -115,6 +182,40 @@ class Document:
         """A sentence's text, stripped."""
         sentence = self.sentences[sid]
         return self.text(sentence.field)[sentence.start : sentence.end].strip()
+
+
+def folded_words(tokens: list[str]) -> list[str]:
+    """Each token's folded word, or ``_SPLIT`` for a token whose folding splits it (see norm_parts)."""
+    try:
+        return list(map(_FOLDED.__getitem__, tokens))
+    except KeyError:
+        return [_fold_token(token) for token in tokens]
+
+
+def _fold_token(token: str) -> str:
+    """A token's folded word (``_SPLIT`` if it folds into several words or none), through the fold cache."""
+    found = _FOLDED.get(token)
+    if found is None:
+        if len(_FOLDED) >= FOLD_CACHE_SIZE:
+            _FOLDED.clear()
+        parts = norm_parts(token)
+        found = _FOLDED[token] = parts[0] if len(parts) == 1 else _SPLIT
+    return found
+
+
+def _width(token: str) -> int:
+    """How many folded words a token gives."""
+    return 1 if _FOLDED.get(token) else len(norm_parts(token))
+
+
+def _indices(items: list[str], item: str) -> list[int]:
+    """Every index of ``item`` in ``items`` (which holds it at least once)."""
+    out = [items.index(item)]
+    try:
+        while True:
+            out.append(items.index(item, out[-1] + 1))
+    except ValueError:
+        return out
 
 
 @lru_cache(maxsize=200_000)

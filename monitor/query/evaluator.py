@@ -61,10 +61,10 @@ def word_positions(node: Term | Prefix, doc: Document, exact: bool = False) -> l
     if isinstance(node, Prefix):
         matched = doc.with_prefix(node.text)
     else:
-        matched = [node.text] if node.text in doc.by_norm else []
+        matched = [node.text] if node.text in doc.words() else []
         if not exact:
             matched += _inflections(node.text, doc)
-    out = doc.by_norm[matched[0]] if len(matched) == 1 else sorted(i for word in matched for i in doc.by_norm[word])
+    out = doc.positions(matched[0]) if len(matched) == 1 else sorted(i for word in matched for i in doc.positions(word))
     doc.cache[key] = out
     return out
 

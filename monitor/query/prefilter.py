@@ -75,6 +75,6 @@ class QueryIndex:
     def candidates(self, doc: Document) -> list[int]:
         """Numbers, in order, of the queries whose needs ``doc`` satisfies."""
         found = set(self._always)
-        for key in doc.prefilter_keys():
-            found.update(self._by_key.get(key, ()))
+        for key in self._by_key.keys() & doc.prefilter_keys():
+            found.update(self._by_key[key])
         return [n for n in sorted(found) if satisfied(self._needs[n], doc)]
