@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -219,6 +220,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval(_settings(args), args)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monitor", description="ceasefire-monitor: news monitoring and alerts")
     parser.add_argument("--log-level", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -260,6 +268,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--min-precision", type=float)
     ev.add_argument("--min-recall", type=float)
+    ev.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+                    help="processes that judge the items, for 500 items or more (default: the number of CPUs)")
     return parser
 
 

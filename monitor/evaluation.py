@@ -5,27 +5,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from monitor.config import Settings
 from monitor.errors import ConfigError
-from monitor.extract import extract_page
-from monitor.query import EvalReport, Matcher, evaluate
+from monitor.query import Matcher
+from monitor.query.evaluate import Verdict, judge, tally
+from monitor.records import WatchList
 
 REQUIRED = ("title", "label")
+PARALLEL_MIN_ITEMS = 500  # fewer items are judged in this process: starting workers would cost more
+CHUNK_ITEMS = 250  # items per task handed to a worker (small enough to balance the load, large enough to batch)
+Chunk = list[tuple[int, dict[str, Any]]]
+Verdicts = list[Verdict]  # one item's verdicts, one per selected watch list
 
 
 def read_labelled(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
-    """Items of a JSONL file; a malformed line is reported in `problems` with its number and skipped.
-
-    An item with `html` instead of `text` goes through the article extractor first, as a fetched
-    page would, so sidebars are dropped before matching.
-    """
+    """Items of a JSONL file; a malformed line is reported in `problems` with its number and skipped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -42,11 +46,68 @@ def read_labelled(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
         if missing or item.get("label") not in (0, 1, True, False):
             problems.append(f"{path}:{number}: needs {', '.join(REQUIRED)} with label 0 or 1; skipped")
             continue
-        if "text" not in item and isinstance(item.get("html"), str):
-            page = extract_page(item["html"], str(item.get("url", "")))
-            item = {**item, "text": page.body, "title": item["title"] or page.title}
         item.setdefault("id", f"line-{number}")
         yield item
+
+
+def as_article(item: dict[str, Any]) -> dict[str, Any]:
+    """The item itself, or for one with `html` instead of `text` the page through the article extractor
+    first, as a fetched page would go (so sidebars are dropped before matching)."""
+    if "text" in item or not isinstance(item.get("html"), str):
+        return item
+    from monitor.extract import extract_page  # trafilatura: imported only when an item needs it
+
+    page = extract_page(item["html"], str(item.get("url", "")))
+    return {**item, "text": page.body, "title": item["title"] or page.title}
+
+
+def judge_chunk(chunk: Chunk, matcher: Matcher, names: Sequence[str]) -> list[Verdicts]:
+    """The verdicts of the named watch lists on each numbered item of a chunk."""
+    return [judge(as_article(item), number, matcher, names) for number, item in chunk]
+
+
+_worker: dict[str, Any] = {}  # in a worker process: its Matcher and the watch-list names
+
+
+def _start_worker(records: list[WatchList], names: list[str]) -> None:
+    _worker.update(matcher=Matcher(records), names=names)
+
+
+def _judge_in_worker(chunk: Chunk) -> list[Verdicts]:
+    return judge_chunk(chunk, _worker["matcher"], _worker["names"])
+
+
+def judge_all(items: list[dict[str, Any]], records: list[WatchList], names: list[str], jobs: int) -> list[Verdicts]:
+    """Every item's verdicts, in input order; over `jobs` processes when there are enough items to pay for them."""
+    matcher = Matcher(records)  # also warms the stemmer caches that forked workers inherit
+    numbered = list(enumerate(items, 1))
+    size = max(1, min(CHUNK_ITEMS, -(-len(numbered) // max(1, jobs))))
+    chunks = [numbered[at : at + size] for at in range(0, len(numbered), size)]
+    with ExitStack() as stack:
+        if jobs > 1 and len(items) >= PARALLEL_MIN_ITEMS:
+            pool = stack.enter_context(ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(records, names)))
+            results: Iterator[list[Verdicts]] = pool.map(_judge_in_worker, chunks)  # forks before any other thread
+        else:
+            results = (judge_chunk(chunk, matcher, names) for chunk in chunks)
+        advance = stack.enter_context(_progress(len(items)))
+        out: list[Verdicts] = []
+        for result in results:
+            out += result
+            advance(len(result))
+    return out
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for a long run in a terminal; yields the function that advances it."""
+    console = Console(stderr=True)
+    if total < PARALLEL_MIN_ITEMS or not console.is_terminal:
+        yield lambda done: None
+        return
+    with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("eval", total=total)
+        yield lambda done: progress.advance(task, done)
 
 
 def _table(title: str, rows: dict[str, Any], key: str) -> Table:
@@ -68,8 +129,8 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     items = list(read_labelled(args.file, problems))
     for problem in problems:
         print(problem, file=sys.stderr)
-    matcher = Matcher(settings.watchlist_records())
-    reports: dict[str, EvalReport] = {name: evaluate(items, matcher, name) for name in selected}
+    verdicts = judge_all(items, settings.watchlist_records(), selected, args.jobs)
+    reports = {name: tally(v[k] for v in verdicts) for k, name in enumerate(selected)}
     failed = False
     for report in reports.values():
         failed |= args.min_precision is not None and report.precision < args.min_precision

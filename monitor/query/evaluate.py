@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from monitor.query.document import Document
-from monitor.query.matcher import Matcher, to_match
+from monitor.query.matcher import Matcher, Outcome, to_match
 
 
 @dataclass(slots=True)
@@ -86,30 +86,66 @@ class EvalReport(Counts):
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How one watch list judged one labelled item."""
+
+    predicted: bool
+    label: bool
+    lang: str
+    kind: str
+    error: EvalError | None
+
+
+def judge(item: dict[str, Any], number: int, matcher: Matcher, watchlists: Sequence[str]) -> list[Verdict]:
+    """One verdict per name in ``watchlists`` on a labelled item (tokenised and matched once, as the pipeline does)."""
+    doc = Document(str(item.get("title") or ""), str(item.get("text") or ""), item.get("lang"))
+    found: dict[str, Outcome] = {}
+    for each in matcher.outcomes(doc):
+        found.setdefault(each.watchlist.name, each)
+    label = bool(item["label"])
+    lang, kind = str(item.get("lang") or "?"), str(item.get("kind") or "?")
+    out = []
+    for name in watchlists:
+        outcome = found.get(name)
+        predicted = outcome is not None and outcome.matched
+        error = None
+        if predicted != label:
+            match = to_match(outcome, doc) if outcome is not None and outcome.queries else None
+            error = EvalError(
+                id=str(item.get("id", number)),
+                label=int(label),
+                kind=kind,
+                lang=lang,
+                score=outcome.relevance.score if outcome else 0.0,
+                terms=match.terms if match else (),
+                snippet=match.snippet if match else "",
+            )
+        out.append(Verdict(predicted, label, lang, kind, error))
+    return out
+
+
+def tally(verdicts: Iterable[Verdict]) -> EvalReport:
+    """Counts overall, by language and by kind, and the errors in the order of the verdicts."""
+    report = EvalReport()
+    for verdict in verdicts:
+        by_lang = report.by_lang.setdefault(verdict.lang, Counts())
+        for counts in (report, by_lang, report.by_kind.setdefault(verdict.kind, Counts())):
+            counts.add(verdict.predicted, verdict.label)
+        if verdict.error is not None:
+            report.errors.append(verdict.error)
+    return report
+
+
+def check_watchlists(matcher: Matcher, watchlists: Iterable[str]) -> None:
+    """Raise ValueError for a name that is not one of the matcher's watch lists."""
+    known = {w.name for w in matcher.watchlists}
+    for name in watchlists:
+        if name not in known:
+            raise ValueError(f"no watch list named {name!r}")
+
+
 def evaluate(items: Iterable[dict[str, Any]], matcher: Matcher, watchlist: str) -> EvalReport:
     """Run ``watchlist`` over labelled items (``title``, ``text``, ``label``, optional ``id``/``lang``/``kind``)."""
-    if watchlist not in {w.name for w in matcher.watchlists}:
-        raise ValueError(f"no watch list named {watchlist!r}")
-    report = EvalReport()
-    for number, item in enumerate(items, 1):
-        doc = Document(str(item.get("title") or ""), str(item.get("text") or ""), item.get("lang"))
-        outcome = next((o for o in matcher.outcomes(doc) if o.watchlist.name == watchlist), None)
-        predicted = outcome is not None and outcome.matched
-        label = bool(item["label"])
-        lang, kind = str(item.get("lang") or "?"), str(item.get("kind") or "?")
-        for counts in (report, report.by_lang.setdefault(lang, Counts()), report.by_kind.setdefault(kind, Counts())):
-            counts.add(predicted, label)
-        if predicted != label:
-            found = to_match(outcome, doc) if outcome is not None and outcome.queries else None
-            report.errors.append(
-                EvalError(
-                    id=str(item.get("id", number)),
-                    label=int(label),
-                    kind=kind,
-                    lang=lang,
-                    score=outcome.relevance.score if outcome else 0.0,
-                    terms=found.terms if found else (),
-                    snippet=found.snippet if found else "",
-                )
-            )
-    return report
+    check_watchlists(matcher, [watchlist])
+    return tally(judge(item, number, matcher, [watchlist])[0] for number, item in enumerate(items, 1))
