@@ -145,6 +145,7 @@ def write_config(
     *,
     schedule: Mapping[str, Any] | None = None,
     notifiers: Sequence[Mapping[str, Any]] = ({"name": "null", "kind": "null"},),
+    workers: int | str = 0,
 ) -> Path:
     """A monitor config in `root` with one feed source per URL and the repo's watch lists."""
     lists = root / "watchlists"
@@ -160,6 +161,7 @@ def write_config(
         "storage": {"path": str(root / "monitor.sqlite3")},
         "schedule": dict(schedule or {}),
         "notifiers": [dict(n) for n in notifiers],
+        "workers": workers,
         "sources": [{"name": f"farm-{i:05d}", "url": url} for i, url in enumerate(urls)],
     }
     path = root / "monitor.yaml"

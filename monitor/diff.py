@@ -11,6 +11,8 @@ import hashlib
 import re
 import unicodedata
 
+from monitor.records import Article
+
 # Sentence ends: . ! ? … and the Armenian full stop (U+0589), Arabic question mark (U+061F) and
 # Urdu full stop (U+06D4). Armenian text on
 # the web often uses an ASCII colon as its full stop, so a colon after an Armenian letter counts too.
@@ -107,6 +109,12 @@ def _digest(shingle: str) -> bytes:
 
 # _BIT_TABLES[b] maps a byte to 1 when its bit b is set, else to 0 (for bytes.translate).
 _BIT_TABLES = tuple(bytes((value >> bit) & 1 for value in range(256)) for bit in range(8))
+
+
+def entry_hash(item: Article) -> str:
+    """Fingerprint of a feed entry as the feed shows it: a change means the page may have changed."""
+    stamp = item.updated.isoformat() if item.updated else ""
+    return hashlib.sha256(f"{item.title}\n{item.summary}\n{stamp}".encode()).hexdigest()[:32]
 
 
 def fingerprint(text: str) -> int:

@@ -1,12 +1,11 @@
 """`Pipeline.poll(source)`: fetch, parse, extract, diff/dedupe, match, record alerts — in that order.
 
-No global state: the store, fetcher, matcher and notifier names are handed in.
+No global state: the store, fetcher, workers (parsing, extraction, matching) and notifier names are handed in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -15,19 +14,16 @@ from datetime import UTC, datetime, timedelta
 from monitor import diff
 from monitor.config import FetchConfig, SourceConfig
 from monitor.errors import FetchError, ParseError
-from monitor.extract import extract_page
 from monitor.fetch import Fetcher
-from monitor.query import Matcher
-from monitor.records import Alert, AlertKind, Article, SourceState
+from monitor.records import Alert, AlertKind, SourceState
 from monitor.retry import backoff
-from monitor.sources import SOURCE_KINDS
 from monitor.store import Store, StoredArticle
+from monitor.workers import MAX_TEXT_CHARS, Analysis, Parsed, Workers, clipped
 
 log = logging.getLogger(__name__)
 
 NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
 YIELD_EVERY = 50  # items handled between two yields to the event loop
-MAX_TEXT_CHARS = 200_000  # longer summaries and bodies are cut (a long read is ~50,000 characters)
 DISABLED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # next_due of a source that is gone (HTTP 410)
 MIN_WORDS_FOR_NEAR_DUPLICATE = 40  # short teasers are too alike to call duplicates
 
@@ -52,12 +48,6 @@ class PollReport:
         return self.status == 304
 
 
-def entry_hash(item: Article) -> str:
-    """Fingerprint of a feed entry as the feed shows it: a change means the page may have changed."""
-    stamp = item.updated.isoformat() if item.updated else ""
-    return hashlib.sha256(f"{item.title}\n{item.summary}\n{stamp}".encode()).hexdigest()[:32]
-
-
 class Pipeline:
     """Runs one source through every stage; safe to call concurrently for different sources."""
 
@@ -65,13 +55,13 @@ class Pipeline:
         self,
         store: Store,
         fetcher: Fetcher,
-        matcher: Matcher,
+        workers: Workers,
         notifiers: Sequence[str],
         fetch_config: FetchConfig | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
-        self.matcher = matcher
+        self.workers = workers
         self.notifiers = tuple(notifiers)
         self.fetch_config = fetch_config or FetchConfig.model_validate({})
         self.ignore_before: datetime | None = None  # retention pruned up to here: older items must not alert again
@@ -87,10 +77,8 @@ class Pipeline:
             )
             report.status = result.status
             if not result.not_modified:
-                items = await asyncio.to_thread(  # a big document must not stall the other sources
-                    SOURCE_KINDS[source.kind].parse,
-                    result, source=source.name, language=source.language, options=_kind_options(source),
-                )
+                known = self.store.recent_entry_hashes(source.name)
+                items = await self.workers.parse(source, result, known)
                 report.items = len(items)
                 await self._process(source, items, report, now)
         except (FetchError, ParseError) as exc:
@@ -135,56 +123,66 @@ class Pipeline:
             )
         )
 
-    async def _process(self, source: SourceConfig, items: list[Article], report: PollReport, now: datetime) -> None:
+    async def _process(self, source: SourceConfig, items: list[Parsed], report: PollReport, now: datetime) -> None:
         seen: set[str] = set()
-        todo: list[tuple[Article, StoredArticle | None, str]] = []
+        todo: list[tuple[Parsed, StoredArticle | None]] = []
         cutoff = self.ignore_before
-        for n, item in enumerate(items, 1):
+        for n, parsed in enumerate(items, 1):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between items
+            item = parsed.article
             if item.id in seen or (cutoff and item.published and item.published < cutoff):
                 continue
             seen.add(item.id)
             stored = self.store.find_article(item.id, item.guid)
-            entry = entry_hash(item)
-            if stored is None or stored.entry_hash != entry:
-                todo.append((item, stored, entry))
+            if stored is None or stored.entry_hash != parsed.entry:
+                todo.append((parsed, stored))
         if source.fetch_article:
             todo = todo[: source.max_articles]
-            articles = await asyncio.gather(*(self._with_page(source, item) for item, _, _ in todo))
+            pages = await asyncio.gather(*(self._with_page(source, parsed) for parsed, _ in todo))
+            ready = [(page, stored) for (_, stored), page in zip(todo, pages, strict=True) if page is not None]
         else:
-            articles = [item for item, _, _ in todo]
-        ready = [(a, stored, entry) for (_, stored, entry), a in zip(todo, articles, strict=True) if a is not None]
+            ready = todo
+        for parsed, _ in ready:
+            if parsed.cut:
+                log.warning("source %s: article %s text cut to %d characters", source.name, parsed.article.url,
+                            MAX_TEXT_CHARS, extra={"source": source.name, "article": parsed.article.id})
         for start in range(0, len(ready), YIELD_EVERY):
+            batch = ready[start : start + YIELD_EVERY]
+            missing = [parsed.article for parsed, _ in batch if parsed.analysis is None]
+            computed = iter(await self.workers.analyse(missing) if missing else [])
             with self.store.transaction():  # one commit per batch; no await inside a transaction
-                for article, stored, entry in ready[start : start + YIELD_EVERY]:
-                    self._record(_clipped(article, source.name), entry, stored, report, now)
+                for parsed, stored in batch:
+                    self._record(parsed, parsed.analysis or next(computed), stored, report, now)
             await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between batches
 
-    async def _with_page(self, source: SourceConfig, item: Article) -> Article | None:
+    async def _with_page(self, source: SourceConfig, parsed: Parsed) -> Parsed | None:
         """The item with its page's body, canonical URL and missing fields filled in; None if the page failed."""
+        item = parsed.article
         try:
             page = await self.fetcher.fetch(item.url, headers=source.headers, guard=not source.allow_private)
-            info = await asyncio.to_thread(
-                extract_page, page.content, page.final_url, source.article_selector, page.charset
-            )
+            info = await self.workers.extract(page.content, page.final_url, source.article_selector, page.charset)
         except FetchError as exc:
             log.warning("source %s: article %s not fetched: %s", source.name, item.url, exc)
             return None
-        return replace(
-            item,
-            url=info.canonical_url or item.url,
-            title=item.title or info.title,
-            body=info.body,
-            published=item.published or info.published,
-            language=item.language or info.language,
-            id="",
-            content_hash="",
+        article, cut = clipped(
+            replace(
+                item,
+                url=info.canonical_url or item.url,
+                title=item.title or info.title,
+                body=info.body,
+                published=item.published or info.published,
+                language=item.language or info.language,
+                id="",
+                content_hash="",
+            )
         )
+        return Parsed(article, parsed.entry, None, parsed.cut or cut)
 
     def _record(
-        self, article: Article, entry: str, stored: StoredArticle | None, report: PollReport, now: datetime
+        self, parsed: Parsed, analysis: Analysis, stored: StoredArticle | None, report: PollReport, now: datetime
     ) -> None:
+        article, entry = parsed.article, parsed.entry
         # look again inside the transaction: another source, or an earlier item of this poll, may have
         # recorded the same article since the pre-check in _process
         if stored is None or stored.id != article.id:
@@ -192,17 +190,17 @@ class Pipeline:
         if stored is not None and stored.content_hash == article.content_hash:
             self.store.touch_article(stored.id, entry, now)
             return
-        fingerprint = diff.fingerprint(article.text)
+        fingerprint = analysis.fingerprint
         kind: AlertKind = "new"
         added: list[str] = []
         duplicate_of = None
         if stored is not None:  # edited: only what the edit added can alert, once per watch list
             kind, added = "updated", diff.added_sentences(stored.text, article.text)
-            hits = self.matcher.match("", "\n".join(added), article.language) if added else []
+            hits = self.workers.matcher.match("", "\n".join(added), article.language) if added else []
             matches = [m for m in hits if m.watchlist not in stored.alerted]
             report.updated += 1
         else:
-            matches = self.matcher.match(article.title, article.text, article.language)
+            matches = list(analysis.matches)
             if len(article.text.split()) >= MIN_WORDS_FOR_NEAR_DUPLICATE:
                 original = self.store.find_near_duplicate(fingerprint, now - NEAR_DUPLICATE_WINDOW, article.id)
                 # a copy that matches a watch list its original did not alert on is not a duplicate to it
@@ -224,18 +222,3 @@ class Pipeline:
         report.matched.extend(m.watchlist for m in matches)
         report.alerts.extend(alerts)
 
-
-def _clipped(article: Article, source: str) -> Article:
-    """The article with its summary and body cut to MAX_TEXT_CHARS each (matching megabytes stalls the loop)."""
-    if len(article.summary) <= MAX_TEXT_CHARS and len(article.body) <= MAX_TEXT_CHARS:
-        return article
-    log.warning("source %s: article %s text cut to %d characters", source, article.url, MAX_TEXT_CHARS,
-                extra={"source": source, "article": article.id})
-    cut = MAX_TEXT_CHARS
-    return replace(article, summary=article.summary[:cut], body=article.body[:cut], content_hash="")
-
-
-def _kind_options(source: SourceConfig) -> dict[str, object]:
-    """The options a source kind reads (html: link_selector, title_selector, same_site)."""
-    options = {"link_selector": source.link_selector, "title_selector": source.title_selector}
-    return {k: v for k, v in options.items() if v} | ({"same_site": True} if source.same_site else {})

@@ -33,6 +33,7 @@ from monitor.reload import watch_config
 from monitor.store import Store
 from monitor.store.retention import PruneReport, prune_forever, pruned_before
 from monitor.store.sqlite import SqliteStore
+from monitor.workers import Workers, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ def fetch_settings(settings: Settings) -> FetchSettings:
         backoff_base=cfg.backoff_base,
         backoff_cap=cfg.backoff_cap,
     )
+
+
+def build_workers(settings: Settings) -> Workers:
+    """The parsing, extraction and matching workers the config asks for (`workers`)."""
+    return Workers(Matcher(settings.watchlist_records()), worker_count(settings.monitor.workers))
 
 
 def build_notifiers(settings: Settings, store: Store) -> list[Notifier]:
@@ -129,11 +135,14 @@ async def run_once(
     try:
         notifiers = [] if dry_run else build_notifiers(settings, store)
         async with Fetcher(fetch_settings(settings), transport=transport) as fetcher:
-            matcher = Matcher(settings.watchlist_records())
+            workers = build_workers(settings)
             names_ = [n.name for n in notifiers] or ["console"]
-            pipeline = Pipeline(store, fetcher, matcher, names_, settings.monitor.fetch)
+            pipeline = Pipeline(store, fetcher, workers, names_, settings.monitor.fetch)
             pipeline.ignore_before = pruned_before(settings.db_path)
-            reports = await poll_sources(pipeline, settings, sources, on_done)
+            try:
+                reports = await poll_sources(pipeline, settings, sources, on_done)
+            finally:
+                workers.close()
         for notifier in notifiers:
             await notifier.start()
             try:
@@ -218,7 +227,7 @@ class Service:
             return f"rejected: {exc}"
         assert self._pipeline is not None
         self.settings = settings
-        self._pipeline.matcher = matcher
+        self._pipeline.workers.reconfigure(matcher, worker_count(settings.monitor.workers))
         added, changed, removed = self._scheduler.reconcile(settings)
         self._resume(changed)
         self.metrics.reloads.labels("ok").inc()
@@ -340,10 +349,12 @@ class Service:
                 await notifier.start()
                 stack.push_async_callback(notifier.stop)
             self._start_bot(stack, plain)
+            workers = build_workers(self.settings)
+            stack.callback(workers.close)
             self._pipeline = Pipeline(
                 self.store,
                 fetcher,
-                Matcher(self.settings.watchlist_records()),
+                workers,
                 [n.name for n in notifiers],
                 self.settings.monitor.fetch,
             )

@@ -24,7 +24,8 @@ import httpx
 import pytest
 import yaml
 
-from monitor.pipeline import DISABLED_UNTIL, MAX_TEXT_CHARS
+from monitor.pipeline import DISABLED_UNTIL
+from monitor.workers import MAX_TEXT_CHARS
 
 from .hostile import HOSTILE, XXE_SECRET, HostileServer
 from .test_health import sample

@@ -303,15 +303,25 @@ def test_near_duplicate_returns_the_closest(store: SqliteStore) -> None:
     text = _seed_text()
     far = article("https://a.example/far", source="a", body=_copy_of_seed())
     exact = article("https://b.example/exact", source="b", body=text)
-    save_new(store, far)
-    save_new(store, exact)
+    save_new(store, far, match())
+    save_new(store, exact, match())
     found = store.find_near_duplicate(fingerprint(text), T0 - timedelta(hours=1), "new")
     assert found is not None and found.id == exact.id
 
 
+def test_only_articles_that_alerted_are_near_duplicate_originals(store: SqliteStore) -> None:
+    quiet = article("https://a.example/quiet", source="a", body=_seed_text())
+    save_new(store, quiet)
+    since = T0 - timedelta(hours=1)
+    assert store.find_near_duplicate(fingerprint(_copy_of_seed()), since, "copy") is None
+    save_new(store, article("https://b.example/loud", source="b", body=_seed_text()), match())
+    found = store.find_near_duplicate(fingerprint(_copy_of_seed()), since, "copy")
+    assert found is not None and found.source == "b"
+
+
 def test_edit_moves_article_to_its_new_fingerprint(store: SqliteStore) -> None:
     before = article("https://o.example/1", source="o", body="A short story about the harvest in Tavush province.")
-    save_new(store, before)
+    save_new(store, before, match())
     after = article("https://o.example/1", source="o", body=_seed_text())
     store.save_article(after, fingerprint=fingerprint(after.text), kind="updated", matches=(), notifiers=NOTIFIERS)
     since = T0 - timedelta(hours=1)
@@ -459,3 +469,13 @@ def test_snapshot_writes_do_not_touch_the_file(db_path: Path, store: SqliteStore
     assert count(db_path, "SELECT COUNT(*) FROM alerts") == 1
     assert count(db_path, "SELECT COUNT(*) FROM sources") == 0
     assert [x.id for x in store.owed("console", T0)] == [1]
+
+
+def test_recent_entry_hashes_are_the_sources_newest_articles(store: SqliteStore, clock: Clock) -> None:
+    for n in range(4):
+        clock.now = T0 + timedelta(minutes=n)
+        save_new(store, article(f"https://a.example/{n}", source="a"), entry_hash=f"a{n}")
+    save_new(store, article("https://b.example/0", source="b"), entry_hash="b0")
+    assert store.recent_entry_hashes("a", limit=2) == {"a3", "a2"}
+    assert store.recent_entry_hashes("a") == {"a0", "a1", "a2", "a3"}
+    assert store.recent_entry_hashes("nobody") == frozenset()

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 
+RECENT_ENTRIES = 500  # a source's newest articles whose feed entries a poll recognises before analysing
+
 
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
@@ -59,8 +61,12 @@ class Store(ABC):
         """The article with this id (canonical URL), or else with this feed GUID."""
 
     @abstractmethod
+    def recent_entry_hashes(self, source: str, limit: int = RECENT_ENTRIES) -> frozenset[str]:
+        """Feed-entry hashes of the source's newest articles: entries a poll need not analyse again."""
+
+    @abstractmethod
     def find_near_duplicate(self, fingerprint: int, since: datetime, exclude_id: str) -> StoredArticle | None:
-        """An article first seen at or after `since` whose fingerprint is within the near-duplicate distance."""
+        """An article that alerted, first seen at or after `since`, within the near-duplicate distance."""
 
     @abstractmethod
     def save_article(

@@ -13,7 +13,7 @@ from typing import Any, cast
 from monitor.diff import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.errors import StorageError
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
-from monitor.store import Store, StoredArticle
+from monitor.store import RECENT_ENTRIES, Store, StoredArticle
 from monitor.store.migrations import apply_migrations
 from monitor.store.telegram import TelegramStoreMixin
 
@@ -115,6 +115,13 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_owed ON outbox (notifier, status, alert_id);
     """,
+    # Only articles that alerted are near-duplicate originals: the band index holds those alone.
+    """
+    DELETE FROM article_bands WHERE article_id NOT IN (SELECT article_id FROM alerts);
+    """,
+    """
+    CREATE INDEX articles_source ON articles (source, first_seen);
+    """,
 )
 
 _ARTICLE_COLUMNS = "id, url, source, guid, title, text, content_hash, fingerprint, entry_hash, first_seen, duplicate_of"
@@ -128,7 +135,8 @@ def _ts(value: datetime | None) -> str | None:
     """A datetime as sortable ISO-8601 UTC text (naive datetimes are taken as UTC)."""
     if value is None:
         return None
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is not UTC:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value.isoformat(timespec="microseconds")
 
 
@@ -278,10 +286,18 @@ class SqliteStore(TelegramStoreMixin, Store):
         )
         return frozenset(r[0] for r in rows)
 
+    def recent_entry_hashes(self, source: str, limit: int = RECENT_ENTRIES) -> frozenset[str]:
+        rows = self.conn.execute(
+            "SELECT entry_hash FROM articles WHERE source = ? ORDER BY first_seen DESC LIMIT ?", (source, limit)
+        )
+        return frozenset(r[0] for r in rows)
+
     def find_near_duplicate(self, fingerprint: int, since: datetime, exclude_id: str) -> StoredArticle | None:
         """The closest article within the distance among the newest sharing a fingerprint band (`diff.bands`).
 
-        Each band contributes at most NEAR_DUPLICATE_CANDIDATES of its newest articles, so a flood of
+        Only articles that alerted are candidates: a copy matters as the copy of something subscribers
+        were told about (its alert lists the copy's outlet; the copy does not alert again). Each band
+        contributes at most NEAR_DUPLICATE_CANDIDATES of its newest articles, so a flood of
         look-alike items (stock phrases, templated teasers) costs a bounded look-up, not one per stored item.
         """
         keys = bands(fingerprint)
@@ -314,17 +330,27 @@ class SqliteStore(TelegramStoreMixin, Store):
         now = self._clock()
         target = stored_id or article.id
         with self.transaction():
-            self._upsert_article(target, article, fingerprint, entry_hash, now)
+            edited = self._upsert_article(target, article, fingerprint, entry_hash, now)
             self._add_aliases(target, article)
             if duplicate_of is not None:
                 self._record_copy(target, article.source, duplicate_of)
                 return []
             for match in matches:
                 self._insert_match(target, article.content_hash, match, now)
-            return self._create_alerts(target, article, kind, matches, notifiers, added, now)
+            alerts = self._create_alerts(target, article, kind, matches, notifiers, added, now)
+            if alerts or (edited and self._has_alerts(target)):  # an edit dropped an original's old bands
+                self._index_bands(target, fingerprint)
+            return alerts
 
-    def _upsert_article(self, target: str, article: Article, fingerprint: int, entry_hash: str, now: datetime) -> None:
-        """Insert or update the article row; add a version row when the content is new or changed."""
+    def _has_alerts(self, article_id: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM alerts WHERE article_id = ? LIMIT 1", (article_id,)).fetchone()
+        return row is not None
+
+    def _upsert_article(self, target: str, article: Article, fingerprint: int, entry_hash: str, now: datetime) -> bool:
+        """Insert or update the article row; add a version row when the content is new or changed.
+
+        Returns whether a stored article's content changed (its near-duplicate bands are dropped then).
+        """
         row = self.conn.execute(
             "SELECT content_hash, fingerprint, first_seen FROM articles WHERE id = ?", (target,)
         ).fetchone()
@@ -364,7 +390,7 @@ class SqliteStore(TelegramStoreMixin, Store):
                 ),
             )
             if row[0] == article.content_hash:
-                return
+                return False
             self.conn.executemany(
                 "DELETE FROM article_bands WHERE band = ? AND value = ? AND first_seen = ? AND article_id = ?",
                 [(band, value, row[2], target) for band, value in enumerate(bands(from_signed(row[1])))],
@@ -373,8 +399,12 @@ class SqliteStore(TelegramStoreMixin, Store):
             "INSERT INTO article_versions (article_id, content_hash, title, text, seen_at) VALUES (?, ?, ?, ?, ?)",
             (target, article.content_hash, article.title, article.text, _ts(now)),
         )
+        return row is not None
+
+    def _index_bands(self, target: str, fingerprint: int) -> None:
+        """Make an article that alerted findable as a near-duplicate original (by its current fingerprint)."""
         self.conn.executemany(
-            "INSERT INTO article_bands (band, value, first_seen, article_id, fingerprint)"
+            "INSERT OR IGNORE INTO article_bands (band, value, first_seen, article_id, fingerprint)"
             " SELECT ?, ?, first_seen, id, fingerprint FROM articles WHERE id = ?",
             [(band, value, target) for band, value in enumerate(bands(fingerprint))],
         )

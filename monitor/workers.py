@@ -1,0 +1,176 @@
+"""The pipeline's CPU-bound stage work, on the cores the event loop does not use.
+
+Parsing fetched documents, extracting article pages, and analysing articles (SimHash fingerprint
+and watch-list matches) are pure functions of their input. With ``workers: 0`` they run in the
+service process (parsing and extraction in a thread, so a big document does not stall the loop);
+with ``workers: N`` they run in a pool of N processes, each holding its own `Matcher` built from
+the same watch lists, while the event loop keeps the network and the store. The pool starts on
+first use, so a cycle of 304s never starts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from monitor import diff
+from monitor.config import SourceConfig
+from monitor.extract import PageInfo, extract_page
+from monitor.query import Matcher
+from monitor.records import Article, FetchResult, Match, WatchList
+from monitor.sources import SOURCE_KINDS
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_AUTO_WORKERS = 4
+MAX_TEXT_CHARS = 200_000  # longer summaries and bodies are cut (matching megabytes stalls a worker)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What an article's text gives before the store is consulted: its fingerprint and its matches."""
+
+    fingerprint: int
+    matches: tuple[Match, ...]
+
+
+def worker_count(setting: int | str, cpus: int | None = None) -> int:
+    """Processes for a ``workers`` setting: ``auto`` is one per core (up to 4), none on a single core."""
+    if setting != "auto":
+        return int(setting)
+    cpus = cpus or os.cpu_count() or 1
+    return 0 if cpus < 2 else min(cpus, MAX_AUTO_WORKERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """One item of a fetched document, ready for the store's look-up."""
+
+    article: Article  # its summary and body cut to MAX_TEXT_CHARS
+    entry: str  # `diff.entry_hash` of the item as the document shows it
+    analysis: Analysis | None  # None: not analysed here (a known entry, or its page is still to fetch)
+    cut: bool = False  # the text was cut
+
+
+def parse_items(
+    matcher: Matcher | None, source: SourceConfig, result: FetchResult, known: frozenset[str]
+) -> list[Parsed]:
+    """The document's items; with a matcher, those whose entry is not `known` are analysed too."""
+    out = []
+    for item in parse(source, result):
+        article, cut = clipped(item)
+        entry = diff.entry_hash(item)
+        ready = matcher is not None and not source.fetch_article and entry not in known
+        out.append(Parsed(article, entry, analysis(matcher, article) if matcher and ready else None, cut))
+    return out
+
+
+def clipped(article: Article) -> tuple[Article, bool]:
+    """The article with its summary and body cut to MAX_TEXT_CHARS each, and whether it was cut."""
+    if len(article.summary) <= MAX_TEXT_CHARS and len(article.body) <= MAX_TEXT_CHARS:
+        return article, False
+    cut = MAX_TEXT_CHARS
+    return replace(article, summary=article.summary[:cut], body=article.body[:cut], content_hash=""), True
+
+
+def parse(source: SourceConfig, result: FetchResult) -> list[Article]:
+    """A fetched document's articles, by its source's kind (raises ParseError)."""
+    selectors = {"link_selector": source.link_selector, "title_selector": source.title_selector}
+    options: dict[str, object] = {k: v for k, v in selectors.items() if v}
+    if source.same_site:
+        options["same_site"] = True
+    return SOURCE_KINDS[source.kind].parse(result, source=source.name, language=source.language, options=options)
+
+
+def analysis(matcher: Matcher, article: Article) -> Analysis:
+    """Fingerprint and watch-list matches of an article's title and text."""
+    return Analysis(diff.fingerprint(article.text), tuple(matcher.match(article.title, article.text, article.language)))
+
+
+# In a pool process: the matcher built by `_start` from the service's watch lists.
+_worker_matcher: Matcher | None = None
+
+
+def _start(watchlists: list[WatchList]) -> None:
+    global _worker_matcher
+    _worker_matcher = Matcher(watchlists)
+
+
+def _analyse_in_worker(articles: Sequence[Article]) -> list[Analysis]:
+    assert _worker_matcher is not None, "pool process started without watch lists"
+    return [analysis(_worker_matcher, a) for a in articles]
+
+
+def _parse_in_worker(source: SourceConfig, result: FetchResult, known: frozenset[str]) -> list[Parsed]:
+    return parse_items(_worker_matcher, source, result, known)
+
+
+class Workers:
+    """Runs the CPU-bound stages in-process (``processes=0``) or in a process pool."""
+
+    def __init__(self, matcher: Matcher, processes: int = 0) -> None:
+        self.matcher = matcher
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    def reconfigure(self, matcher: Matcher, processes: int) -> None:
+        """A config reload: later work uses these watch lists and this many processes (the pool is replaced)."""
+        self.matcher, self.processes = matcher, processes
+        self._stop_pool()
+
+    async def parse(self, source: SourceConfig, result: FetchResult, known: frozenset[str]) -> list[Parsed]:
+        """The document's items; in a pool they come analysed (one round trip per document)."""
+        if not self.processes:
+            return await self._run(parse_items, None, source, result, known)
+        return await self._run(_parse_in_worker, source, result, known)
+
+    async def extract(self, content: bytes, url: str, selector: str | None, charset: str | None) -> PageInfo:
+        return await self._run(extract_page, content, url, selector, charset)
+
+    async def analyse(self, articles: Sequence[Article]) -> list[Analysis]:
+        """Each article's analysis (in-process: right here, on the event loop's thread)."""
+        if not self.processes:
+            return [analysis(self.matcher, a) for a in articles]
+        return await self._run(_analyse_in_worker, list(articles))
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        if not self.processes:
+            return await asyncio.to_thread(function, *args)
+        pool = self._pool or self._start_pool()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+        except BrokenProcessPool:  # a pool process died (killed, out of memory): start a new pool and retry once
+            log.error("a worker process died; starting a new pool")
+            if self._pool is pool:
+                self._stop_pool()
+            return await asyncio.get_running_loop().run_in_executor(self._pool or self._start_pool(), function, *args)
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the service process has threads (asyncio's, the scheduler's) that fork would copy badly
+        self._pool = ProcessPoolExecutor(
+            self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(self.matcher.watchlists,),
+        )
+        log.info("started %d worker processes", self.processes)
+        return self._pool
+
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=False)
+            self._pool = None
+
+    def close(self) -> None:
+        """Stop the pool processes (waits for the work they hold)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

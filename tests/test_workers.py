@@ -1,0 +1,125 @@
+"""Parsing, extraction and matching in worker processes: the same alerts as in the service process,
+known feed entries not analysed again, a dead worker replaced, a reload followed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor import config as config_mod
+from monitor.demo import StaticSite, seed_routes
+from monitor.diff import entry_hash, fingerprint
+from monitor.query import Matcher
+from monitor.records import Article, FetchResult, WatchList
+from monitor.service import OnceResult, run_once
+from monitor.workers import MAX_TEXT_CHARS, Workers, parse_items, worker_count
+
+REPO = Path(__file__).resolve().parents[1]
+CEASEFIRE = WatchList("ceasefire", ("ceasefire OR truce",), threshold=0)
+TRUCE_ONLY = WatchList("truce", ("truce",), threshold=0)
+SOURCE = config_mod.SourceConfig.model_validate({"name": "outlet", "url": "https://outlet.example/feed.xml"})
+
+
+def write_config(tmp: Path, base: str, workers: int) -> Path:
+    (tmp / "watchlists").mkdir()
+    (tmp / "watchlists" / "ceasefire.yaml").write_text(
+        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    sources = [
+        {"name": "panarmenian", "url": f"{base}/eng/rss/", "fetch_article": True, "allow_private": True},
+        {"name": "panarmenian-feed", "url": f"{base}/eng/rss/"},  # the feed's own text: analysed while parsing
+        {"name": "aljazeera", "url": f"{base}/aljazeera.xml"},
+        {"name": "bd24live", "url": f"{base}/bd24live.xml"},
+    ]
+    data = {"storage": {"path": "db.sqlite3"}, "workers": workers, "sources": sources}
+    path = tmp / "monitor.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def alerts(result: OnceResult) -> set[tuple[str, str, str, str]]:
+    return {(a.kind, a.source, a.url, a.snippet) for a in result.alerts}
+
+
+def test_a_worker_pool_alerts_exactly_as_the_service_process_does(tmp_path: Path) -> None:
+    seen: dict[int, list[set[tuple[str, str, str, str]]]] = {}
+    for workers in (0, 1):
+        with StaticSite({}) as site:
+            site.routes = seed_routes(site.base)
+            workdir = tmp_path / str(workers)
+            workdir.mkdir()
+            settings = config_mod.load(write_config(workdir, site.base, workers))
+            first = asyncio.run(run_once(settings))
+            site.routes = seed_routes(site.base, "border-v2.html", "Thu, 06 Jul 2017 11:30:00 GMT")
+            second = asyncio.run(run_once(settings))
+        assert [r.error for r in first.reports] == [None] * 4
+        seen[workers] = [alerts(first), alerts(second)]
+    assert seen[1] == seen[0]
+    first_pass, edit_pass = seen[1]
+    assert {source for _, source, _, _ in first_pass} >= {"panarmenian"}
+    assert [kind for kind, *_ in edit_pass] == ["updated"]  # the edit, matched against what it added
+
+
+def feed_result(*items: tuple[str, str]) -> FetchResult:
+    entries = "".join(
+        f"<item><title>{title}</title><link>https://outlet.example/{n}</link><description>{text}</description></item>"
+        for n, (title, text) in enumerate(items)
+    )
+    content = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+    url = "https://outlet.example/feed.xml"
+    return FetchResult(url=url, final_url=url, status=200, content=content.encode(), content_type="application/rss+xml")
+
+
+def test_parse_items_analyses_new_entries_and_skips_known_ones() -> None:
+    result = feed_result(("Truce holds", "The truce held overnight."), ("Harvest", "Apricots are ripe."))
+    matcher = Matcher([CEASEFIRE])
+    fresh = parse_items(matcher, SOURCE, result, frozenset())
+    assert [p.analysis is not None for p in fresh] == [True, True]
+    truce, harvest = fresh
+    assert truce.analysis and [m.watchlist for m in truce.analysis.matches] == ["ceasefire"]
+    assert harvest.analysis and harvest.analysis.matches == ()
+    assert truce.analysis.fingerprint == fingerprint(truce.article.text)
+
+    again = parse_items(matcher, SOURCE, result, frozenset({truce.entry}))
+    assert [p.analysis is None for p in again] == [True, False]
+    assert [p.entry for p in again] == [entry_hash(p.article) for p in again]
+    assert all(p.analysis is None for p in parse_items(None, SOURCE, result, frozenset()))
+
+
+def test_parse_items_cuts_giant_texts_and_says_so() -> None:
+    (giant,) = parse_items(None, SOURCE, feed_result(("Long", "word " * (MAX_TEXT_CHARS // 4))), frozenset())
+    assert giant.cut and len(giant.article.summary) == MAX_TEXT_CHARS
+
+
+@pytest.mark.parametrize(("cpus", "expected"), [(1, 0), (2, 2), (3, 3), (16, 4)])
+def test_auto_means_one_worker_per_core_and_none_on_a_single_core(cpus: int, expected: int) -> None:
+    assert worker_count("auto", cpus) == expected
+    assert worker_count(3, cpus) == 3
+
+
+def truce_article() -> Article:
+    return Article(url="https://outlet.example/a", source="outlet", title="Truce", body="A truce was agreed.")
+
+
+async def test_a_dead_worker_is_replaced_and_a_reload_reaches_the_pool() -> None:
+    workers = Workers(Matcher([CEASEFIRE]), processes=1)
+    try:
+        (before,) = await workers.analyse([truce_article()])
+        assert [m.watchlist for m in before.matches] == ["ceasefire"]
+        pid = await workers._run(os.getpid)
+        assert pid != os.getpid()
+        os.kill(pid, signal.SIGKILL)
+        (after,) = await workers.analyse([truce_article()])  # a new pool took over
+        assert after == before
+        assert await workers._run(os.getpid) != pid
+
+        workers.reconfigure(Matcher([TRUCE_ONLY]), 1)
+        (reloaded,) = await workers.analyse([truce_article()])
+        assert [m.watchlist for m in reloaded.matches] == ["truce"]
+    finally:
+        workers.close()
