@@ -22,32 +22,36 @@ from monitor.query.evaluate import Verdict, judge, tally
 from monitor.records import WatchList
 
 REQUIRED = ("title", "label")
-PARALLEL_MIN_ITEMS = 500  # fewer items are judged in this process: starting workers would cost more
-CHUNK_ITEMS = 250  # items per task handed to a worker (small enough to balance the load, large enough to batch)
-Chunk = list[tuple[int, dict[str, Any]]]
+PARALLEL_MIN_LINES = 500  # a shorter file is judged in this process: starting workers would cost more
+CHUNK_LINES = 250  # lines per task handed to a worker (small enough to balance the load, large enough to batch)
+Chunk = list[tuple[int, str]]  # numbered lines of the file
 Verdicts = list[Verdict]  # one item's verdicts, one per selected watch list
+Judged = tuple[list[str], list[Verdicts]]  # problems with lines, and the verdicts on the good ones
 
 
-def read_labelled(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
-    """Items of a JSONL file; a malformed line is reported in `problems` with its number and skipped."""
+def read_lines(path: Path) -> list[tuple[int, str]]:
+    """The non-blank lines of a file with their numbers."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: not valid JSON ({exc.msg}); skipped")
-            continue
-        missing = [k for k in REQUIRED if not isinstance(item, dict) or k not in item]
-        if missing or item.get("label") not in (0, 1, True, False):
-            problems.append(f"{path}:{number}: needs {', '.join(REQUIRED)} with label 0 or 1; skipped")
-            continue
-        item.setdefault("id", f"line-{number}")
-        yield item
+    return [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+
+
+def read_item(path: Path, number: int, line: str, problems: list[str]) -> dict[str, Any] | None:
+    """The labelled item on line `number`, or None when the line is malformed (reported in `problems`)."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        problems.append(f"{path}:{number}: not valid JSON ({exc.msg}); skipped")
+        return None
+    missing = [k for k in REQUIRED if not isinstance(item, dict) or k not in item]
+    if missing or item.get("label") not in (0, 1, True, False):
+        problems.append(f"{path}:{number}: needs {', '.join(REQUIRED)} with label 0 or 1; skipped")
+        return None
+    labelled: dict[str, Any] = item
+    labelled.setdefault("id", f"line-{number}")
+    return labelled
 
 
 def as_article(item: dict[str, Any]) -> dict[str, Any]:
@@ -61,53 +65,61 @@ def as_article(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "text": page.body, "title": item["title"] or page.title}
 
 
-def judge_chunk(chunk: Chunk, matcher: Matcher, names: Sequence[str]) -> list[Verdicts]:
-    """The verdicts of the named watch lists on each numbered item of a chunk."""
-    return [judge(as_article(item), number, matcher, names) for number, item in chunk]
+def judge_chunk(path: Path, chunk: Chunk, matcher: Matcher, names: Sequence[str]) -> Judged:
+    """The problems of a chunk of numbered lines, and the verdicts of the named watch lists on its items."""
+    problems: list[str] = []
+    verdicts = []
+    for number, line in chunk:
+        item = read_item(path, number, line, problems)
+        if item is not None:
+            verdicts.append(judge(as_article(item), number, matcher, names))
+    return problems, verdicts
 
 
-_worker: dict[str, Any] = {}  # in a worker process: its Matcher and the watch-list names
+_worker: dict[str, Any] = {}  # in a worker process: the file, its Matcher and the watch-list names
 
 
-def _start_worker(records: list[WatchList], names: list[str]) -> None:
-    _worker.update(matcher=Matcher(records), names=names)
+def _start_worker(path: Path, records: list[WatchList], names: list[str]) -> None:
+    _worker.update(path=path, matcher=Matcher(records), names=names)
 
 
-def _judge_in_worker(chunk: Chunk) -> list[Verdicts]:
-    return judge_chunk(chunk, _worker["matcher"], _worker["names"])
+def _judge_in_worker(chunk: Chunk) -> Judged:
+    return judge_chunk(_worker["path"], chunk, _worker["matcher"], _worker["names"])
 
 
-def judge_all(items: list[dict[str, Any]], records: list[WatchList], names: list[str], jobs: int) -> list[Verdicts]:
-    """Every item's verdicts, in input order; over `jobs` processes when there are enough items to pay for them."""
+def judge_file(path: Path, records: list[WatchList], names: list[str], jobs: int) -> Judged:
+    """A file's problems and every item's verdicts, in file order; over `jobs` processes for a large file."""
+    lines = read_lines(path)
     matcher = Matcher(records)  # also warms the stemmer caches that forked workers inherit
-    numbered = list(enumerate(items, 1))
-    size = max(1, min(CHUNK_ITEMS, -(-len(numbered) // max(1, jobs))))
-    chunks = [numbered[at : at + size] for at in range(0, len(numbered), size)]
+    size = max(1, min(CHUNK_LINES, -(-len(lines) // jobs)))
+    chunks = [lines[at : at + size] for at in range(0, len(lines), size)]
     with ExitStack() as stack:
-        if jobs > 1 and len(items) >= PARALLEL_MIN_ITEMS:
-            pool = stack.enter_context(ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(records, names)))
-            results: Iterator[list[Verdicts]] = pool.map(_judge_in_worker, chunks)  # forks before any other thread
+        if jobs > 1 and len(lines) >= PARALLEL_MIN_LINES:
+            pool = ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(path, records, names))
+            results: Iterator[Judged] = stack.enter_context(pool).map(_judge_in_worker, chunks)  # forks now
         else:
-            results = (judge_chunk(chunk, matcher, names) for chunk in chunks)
-        advance = stack.enter_context(_progress(len(items)))
-        out: list[Verdicts] = []
-        for result in results:
-            out += result
-            advance(len(result))
-    return out
+            results = (judge_chunk(path, chunk, matcher, names) for chunk in chunks)
+        advance = stack.enter_context(_progress(len(lines)))
+        problems: list[str] = []
+        verdicts: list[Verdicts] = []
+        for chunk, (found, judged) in zip(chunks, results, strict=True):
+            problems += found
+            verdicts += judged
+            advance(len(chunk))
+    return problems, verdicts
 
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr for a long run in a terminal; yields the function that advances it."""
     console = Console(stderr=True)
-    if total < PARALLEL_MIN_ITEMS or not console.is_terminal:
-        yield lambda done: None
+    if total < PARALLEL_MIN_LINES or not console.is_terminal:
+        yield lambda size: None
         return
     with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("eval", total=total)
-        yield lambda done: progress.advance(task, done)
+        yield lambda size: progress.advance(task, size)
 
 
 def _table(title: str, rows: dict[str, Any], key: str) -> Table:
@@ -125,11 +137,9 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.watchlist and args.watchlist not in names:
         raise ConfigError(f"unknown watch list {args.watchlist!r}; configured: {', '.join(names)}")
     selected = [args.watchlist] if args.watchlist else names
-    problems: list[str] = []
-    items = list(read_labelled(args.file, problems))
+    problems, verdicts = judge_file(args.file, settings.watchlist_records(), selected, args.jobs)
     for problem in problems:
         print(problem, file=sys.stderr)
-    verdicts = judge_all(items, settings.watchlist_records(), selected, args.jobs)
     reports = {name: tally(v[k] for v in verdicts) for k, name in enumerate(selected)}
     failed = False
     for report in reports.values():

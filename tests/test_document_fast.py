@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from monitor.query import document
 from monitor.query.document import Document, Sentence, norm_parts
-from monitor.query.text import TOKEN_RE, sentence_ends
+from monitor.query.text import TOKEN_RE, _is_abbreviation, sentence_ends
 
 
 @dataclass
@@ -72,9 +73,29 @@ ALPHABET = st.sampled_from(
     + list("հրադադար")
     + list("هدنةوقف")
     + ["\u0301", "\u00ad", "\u200d", "\u064e", "½", "ﬁ", "_", "-", "'", "1", "9"]
-    + [" ", " ", " ", "\n", "\n\n", ".", ". ", "U.S. ", "?", "! ", "։ ", "…", ",", "\t"]
+    + [" ", " ", " ", "\n", "\n\n", "\n \n", ".", ". ", "U.S. ", "J. ", "3.5", "?", "! ", "։ ", "…", ",", "\t"]
+    + ["。", "！", "？", "؟ ", "\xa0", "\u3000"]
 )
 TEXTS = st.lists(ALPHABET, max_size=60).map("".join)
+
+
+def reference_sentence_ends(text: str) -> list[int]:
+    """Sentence ends found by one regular expression over the text, checked one at a time."""
+    ends = []
+    for found in re.finditer(r"[.!?։。！？؟…]|\n\s*\n", text):
+        start, end = found.span()
+        if found.group() == "." and _is_abbreviation(text, start):
+            continue
+        if end < len(text) and not text[end].isspace() and found.group()[0] != "\n":
+            continue
+        ends.append(end)
+    return ends
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_sentence_ends_match_the_reference(text: str) -> None:
+    assert sentence_ends(text) == reference_sentence_ends(text)
 
 
 @settings(max_examples=300, deadline=None)

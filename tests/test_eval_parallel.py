@@ -23,7 +23,7 @@ TEMPLATES = [
     ("Перемирие нарушено", "", 1),
     ("Markets rally", "A trade truce lifted stocks.", 0),
 ]
-ITEMS = evaluation.PARALLEL_MIN_ITEMS + 100  # enough to go parallel
+ITEMS = evaluation.PARALLEL_MIN_LINES + 100  # enough to go parallel
 PAGES = 3  # html items (through the extractor in the workers): tn for both lists, the truce is in a sidebar
 
 

@@ -75,9 +75,10 @@ class Matcher:
             spans = evaluate(compiled.node, doc)
             if spans is None:
                 continue
-            outcome = found.setdefault(
-                compiled.watchlist, Outcome(self.watchlists[compiled.watchlist], [], [], None, Relevance(0.0))
-            )
+            outcome = found.get(compiled.watchlist)
+            if outcome is None:
+                outcome = Outcome(self.watchlists[compiled.watchlist], [], [], None, Relevance(0.0))
+                found[compiled.watchlist] = outcome
             if compiled.exclude:
                 outcome.excluded_by = outcome.excluded_by or compiled.text
             else:

@@ -92,11 +92,22 @@ ECONOMY = Lexicon(
 
 @dataclass(slots=True)
 class Relevance:
-    """A score with the reasons behind it, and the first mention that counted fully (body before title)."""
+    """A score with the reasons behind it, and the first mention that counted fully (body before title).
+
+    ``counted`` holds, per sentence that counted, its first mention, why it counted and its weight;
+    ``reasons`` words them (only explain needs that, so it is not done for every document).
+    """
 
     score: float
-    reasons: list[str] = field(default_factory=list)
     strong: int | None = None
+    counted: list[tuple[int, str, float]] = field(default_factory=list)
+    doc: Document | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        """One line per sentence that counted: the mention as written, where it is, what it added."""
+        doc = self.doc
+        return [f"{doc.surface(first)!r} in {why}: +{weight:.2f}" for first, why, weight in self.counted] if doc else []
 
 
 def relevance(doc: Document, mentions: list[int]) -> Relevance:
@@ -106,7 +117,7 @@ def relevance(doc: Document, mentions: list[int]) -> Relevance:
     by_sentence: dict[int, list[int]] = {}
     for index in sorted(mentions):  # in text order, so the first strong mention is the earliest one
         by_sentence.setdefault(doc.sents[index], []).append(index)
-    out = Relevance(0.0)
+    out = Relevance(0.0, doc=doc)
     for sid, indices in sorted(by_sentence.items()):
         first = indices[0]
         weight, why = _position(doc, sid)
@@ -122,7 +133,7 @@ def relevance(doc: Document, mentions: list[int]) -> Relevance:
             weight *= ECONOMY_FACTOR
             why += ", in an economy story"
         out.score += weight
-        out.reasons.append(f"{doc.surface(first)!r} in {why}: +{weight:.2f}")
+        out.counted.append((first, why, weight))
     return out
 
 

@@ -22,7 +22,8 @@ _IN_WORD = (
     "\u055b-\u055f\u00ad\u200b-\u200d\u2060\ufeff"
 )
 TOKEN_RE = re.compile(rf"[^\W_][^\W_{_IN_WORD}]*(?:[{_IN_WORD}]+[^\W_]+)*[{_IN_WORD}]*")
-_SENTENCE_END = re.compile(r"[.!?։。！？؟…]|\n\s*\n")
+SENTENCE_MARKS = ".!?։。！？؟…"
+_BLANK_LINE = re.compile(r"\n\s*\n")
 _DROP = re.compile(rf"[{_IN_WORD}\u0640]")
 _SPECIAL = str.maketrans(
     {
@@ -132,15 +133,20 @@ def stem_lang(language: str | None, script: str) -> str | None:
 
 
 def sentence_ends(text: str) -> list[int]:
-    """Character offsets just after each sentence-ending mark (abbreviations like ``U.S.`` excluded)."""
+    """Character offsets just after each sentence end: a mark followed by a space or the end of the text
+    (abbreviations like ``U.S.`` excluded), or a blank line. Found with str.find, which is much faster
+    here than a regular expression over every character."""
     ends = []
-    for found in _SENTENCE_END.finditer(text):
-        start, end = found.span()
-        if found.group() == "." and _is_abbreviation(text, start):
-            continue
-        if end < len(text) and not text[end].isspace() and found.group()[0] != "\n":
-            continue
-        ends.append(end)
+    for mark in SENTENCE_MARKS:
+        at = text.find(mark)
+        while at != -1:
+            end = at + 1
+            if (end == len(text) or text[end].isspace()) and not (mark == "." and _is_abbreviation(text, at)):
+                ends.append(end)
+            at = text.find(mark, end)
+    if "\n" in text:
+        ends += [found.end() for found in _BLANK_LINE.finditer(text)]
+    ends.sort()
     return ends
 
 
