@@ -2,10 +2,12 @@
 
 The monitor (`monitor.service.run_once`: fetch concurrently, parse, store, match, outbox) is compared
 with a naive sequential `httpx.get` + `feedparser.parse` loop over the same feeds, in the same run.
+The cold cycle runs twice on empty databases: with the `workers` setting given (default `auto`: one
+worker process per core) and in the service process alone (`workers: 0`, the config default).
 The naive loop runs on an evenly spread sample of the feeds and is scaled linearly to N (it is
 sequential, so its time is proportional to the number of feeds).
 
-    python bench/poll_cycle.py [--feeds 1000] [--sample 100] [--rate 64k] [--warm 3]
+    python bench/poll_cycle.py [--feeds 1000] [--sample 100] [--rate 64k] [--warm 3] [--workers auto]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import Farm, Measure, machine, measured, register_null_notifier, table, verdict, write_config
 from monitor.config import Settings, load
 from monitor.service import OnceResult, run_once
+from monitor.workers import worker_count
 
 COLD_TARGET = 10.0  # cold cycle: at least this many times the naive loop's feeds/s
 WARM_TARGET = 2.0  # warm cycle: at most this many CPU seconds per 1,000 feeds
@@ -81,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help="warm passes; the median of those where all answered 304 is reported (default 3)",
     )
+    parser.add_argument("--workers", default="auto", help="the monitor's `workers` setting (default auto)")
     args = parser.parse_args(argv)
+    workers: int | str = int(args.workers) if args.workers.isdigit() else args.workers
 
     register_null_notifier()
     print(f"poll-cycle benchmark — {machine()}")
@@ -98,11 +103,14 @@ def main(argv: list[str] | None = None) -> int:
             f"naive loop: {len(sample)} feeds, {entries:,} entries in {naive.wall:.1f} s (scaled to {len(urls)} below)"
         )
 
-        settings = load(write_config(Path(tmp) / "config", urls))
+        settings = load(write_config(Path(tmp) / "config", urls, workers=workers))
+        alone = load(write_config(Path(tmp) / "alone", urls, workers=0))
         with contextlib.redirect_stdout(sys.stderr):
             cold, cold_result = monitor_cycle(settings)
             warm_runs = [monitor_cycle(settings) for _ in range(max(1, args.warm))]
+            cold_alone, alone_result = monitor_cycle(alone)
         print(check("cold", cold_result, 200, len(urls)))
+        print(check("cold, workers 0", alone_result, 200, len(urls)))
         for i, (_, result) in enumerate(warm_runs, 1):
             print(check(f"warm #{i}", result, 304, len(urls)))
 
@@ -117,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             ["run", "feeds", "wall s", "feeds/s", "CPU s", "CPU s / 1000 feeds"],
             [
                 row(f"naive loop (measured on {len(sample)}, x{scale:g})", len(urls), naive, scale),
-                row("monitor cold (all 200)", len(urls), cold),
+                row(f"monitor cold (all 200), workers {workers} ({worker_count(workers)})", len(urls), cold),
+                row("monitor cold (all 200), workers 0 (in-process)", len(urls), cold_alone),
                 row(f"monitor warm (304, median of {len(clean)} of {len(warm_runs)} passes)", len(urls), warm),
             ],
         )
@@ -126,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     warm_cpu = warm.cpu * 1000 / len(urls)
     print()
     print(f"monitor fetch limits: {fetch.max_connections} connections, {fetch.per_host} per host")
+    print(f"in-process cold cycle: {naive.wall * scale / cold_alone.wall:.1f}x the naive loop's feeds/s")
     cold_met, warm_met = verdict(speedup >= COLD_TARGET), verdict(warm_cpu <= WARM_TARGET)
     print(f"cold cycle: {speedup:.1f}x the naive loop's feeds/s (target ≥ {COLD_TARGET:g}x: {cold_met})")
     print(f"warm cycle: {warm_cpu:.2f} CPU s per 1,000 feeds (target ≤ {WARM_TARGET:g}: {warm_met})")

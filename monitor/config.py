@@ -189,7 +189,7 @@ class MonitorConfig(Strict):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     schedule: ScheduleConfig = ScheduleConfig()
     fetch: FetchConfig = FetchConfig.model_validate({})
-    # processes for parsing, extraction and matching: 0 = in the service process, "auto" = one per core
+    # processes for parsing, extraction and matching: 0 = in the service process, "auto" = one per core but one
     workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = 0
     watchlists: list[str] = Field(default_factory=lambda: ["watchlists/*.yaml"])
     notifiers: list[NotifierConfig] = Field(default_factory=lambda: [NotifierConfig(name="console", kind="console")])

@@ -76,11 +76,10 @@ class Pipeline:
                 str(source.url), etag=state.etag, last_modified=state.last_modified, headers=source.headers
             )
             report.status = result.status
+            items: list[Parsed] = []
             if not result.not_modified:
-                known = self.store.recent_entry_hashes(source.name)
-                items = await self.workers.parse(source, result, known)
+                items = await self.workers.parse(source, result, self.store.recent_entry_hashes(source.name))
                 report.items = len(items)
-                await self._process(source, items, report, now)
         except (FetchError, ParseError) as exc:
             report.error = str(exc) or type(exc).__name__
             report.error_type = type(exc).__name__
@@ -89,19 +88,18 @@ class Pipeline:
             self._record_failure(state, exc, now)
             log.warning("source %s failed: %s", source.name, report.error, extra={"source": source.name})
             return report
-        self.store.save_source_state(
-            replace(
-                state,
-                etag=result.etag or state.etag,
-                last_modified=result.last_modified or state.last_modified,
-                last_fetch=now,
-                last_success=now,
-                last_status=result.status,
-                last_error=None,
-                error_count=0,
-                next_due=now + timedelta(seconds=interval),
-            )
+        done = replace(
+            state,
+            etag=result.etag or state.etag,
+            last_modified=result.last_modified or state.last_modified,
+            last_fetch=now,
+            last_success=now,
+            last_status=result.status,
+            last_error=None,
+            error_count=0,
+            next_due=now + timedelta(seconds=interval),
         )
+        await self._process(source, items, report, now, done)
         return report
 
     def _record_failure(self, state: SourceState, exc: Exception, now: datetime) -> None:
@@ -123,7 +121,10 @@ class Pipeline:
             )
         )
 
-    async def _process(self, source: SourceConfig, items: list[Parsed], report: PollReport, now: datetime) -> None:
+    async def _process(
+        self, source: SourceConfig, items: list[Parsed], report: PollReport, now: datetime, done: SourceState
+    ) -> None:
+        """Record the new and edited items, in batches; the source's state `done` commits with the last one."""
         seen: set[str] = set()
         todo: list[tuple[Parsed, StoredArticle | None]] = []
         cutoff = self.ignore_before
@@ -147,13 +148,15 @@ class Pipeline:
             if parsed.cut:
                 log.warning("source %s: article %s text cut to %d characters", source.name, parsed.article.url,
                             MAX_TEXT_CHARS, extra={"source": source.name, "article": parsed.article.id})
-        for start in range(0, len(ready), YIELD_EVERY):
-            batch = ready[start : start + YIELD_EVERY]
+        batches = [ready[start : start + YIELD_EVERY] for start in range(0, len(ready), YIELD_EVERY)] or [[]]
+        for number, batch in enumerate(batches, 1):
             missing = [parsed.article for parsed, _ in batch if parsed.analysis is None]
             computed = iter(await self.workers.analyse(missing) if missing else [])
             with self.store.transaction():  # one commit per batch; no await inside a transaction
                 for parsed, stored in batch:
                     self._record(parsed, parsed.analysis or next(computed), stored, report, now)
+                if number == len(batches):  # the new ETag is kept only together with what it brought
+                    self.store.save_source_state(done)
             await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between batches
 
     async def _with_page(self, source: SourceConfig, parsed: Parsed) -> Parsed | None:

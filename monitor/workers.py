@@ -43,11 +43,12 @@ class Analysis:
 
 
 def worker_count(setting: int | str, cpus: int | None = None) -> int:
-    """Processes for a ``workers`` setting: ``auto`` is one per core (up to 4), none on a single core."""
+    """Processes for a ``workers`` setting: ``auto`` leaves one core to the event loop (network, store)
+    and gives each other core a worker, up to 4; none on a single core."""
     if setting != "auto":
         return int(setting)
     cpus = cpus or os.cpu_count() or 1
-    return 0 if cpus < 2 else min(cpus, MAX_AUTO_WORKERS)
+    return min(cpus - 1, MAX_AUTO_WORKERS)
 
 
 @dataclass(frozen=True, slots=True)

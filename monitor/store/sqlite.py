@@ -145,6 +145,13 @@ def _dt(value: str | None) -> datetime | None:
 
 
 NEAR_DUPLICATE_CANDIDATES = 64  # newest articles per fingerprint band compared in a near-duplicate look-up
+# Fingerprint, first seen and id of the newest candidates of each band (one statement, cached by sqlite3).
+_NEAR_DUPLICATES = " UNION ALL ".join(
+    "SELECT * FROM (SELECT fingerprint, first_seen, article_id FROM article_bands"
+    f" WHERE band = {band} AND value = :v{band} AND first_seen >= :since AND article_id != :exclude"
+    " ORDER BY first_seen DESC LIMIT :limit)"
+    for band in range(len(bands(0)))
+)
 
 
 class SqliteStore(TelegramStoreMixin, Store):
@@ -175,7 +182,6 @@ class SqliteStore(TelegramStoreMixin, Store):
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.create_function("hamming64", 2, hamming, deterministic=True)
         self.conn = conn
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -250,16 +256,17 @@ class SqliteStore(TelegramStoreMixin, Store):
     # articles
 
     def find_article(self, article_id: str, guid: str | None = None) -> StoredArticle | None:
-        found = self._resolve("id", article_id) or (self._resolve("guid", guid) if guid else None)
+        found = self._resolve(article_id, guid)
         return None if found is None else self._stored(found)
 
-    def _resolve(self, kind: str, value: str) -> str | None:
-        """The id of the article reached by this id or GUID, directly or through an alias."""
-        column = "id" if kind == "id" else "guid"
-        row = self.conn.execute(
-            f"SELECT id FROM articles WHERE {column} = ?"
-            " UNION ALL SELECT article_id FROM article_aliases WHERE kind = ? AND value = ? LIMIT 1",
-            (value, kind, value),
+    def _resolve(self, article_id: str, guid: str | None) -> str | None:
+        """The id of the stored article reached by, in this order: the id, an id alias, the GUID, a GUID alias."""
+        row = self.conn.execute(  # one statement: this runs for every feed item
+            "SELECT id FROM articles WHERE id = :id"
+            " UNION ALL SELECT article_id FROM article_aliases WHERE kind = 'id' AND value = :id"
+            " UNION ALL SELECT id FROM articles WHERE guid = :guid"
+            " UNION ALL SELECT article_id FROM article_aliases WHERE kind = 'guid' AND value = :guid LIMIT 1",
+            {"id": article_id, "guid": guid},
         ).fetchone()
         return None if row is None else str(row[0])
 
@@ -300,19 +307,13 @@ class SqliteStore(TelegramStoreMixin, Store):
         contributes at most NEAR_DUPLICATE_CANDIDATES of its newest articles, so a flood of
         look-alike items (stock phrases, templated teasers) costs a bounded look-up, not one per stored item.
         """
-        keys = bands(fingerprint)
-        newest = (
-            "SELECT * FROM (SELECT article_id, fingerprint, first_seen FROM article_bands"
-            " WHERE band = ? AND value = ? AND first_seen >= ? AND article_id != ? ORDER BY first_seen DESC LIMIT ?)"
-        )
-        candidates = " UNION ALL ".join(newest for _ in keys)
-        per_band = [(band, value, _ts(since), exclude_id, NEAR_DUPLICATE_CANDIDATES) for band, value in enumerate(keys)]
-        row = self.conn.execute(
-            f"SELECT article_id, hamming64(fingerprint, ?) AS distance FROM ({candidates})"
-            " WHERE distance <= ? ORDER BY distance, first_seen LIMIT 1",
-            (to_signed(fingerprint), *(v for params in per_band for v in params), NEAR_DUPLICATE_DISTANCE),
-        ).fetchone()
-        return None if row is None else self._stored(row[0])
+        params: dict[str, object] = {"since": _ts(since), "exclude": exclude_id, "limit": NEAR_DUPLICATE_CANDIDATES}
+        params |= {f"v{band}": value for band, value in enumerate(bands(fingerprint))}
+        rows = self.conn.execute(_NEAR_DUPLICATES, params)
+        closest = min(((hamming(fingerprint, other), seen, found) for other, seen, found in rows), default=None)
+        if closest is None or closest[0] > NEAR_DUPLICATE_DISTANCE:
+            return None
+        return self._stored(closest[2])
 
     def save_article(
         self,
@@ -525,7 +526,7 @@ class SqliteStore(TelegramStoreMixin, Store):
         return [r[0] for r in rows]
 
     def touch_article(self, article_id: str, entry_hash: str, seen_at: datetime) -> None:
-        target = self._resolve("id", article_id) or article_id
+        target = self._resolve(article_id, None) or article_id
         self.conn.execute(
             "UPDATE articles SET entry_hash = ?, last_seen = ? WHERE id = ?", (entry_hash, _ts(seen_at), target)
         )
