@@ -45,6 +45,11 @@ def test_defaults_apply_and_durations_accept_units(tmp_path: Path) -> None:
     assert a.kind == "feed" and not a.fetch_article and a.enabled
 
 
+@pytest.mark.parametrize(("value", "expected"), [("", 0), ("workers: auto\n", "auto"), ("workers: 3\n", 3)])
+def test_workers_is_a_count_or_auto(tmp_path: Path, value: str, expected: int | str) -> None:
+    assert config_mod.load(write(tmp_path, value)).monitor.workers == expected
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
@@ -57,6 +62,8 @@ def test_defaults_apply_and_durations_accept_units(tmp_path: Path) -> None:
         ("sources: [\n", "not valid YAML"),
         ("- just\n- a list\n", "mapping"),
         ("watchlists: ['nothing/*.yaml']\n", "no file matches"),
+        ("workers: many\n", "workers"),
+        ("workers: -1\n", "workers"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, body: str, expected: str) -> None:
