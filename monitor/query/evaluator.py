@@ -82,6 +82,24 @@ def _inflections(word: str, doc: Document) -> list[str]:
     return [w for w in doc.with_prefix(start) if w != word and len(w) >= len(word) and stem(lang, w) == base]
 
 
+def matches_word(node: Term | Prefix, word: str, lang: str | None) -> bool:
+    """Whether a folded word matches a Prefix, or a Term (the same word or an inflection in ``lang``),
+    exactly as word_positions finds words (``lang`` is the document's stemmer for the term's script)."""
+    if isinstance(node, Prefix):
+        return word.startswith(node.text)
+    if word == node.text:
+        return True
+    if len(node.text) < MIN_STEM_WORD or lang is None:
+        return False
+    base, start = _stem_start(lang, node.text)
+    return (
+        len(start) >= MIN_STEM_WORD - 1
+        and word.startswith(start)
+        and len(word) >= len(node.text)
+        and stem(lang, word) == base
+    )
+
+
 @lru_cache(maxsize=100_000)
 def _stem_start(lang: str, word: str) -> tuple[str, str]:
     """A word's stem in a language, and the start it shares with that stem."""

@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from monitor.query.document import TITLE, Document
-from monitor.query.evaluator import evaluate
-from monitor.query.nodes import Or
+from monitor.query.evaluator import evaluate, matches_word, stem_start
+from monitor.query.nodes import Or, Prefix, Term
 from monitor.query.parser import parse
 from monitor.query.prefilter import QueryIndex
+from monitor.query.text import script_of
 from monitor.records import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 
 TITLE_WEIGHT = 3.0
@@ -28,27 +29,55 @@ ECONOMY_FACTOR = 0.5
 ECONOMY_SHARE = 0.025  # share of a document's words from the economy lexicon that makes it an economy story
 BACKGROUND_WINDOW = 3  # words before a mention that may mark it as a date or time frame
 STAGE_WINDOW = 6  # words either side of a mention where a word about the subject's course counts
+START_KEY = 3  # lexicon words are filed under the first letters of the start every word they match shares
+KNOWN_WORDS = 200_000  # (language, word) verdicts a lexicon keeps (it starts over when full)
 
 
 class Lexicon:
-    """A context word list (an OR query) whose hits are computed once per document."""
+    """A context word list (an OR query) whose hits are computed once per document.
+
+    Single words and prefixes are looked up word by word: whether a folded word is one of the list's
+    (or an inflection of one, in the document's language) is kept across documents, so a document
+    costs a dictionary look-up per distinct word. Phrases are evaluated as queries.
+    """
 
     def __init__(self, name: str, query: str) -> None:
         node = parse(query)
         self.name = name
         self.parts = node.parts if isinstance(node, Or) else (node,)
+        self.phrases = [p for p in self.parts if not isinstance(p, Term | Prefix)]
         self.index = QueryIndex()
+        for phrase in self.phrases:
+            self.index.add(phrase)
+        self._by_start: dict[str, list[Term | Prefix]] = {}
         for part in self.parts:
-            self.index.add(part)
+            if isinstance(part, Term | Prefix):
+                start = stem_start(part.text) if isinstance(part, Term) else part.text
+                self._by_start.setdefault(start[:START_KEY], []).append(part)
+        self._known: dict[tuple[str | None, str], bool] = {}
 
     def hits(self, doc: Document) -> set[int]:
         """First token indices of this lexicon's words in ``doc``."""
         cached = doc.cache.get(self.name)
         if cached is None:
-            found = (evaluate(self.parts[n], doc) for n in self.index.candidates(doc))
-            cached = {first for spans in found for first, _ in spans or []}
+            cached = {i for word in doc.words() if self._holds(doc, word) for i in doc.positions(word)}
+            found = (evaluate(self.phrases[n], doc) for n in self.index.candidates(doc))
+            cached.update(first for spans in found for first, _ in spans or [])
             doc.cache[self.name] = cached
         return cached  # type: ignore[return-value]
+
+    def _holds(self, doc: Document, word: str) -> bool:
+        """Whether a folded word of ``doc`` is one of the list's single words or prefixes (as evaluate matches)."""
+        key = (doc.language, word)
+        known = self._known.get(key)
+        if known is None:
+            if len(self._known) >= KNOWN_WORDS:
+                self._known.clear()
+            parts = (p for size in range(START_KEY + 1) for p in self._by_start.get(word[:size], ()))
+            known = self._known[key] = any(
+                matches_word(p, word, doc.stem_lang(script_of(p.text))) for p in parts
+            )
+        return known
 
 
 STAGE = Lexicon(

@@ -1,0 +1,62 @@
+# ruff: noqa: RUF001 - multi-script test data
+"""Relevance lexicons looked up word by word find exactly what evaluating each of their parts finds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.query.document import Document
+from monitor.query.evaluator import evaluate
+from monitor.query.nodes import Phrase, Prefix, Term
+from monitor.query.scoring import BACKGROUND, ECONOMY, STAGE, Lexicon
+
+LEXICONS = (STAGE, BACKGROUND, ECONOMY)
+DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ceasefire-dev.jsonl"
+
+
+def reference_hits(lexicon: Lexicon, title: str, body: str, language: str | None) -> set[int]:
+    """Every part of the list evaluated as a query on a fresh document."""
+    doc = Document(title, body, language)
+    return {first for part in lexicon.parts for first, _ in evaluate(part, doc) or []}
+
+
+def lexicon_words() -> list[str]:
+    """The lists' words as written in them, with prefix and phrase words."""
+    out: list[str] = []
+    for lexicon in LEXICONS:
+        for part in lexicon.parts:
+            words = part.words if isinstance(part, Phrase) else (part,) if isinstance(part, Term | Prefix) else ()
+            out += [w.text for w in words]
+    return out
+
+
+WORDS = st.sampled_from(lexicon_words())
+ENDINGS = st.sampled_from(["", "", "s", "ed", "ing", "ion", "ы", "ия", "ями", "ung", "en", "es", "ի", "ları", "er"])
+TOKENS = st.one_of(st.tuples(WORDS, ENDINGS).map("".join), st.sampled_from(["the", "war", "1994", "April", "8", "."]))
+TEXTS = st.lists(TOKENS, max_size=30).map(" ".join)
+LANGUAGES = st.sampled_from([None, "en", "ru", "uk", "hy", "az", "tr", "fr", "de", "es", "pt", "ar", "xx"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXTS, TEXTS, LANGUAGES)
+def test_lexicon_hits_equal_part_by_part_evaluation(title: str, body: str, language: str | None) -> None:
+    for lexicon in LEXICONS:
+        assert lexicon.hits(Document(title, body, language)) == reference_hits(lexicon, title, body, language)
+
+
+@pytest.mark.skipif(not DEV_SET.exists(), reason="shared corpus not present")
+def test_lexicon_hits_on_the_dev_set() -> None:
+    items = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines()]
+    found = 0
+    for item in items:
+        title, body, language = item["title"], item.get("text") or "", item.get("lang")
+        for lexicon in LEXICONS:
+            hits = lexicon.hits(Document(title, body, language))
+            assert hits == reference_hits(lexicon, title, body, language), (item["id"], lexicon.name)
+            found += len(hits)
+    assert found > 1000  # the comparison is not about empty sets
