@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 from monitor.records import Article
 
@@ -100,15 +101,7 @@ def _tokens(text: str) -> list[str]:
 def _shingles(tokens: list[str]) -> list[str]:
     if len(tokens) < _SHINGLE:
         return [" ".join(tokens)] if tokens else []
-    return [" ".join(tokens[i : i + _SHINGLE]) for i in range(len(tokens) - _SHINGLE + 1)]
-
-
-def _digest(shingle: str) -> bytes:
-    return hashlib.blake2b(shingle.encode("utf-8"), digest_size=8).digest()
-
-
-# _BIT_TABLES[b] maps a byte to 1 when its bit b is set, else to 0 (for bytes.translate).
-_BIT_TABLES = tuple(bytes((value >> bit) & 1 for value in range(256)) for bit in range(8))
+    return list(map(" ".join, zip(*(tokens[i:] for i in range(_SHINGLE)), strict=False)))
 
 
 def entry_hash(item: Article) -> str:
@@ -120,20 +113,27 @@ def entry_hash(item: Article) -> str:
 def fingerprint(text: str) -> int:
     """64-bit SimHash of `text` over 3-word shingles of casefolded words (unsigned; 0 for no words).
 
-    Each bit is set when more than half of the shingles' blake2b-64 hashes have it set. The
-    per-bit counts are taken column-wise over the concatenated digests, at C speed.
+    Bit k is set when more than half of the shingles' blake2b-64 hashes (read big-endian) have it
+    set. The digests are laid end to end in one big integer, so bit k of every digest is counted at
+    once: shift by k, keep the lowest bit of each 64-bit word, count the ones (all at C speed).
     """
     shingles = _shingles(_tokens(text))
     if not shingles:
         return 0
-    blob = b"".join(map(_digest, shingles))
+    blake2b = hashlib.blake2b
+    digests = int.from_bytes(b"".join([blake2b(s.encode(), digest_size=8).digest() for s in shingles]))
+    lowest = _lowest_bits(len(shingles))
     result = 0
-    for position in range(8):  # byte 0 is the most significant (big-endian digests)
-        column = blob[position::8]
-        for bit in range(8):
-            if 2 * column.translate(_BIT_TABLES[bit]).count(1) > len(shingles):
-                result |= 1 << ((7 - position) * 8 + bit)
+    for bit in range(_BITS):
+        if 2 * ((digests >> bit) & lowest).bit_count() > len(shingles):
+            result |= 1 << bit
     return result
+
+
+@lru_cache(maxsize=64)
+def _lowest_bits(words: int) -> int:
+    """An integer with the lowest bit of each of `words` 64-bit words set."""
+    return int.from_bytes(b"\x00\x00\x00\x00\x00\x00\x00\x01" * words)
 
 
 def hamming(a: int, b: int) -> int:
