@@ -30,7 +30,7 @@ from monitor.sources import SOURCE_KINDS
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-MAX_AUTO_WORKERS = 4
+MAX_AUTO_WORKERS = 4  # `workers: auto` at most (the event loop feeds about this many at full speed)
 MAX_TEXT_CHARS = 200_000  # longer summaries and bodies are cut (matching megabytes stalls a worker)
 
 
@@ -69,8 +69,8 @@ def parse_items(
     for item in parse(source, result):
         article, cut = clipped(item)
         entry = diff.entry_hash(item)
-        ready = matcher is not None and not source.fetch_article and entry not in known
-        out.append(Parsed(article, entry, analysis(matcher, article) if matcher and ready else None, cut))
+        fresh = not source.fetch_article and entry not in known  # with fetch_article, the page is analysed
+        out.append(Parsed(article, entry, analysis(matcher, article) if matcher and fresh else None, cut))
     return out
 
 

@@ -49,6 +49,7 @@ def write_config(tmp: Path, base: str, workers: int) -> Path:
         {"name": "panarmenian", "url": f"{base}/eng/rss/", "fetch_article": True, "allow_private": True},
         {"name": "dev", "url": f"{base}/dev.xml"},
         {"name": "aljazeera", "url": f"{base}/aljazeera.xml"},
+        {"name": "broken", "url": f"{base}/broken.xml"},
     ]
     data = {"storage": {"path": "db.sqlite3"}, "workers": workers, "sources": sources}
     path = tmp / "monitor.yaml"
@@ -63,18 +64,18 @@ def alerts(result: OnceResult) -> set[tuple[str, str, str, str]]:
 @pytest.mark.skipif(not DEV.is_file(), reason="shared dev corpus not present")
 def test_a_worker_pool_alerts_exactly_as_the_service_process_does(tmp_path: Path) -> None:
     seen: dict[int, list[set[tuple[str, str, str, str]]]] = {}
+    broken = b"<html><body>Service temporarily unavailable</body></html>"
+    extra = {"/dev.xml": (dev_feed(), "application/rss+xml"), "/broken.xml": (broken, "application/rss+xml")}
     for workers in (0, 1):
         with StaticSite({}) as site:
-            site.routes = seed_routes(site.base) | {"/dev.xml": (dev_feed(), "application/rss+xml")}
+            site.routes = seed_routes(site.base) | extra
             workdir = tmp_path / str(workers)
             workdir.mkdir()
             settings = config_mod.load(write_config(workdir, site.base, workers))
             first = asyncio.run(run_once(settings))
-            site.routes = seed_routes(site.base, "border-v2.html", "Thu, 06 Jul 2017 11:30:00 GMT") | {
-                "/dev.xml": (dev_feed(), "application/rss+xml")
-            }
+            site.routes = seed_routes(site.base, "border-v2.html", "Thu, 06 Jul 2017 11:30:00 GMT") | extra
             second = asyncio.run(run_once(settings))
-        assert [r.error for r in first.reports] == [None] * 3
+        assert [r.error_type for r in first.reports] == [None, None, None, "ParseError"]  # raised in a worker too
         seen[workers] = [alerts(first), alerts(second)]
     assert seen[1] == seen[0]
     first_pass, edit_pass = seen[1]
