@@ -30,7 +30,7 @@ from monitor.sources import SOURCE_KINDS
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-MAX_AUTO_WORKERS = 4  # `workers: auto` at most (the event loop feeds about this many at full speed)
+MAX_AUTO_WORKERS = 4  # the most processes `workers: auto` starts (each holds its own copy of the watch lists)
 MAX_TEXT_CHARS = 200_000  # longer summaries and bodies are cut (matching megabytes stalls a worker)
 
 
