@@ -11,6 +11,7 @@ language as watch lists, so they fold and inflect like them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import compress, count
 
 from monitor.query.document import TITLE, Document
 from monitor.query.evaluator import evaluate, matches_word, stem_start
@@ -30,15 +31,15 @@ ECONOMY_SHARE = 0.025  # share of a document's words from the economy lexicon th
 BACKGROUND_WINDOW = 3  # words before a mention that may mark it as a date or time frame
 STAGE_WINDOW = 6  # words either side of a mention where a word about the subject's course counts
 START_KEY = 3  # lexicon words are filed under the first letters of the start every word they match shares
-KNOWN_WORDS = 200_000  # (language, word) verdicts a lexicon keeps (it starts over when full)
+KNOWN_WORDS = 200_000  # words a lexicon remembers as its or not, over all languages (it starts over when full)
 
 
 class Lexicon:
     """A context word list (an OR query) whose hits are computed once per document.
 
-    Single words and prefixes are looked up word by word: whether a folded word is one of the list's
-    (or an inflection of one, in the document's language) is kept across documents, so a document
-    costs a dictionary look-up per distinct word. Phrases are evaluated as queries.
+    Single words and prefixes are looked up word by word: which folded words are the list's (or
+    inflections of them, in the document's language) is kept across documents in two sets per
+    language, so a document mostly costs a set intersection. Phrases are evaluated as queries.
     """
 
     def __init__(self, name: str, query: str) -> None:
@@ -54,30 +55,33 @@ class Lexicon:
             if isinstance(part, Term | Prefix):
                 start = stem_start(part.text) if isinstance(part, Term) else part.text
                 self._by_start.setdefault(start[:START_KEY], []).append(part)
-        self._known: dict[tuple[str | None, str], bool] = {}
+        self._known: dict[str | None, tuple[set[str], set[str]]] = {}  # language -> (its words, other words)
 
     def hits(self, doc: Document) -> set[int]:
         """First token indices of this lexicon's words in ``doc``."""
         cached = doc.cache.get(self.name)
         if cached is None:
-            cached = {i for word in doc.words() if self._holds(doc, word) for i in doc.positions(word)}
+            words = self._words_in(doc)
+            cached = set(compress(count(), map(words.__contains__, doc.norms))) if words else set()
             found = (evaluate(self.phrases[n], doc) for n in self.index.candidates(doc))
             cached.update(first for spans in found for first, _ in spans or [])
             doc.cache[self.name] = cached
         return cached  # type: ignore[return-value]
 
+    def _words_in(self, doc: Document) -> set[str]:
+        """The distinct folded words of ``doc`` that are one of the list's single words or prefixes."""
+        if sum(len(y) + len(n) for y, n in self._known.values()) >= KNOWN_WORDS:
+            self._known.clear()
+        words = doc.words()
+        yes, no = self._known.setdefault(doc.language, (set(), set()))
+        for word in words.difference(yes, no):
+            (yes if self._holds(doc, word) else no).add(word)
+        return words & yes
+
     def _holds(self, doc: Document, word: str) -> bool:
-        """Whether a folded word of ``doc`` is one of the list's single words or prefixes (as evaluate matches)."""
-        key = (doc.language, word)
-        known = self._known.get(key)
-        if known is None:
-            if len(self._known) >= KNOWN_WORDS:
-                self._known.clear()
-            parts = (p for size in range(START_KEY + 1) for p in self._by_start.get(word[:size], ()))
-            known = self._known[key] = any(
-                matches_word(p, word, doc.stem_lang(script_of(p.text))) for p in parts
-            )
-        return known
+        """Whether a folded word matches one of the list's single words or prefixes (as evaluate matches)."""
+        parts = (p for size in range(START_KEY + 1) for p in self._by_start.get(word[:size], ()))
+        return any(matches_word(p, word, doc.stem_lang(script_of(p.text))) for p in parts)
 
 
 STAGE = Lexicon(
