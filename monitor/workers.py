@@ -2,7 +2,7 @@
 
 Parsing fetched documents, extracting article pages, and analysing articles (SimHash fingerprint
 and watch-list matches) are pure functions of their input. With ``workers: 0`` they run in the
-service process (parsing and extraction in a thread, so a big document does not stall the loop);
+service process (a big document is parsed or extracted in a thread, so it does not stall the loop);
 with ``workers: N`` they run in a pool of N processes, each holding its own `Matcher` built from
 the same watch lists, while the event loop keeps the network and the store. The pool starts on
 first use, so a cycle of 304s never starts it.
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_AUTO_WORKERS = 4  # the most processes `workers: auto` starts (each holds its own copy of the watch lists)
+INLINE_BYTES = 100_000  # in-process, bigger documents are parsed in a thread so they do not stall the loop
 MAX_TEXT_CHARS = 200_000  # longer summaries and bodies are cut (matching megabytes stalls a worker)
 
 
@@ -130,21 +131,22 @@ class Workers:
     async def parse(self, source: SourceConfig, result: FetchResult, known: frozenset[str]) -> list[Parsed]:
         """The document's items; in a pool they come analysed (one round trip per document)."""
         if not self.processes:
-            return await self._run(parse_items, None, source, result, known)
-        return await self._run(_parse_in_worker, source, result, known)
+            return await self._run(len(result.content), parse_items, None, source, result, known)
+        return await self._run(len(result.content), _parse_in_worker, source, result, known)
 
     async def extract(self, content: bytes, url: str, selector: str | None, charset: str | None) -> PageInfo:
-        return await self._run(extract_page, content, url, selector, charset)
+        return await self._run(len(content), extract_page, content, url, selector, charset)
 
     async def analyse(self, articles: Sequence[Article]) -> list[Analysis]:
         """Each article's analysis (in-process: right here, on the event loop's thread)."""
         if not self.processes:
             return [analysis(self.matcher, a) for a in articles]
-        return await self._run(_analyse_in_worker, list(articles))
+        return await self._run(0, _analyse_in_worker, list(articles))
 
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+    async def _run(self, size: int, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` in the pool; in-process, right here, or in a thread when `size` bytes are a lot."""
         if not self.processes:
-            return await asyncio.to_thread(function, *args)
+            return function(*args) if size <= INLINE_BYTES else await asyncio.to_thread(function, *args)
         pool = self._pool or self._start_pool()
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, function, *args)

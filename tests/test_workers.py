@@ -129,12 +129,12 @@ async def test_a_dead_worker_is_replaced_and_a_reload_reaches_the_pool() -> None
     try:
         (before,) = await workers.analyse([truce_article()])
         assert [m.watchlist for m in before.matches] == ["ceasefire"]
-        pid = await workers._run(os.getpid)
+        pid = await workers._run(0, os.getpid)
         assert pid != os.getpid()
         os.kill(pid, signal.SIGKILL)
         (after,) = await workers.analyse([truce_article()])  # a new pool took over
         assert after == before
-        assert await workers._run(os.getpid) != pid
+        assert await workers._run(0, os.getpid) != pid
 
         workers.reconfigure(Matcher([TRUCE_ONLY]), 1)
         (reloaded,) = await workers.analyse([truce_article()])
