@@ -91,8 +91,10 @@ def test_owed_alert_survives_an_outage_and_a_restart_and_is_delivered_once(site:
     assert delivered == [("rec", first.alerts[0].id)]
 
 
-def test_service_polls_on_schedule_delivers_and_stops(site: StaticSite, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 1])
+def test_service_polls_on_schedule_delivers_and_stops(site: StaticSite, tmp_path: Path, workers: int) -> None:
     path = write_config(tmp_path, [{**seed_source(site), "interval": 1, "jitter": 0}], RECORDING)
+    path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text()) | {"workers": workers}))
     service = Service(config_mod.load(path))
 
     async def scenario() -> None:
