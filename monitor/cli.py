@@ -223,6 +223,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval(_settings(args), args)
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on (all of the machine's where the system cannot tell)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -271,8 +276,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--min-precision", type=float)
     ev.add_argument("--min-recall", type=float)
-    ev.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
-                    help="processes that judge the items, for 500 items or more (default: the number of CPUs)")
+    ev.add_argument("--jobs", type=_positive, default=_cpus(),
+                    help="worker processes for a file of 500 items or more (default: the CPUs this process may use)")
     return parser
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.query import scoring
 from monitor.query.document import Document
 from monitor.query.evaluator import evaluate
 from monitor.query.nodes import Phrase, Prefix, Term
@@ -60,3 +61,17 @@ def test_lexicon_hits_on_the_dev_set() -> None:
             assert hits == reference_hits(lexicon, title, body, language), (item["id"], lexicon.name)
             found += len(hits)
     assert found > 1000  # the comparison is not about empty sets
+
+
+def test_a_full_lexicon_memory_starts_over_without_changing_hits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scoring, "KNOWN_WORDS", 5)
+    lexicon = Lexicon("test", "violat* OR extend OR since OR oil OR перемири*")
+    texts = [
+        ("Ceasefire violated", "The truce was extended since oil prices fell. Extending it again.", "en"),
+        ("Перемирие нарушено", "Стороны продлили перемирие после переговоров.", "ru"),
+        ("Ceasefire violated", "Violations since 1994, extensions and oils.", None),
+    ]
+    for title, body, language in texts * 2:
+        expected = reference_hits(lexicon, title, body, language)
+        assert lexicon.hits(Document(title, body, language)) == expected and expected
+        assert sum(len(yes) + len(no) for yes, no in lexicon._known.values()) <= 5 + len(Document(title, body).words())

@@ -56,6 +56,7 @@ class Lexicon:
                 start = stem_start(part.text) if isinstance(part, Term) else part.text
                 self._by_start.setdefault(start[:START_KEY], []).append(part)
         self._known: dict[str | None, tuple[set[str], set[str]]] = {}  # language -> (its words, other words)
+        self._learned = 0  # words in self._known
 
     def hits(self, doc: Document) -> set[int]:
         """First token indices of this lexicon's words in ``doc``."""
@@ -70,12 +71,17 @@ class Lexicon:
 
     def _words_in(self, doc: Document) -> set[str]:
         """The distinct folded words of ``doc`` that are one of the list's single words or prefixes."""
-        if sum(len(y) + len(n) for y, n in self._known.values()) >= KNOWN_WORDS:
-            self._known.clear()
         words = doc.words()
         yes, no = self._known.setdefault(doc.language, (set(), set()))
-        for word in words.difference(yes, no):
-            (yes if self._holds(doc, word) else no).add(word)
+        new = words.difference(yes, no)
+        if new:
+            self._learned += len(new)
+            if self._learned > KNOWN_WORDS:
+                self._known.clear()
+                self._learned = len(new)
+                yes, no = self._known.setdefault(doc.language, (set(), set()))
+            for word in new:
+                (yes if self._holds(doc, word) else no).add(word)
         return words & yes
 
     def _holds(self, doc: Document, word: str) -> bool:
