@@ -20,7 +20,6 @@ from monitor import config as config_mod
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
 from monitor.query import Matcher
-from monitor.workers import worker_count
 
 err = Console(stderr=True)
 
@@ -83,6 +82,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     by_kind = ", ".join(f"{sum(s.kind == k for s in sources)} {k}" for k in kinds)
     print(f"  sources: {len(sources)} enabled of {len(mon.sources)} ({by_kind})")
     print(f"  default interval {mon.schedule.interval:.0f}s, jitter {mon.schedule.jitter:.0f}s")
+    from monitor.workers import worker_count  # imports the extractor: not at start-up
+
     processes = worker_count(mon.workers)
     print(f"  workers: {mon.workers} ({f'{processes} processes' if processes else 'in the service process'})")
     for wl in settings.watchlists:

@@ -122,7 +122,7 @@ class NotifierConfig(BaseModel):
     @classmethod
     def _known_kind(cls, kind: str) -> str:
         if kind not in NOTIFIER_KINDS:
-            raise ValueError(f"unknown notifier kind {kind!r}; expected one of: {', '.join(sorted(NOTIFIER_KINDS))}")
+            raise ValueError(f"unknown notifier kind {kind!r}; expected one of: {', '.join(NOTIFIER_KINDS.names())}")
         return kind
 
 

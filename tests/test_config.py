@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,15 @@ def test_check_config_fails_when_a_watchlist_example_misbehaves(
     path = write(tmp_path, "sources: []\n", watchlist)
     assert main(["check-config", "--config", str(path)]) == 1
     assert "should match but does not" in capsys.readouterr().err
+
+
+def test_loading_a_config_does_not_import_the_telegram_library() -> None:
+    code = "import sys, monitor.config as c; print('telegram' in c.NOTIFIER_KINDS, 'telegram' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    assert out.split() == ["True", "False"]  # known as a kind, loaded only when a notifier is built
+
+
+def test_an_unknown_notifier_kind_names_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        config_mod.load(write(tmp_path, "notifiers: [{name: n, kind: pigeon}]\n"))
+    assert "unknown notifier kind 'pigeon'; expected one of: console, telegram, webhook" in str(info.value)

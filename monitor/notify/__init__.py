@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,33 @@ class Notifier(Protocol):
 
 
 NotifierFactory = Callable[[str, Mapping[str, Any], Store], Notifier]
-NOTIFIER_KINDS: dict[str, NotifierFactory] = {}
+# Built-in kinds, by the module that registers each. A module is imported the first time its kind is
+# asked for, so commands that deliver nothing do not load python-telegram-bot (a quarter second).
+BUILTIN_KINDS = {
+    "console": "monitor.notify.console",
+    "telegram": "monitor.notify.telegram",
+    "webhook": "monitor.notify.webhook",
+}
+
+
+class NotifierKinds(dict[str, NotifierFactory]):
+    """The registered notifier kinds; `kinds[name]` and `name in kinds` also know the built-in ones."""
+
+    def __missing__(self, kind: str) -> NotifierFactory:
+        if kind not in BUILTIN_KINDS:
+            raise KeyError(kind)
+        importlib.import_module(BUILTIN_KINDS[kind])  # the module registers the kind
+        return dict.__getitem__(self, kind)
+
+    def __contains__(self, kind: object) -> bool:
+        return dict.__contains__(self, kind) or kind in BUILTIN_KINDS
+
+    def names(self) -> list[str]:
+        """Every kind a config may name, sorted."""
+        return sorted(set(self) | set(BUILTIN_KINDS))
+
+
+NOTIFIER_KINDS = NotifierKinds()
 
 
 def register(kind: str) -> Callable[[NotifierFactory], NotifierFactory]:
@@ -80,7 +107,3 @@ async def dispatch_forever(store: Store, notifiers: list[Notifier], wake: asynci
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(idle):
                 await wake.wait()
-
-
-# the notifier kinds register themselves on import
-from monitor.notify import console, telegram, webhook  # noqa: E402, F401
