@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -224,11 +223,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval(_settings(args), args)
 
 
-def _cpus() -> int:
-    """The CPUs this process may run on (all of the machine's where the system cannot tell)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -277,7 +271,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--min-precision", type=float)
     ev.add_argument("--min-recall", type=float)
-    ev.add_argument("--jobs", type=_positive, default=_cpus(),
+    ev.add_argument("--jobs", type=_positive,
                     help="worker processes for a file of 500 items or more (default: the CPUs this process may use)")
     return parser
 

@@ -20,6 +20,7 @@ from monitor.errors import ConfigError
 from monitor.query import Matcher
 from monitor.query.evaluate import Verdict, judge, tally
 from monitor.records import WatchList
+from monitor.workers import usable_cpus
 
 REQUIRED = ("title", "label")
 PARALLEL_MIN_LINES = 500  # a shorter file is judged in this process: starting workers would cost more
@@ -137,7 +138,7 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.watchlist and args.watchlist not in names:
         raise ConfigError(f"unknown watch list {args.watchlist!r}; configured: {', '.join(names)}")
     selected = [args.watchlist] if args.watchlist else names
-    problems, verdicts = judge_file(args.file, settings.watchlist_records(), selected, args.jobs)
+    problems, verdicts = judge_file(args.file, settings.watchlist_records(), selected, args.jobs or usable_cpus())
     for problem in problems:
         print(problem, file=sys.stderr)
     reports = {name: tally(v[k] for v in verdicts) for k, name in enumerate(selected)}

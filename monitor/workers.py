@@ -48,8 +48,12 @@ def worker_count(setting: int | str, cpus: int | None = None) -> int:
     and gives each other core a worker, up to 4; none on a single core."""
     if setting != "auto":
         return int(setting)
-    cpus = cpus or os.cpu_count() or 1
-    return min(cpus - 1, MAX_AUTO_WORKERS)
+    return min((cpus or usable_cpus()) - 1, MAX_AUTO_WORKERS)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (all of the machine's where the system cannot tell)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True, slots=True)
