@@ -95,7 +95,7 @@ class SourceConfig(Strict):
     @classmethod
     def _known_kind(cls, kind: str) -> str:
         if kind not in SOURCE_KINDS:
-            raise ValueError(f"unknown source kind {kind!r}; expected one of: {', '.join(sorted(SOURCE_KINDS))}")
+            raise ValueError(f"unknown source kind {kind!r}; expected one of: {', '.join(SOURCE_KINDS.names())}")
         return kind
 
     @model_validator(mode="after")

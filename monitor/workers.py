@@ -18,14 +18,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor import diff
 from monitor.config import SourceConfig
-from monitor.extract import PageInfo, extract_page
 from monitor.query import Matcher
 from monitor.records import Article, FetchResult, Match, WatchList
 from monitor.sources import SOURCE_KINDS
+
+if TYPE_CHECKING:
+    from monitor.extract import PageInfo
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +141,8 @@ class Workers:
         return await self._run(len(result.content), _parse_in_worker, source, result, known)
 
     async def extract(self, content: bytes, url: str, selector: str | None, charset: str | None) -> PageInfo:
+        from monitor.extract import extract_page  # trafilatura: loaded once a source fetches pages
+
         return await self._run(len(content), extract_page, content, url, selector, charset)
 
     async def analyse(self, articles: Sequence[Article]) -> list[Analysis]:

@@ -112,10 +112,13 @@ def test_check_config_fails_when_a_watchlist_example_misbehaves(
     assert "should match but does not" in capsys.readouterr().err
 
 
-def test_loading_a_config_does_not_import_the_telegram_library() -> None:
-    code = "import sys, monitor.config as c; print('telegram' in c.NOTIFIER_KINDS, 'telegram' in sys.modules)"
+def test_loading_a_config_does_not_import_the_kinds_libraries() -> None:
+    code = (
+        "import sys, monitor.config as c; print('telegram' in c.NOTIFIER_KINDS, 'feed' in c.SOURCE_KINDS,"
+        " 'telegram' in sys.modules, 'feedparser' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
-    assert out.split() == ["True", "False"]  # known as a kind, loaded only when a notifier is built
+    assert out.split() == ["True", "True", "False", "False"]  # known as kinds, loaded when first used
 
 
 def test_an_unknown_notifier_kind_names_the_known_ones(tmp_path: Path) -> None:

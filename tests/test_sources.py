@@ -60,7 +60,7 @@ def parse(content: bytes, kind: str = "feed", **kw: object) -> list[Article]:
 
 
 def test_kinds_are_registered_under_their_config_names() -> None:
-    assert {"feed", "html"} <= set(SOURCE_KINDS)
+    assert {"feed", "html"} <= set(SOURCE_KINDS.names())
 
     @register("test-kind")
     class Probe:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ from typing import Any, Protocol
 
 from monitor.errors import DeliveryError
 from monitor.records import Alert
+from monitor.registry import Registry
 from monitor.retry import backoff
 from monitor.store import Store
 
@@ -31,33 +31,9 @@ class Notifier(Protocol):
 
 
 NotifierFactory = Callable[[str, Mapping[str, Any], Store], Notifier]
-# Built-in kinds, by the module that registers each. A module is imported the first time its kind is
-# asked for, so commands that deliver nothing do not load python-telegram-bot (a quarter second).
-BUILTIN_KINDS = {
-    "console": "monitor.notify.console",
-    "telegram": "monitor.notify.telegram",
-    "webhook": "monitor.notify.webhook",
-}
-
-
-class NotifierKinds(dict[str, NotifierFactory]):
-    """The registered notifier kinds; `kinds[name]` and `name in kinds` also know the built-in ones."""
-
-    def __missing__(self, kind: str) -> NotifierFactory:
-        if kind not in BUILTIN_KINDS:
-            raise KeyError(kind)
-        importlib.import_module(BUILTIN_KINDS[kind])  # the module registers the kind
-        return dict.__getitem__(self, kind)
-
-    def __contains__(self, kind: object) -> bool:
-        return dict.__contains__(self, kind) or kind in BUILTIN_KINDS
-
-    def names(self) -> list[str]:
-        """Every kind a config may name, sorted."""
-        return sorted(set(self) | set(BUILTIN_KINDS))
-
-
-NOTIFIER_KINDS = NotifierKinds()
+NOTIFIER_KINDS: Registry[NotifierFactory] = Registry(
+    {"console": "monitor.notify.console", "telegram": "monitor.notify.telegram", "webhook": "monitor.notify.webhook"}
+)
 
 
 def register(kind: str) -> Callable[[NotifierFactory], NotifierFactory]:

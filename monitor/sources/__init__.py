@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from monitor.records import Article, FetchResult
+from monitor.registry import Registry
 
 
 class SourceKind(Protocol):
@@ -24,7 +25,7 @@ class SourceKind(Protocol):
     ) -> list[Article]: ...
 
 
-SOURCE_KINDS: dict[str, SourceKind] = {}
+SOURCE_KINDS: Registry[SourceKind] = Registry({"feed": "monitor.sources.feed", "html": "monitor.sources.html"})
 
 K = TypeVar("K", bound=type)
 
@@ -37,8 +38,3 @@ def register(name: str) -> Callable[[K], K]:
         return cls
 
     return add
-
-
-from monitor.sources import feed, html  # noqa: E402  (the built-in kinds register themselves)
-
-__all__ = ["SOURCE_KINDS", "SourceKind", "feed", "html", "register"]

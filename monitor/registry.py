@@ -1,0 +1,35 @@
+"""Kinds registered under the names a config uses (`kind: feed`, `kind: telegram`).
+
+A built-in kind's module registers it on import, and is imported the first time the kind is
+asked for: commands that never build a notifier or parse a feed do not load python-telegram-bot,
+feedparser or beautifulsoup4.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(dict[str, T]):
+    """Registered kinds; `kinds[name]` and `name in kinds` also know the built-in ones not loaded yet."""
+
+    def __init__(self, builtin: Mapping[str, str]) -> None:
+        super().__init__()
+        self.builtin = dict(builtin)  # kind -> the module that registers it
+
+    def __missing__(self, kind: str) -> T:
+        if kind not in self.builtin:
+            raise KeyError(kind)
+        importlib.import_module(self.builtin[kind])
+        return dict.__getitem__(self, kind)
+
+    def __contains__(self, kind: object) -> bool:
+        return dict.__contains__(self, kind) or kind in self.builtin
+
+    def names(self) -> list[str]:
+        """Every kind a config may name, sorted."""
+        return sorted(set(self) | set(self.builtin))
