@@ -89,16 +89,6 @@ class Document:
     def __repr__(self) -> str:
         return f"Document(title={self.title!r}, body={self.body!r}, language={self.language!r})"
 
-    @property
-    def starts(self) -> list[int]:
-        """Each token's first character in its field's text."""
-        return [self.char_span(i)[0] for i in range(len(self.norms))]
-
-    @property
-    def ends(self) -> list[int]:
-        """Each token's end (one past its last character) in its field's text."""
-        return [self.char_span(i)[1] for i in range(len(self.norms))]
-
     def char_span(self, index: int) -> tuple[int, int]:
         """Token ``index``'s character range in its field's text (worked out a sentence at a time)."""
         sid = self.sents[index]
@@ -112,14 +102,6 @@ class Document:
                 spans = [m.span() for m in found]
             self._spans[sid] = spans
         return spans[index - bisect_left(self.sents, sid)]
-
-    @property
-    def by_norm(self) -> dict[str, list[int]]:
-        """Token indices of each distinct folded word, words in order of first appearance."""
-        by_norm: dict[str, list[int]] = {}
-        for index, word in enumerate(self.norms):
-            by_norm.setdefault(word, []).append(index)
-        return by_norm
 
     def words(self) -> set[str]:
         """The document's distinct folded words."""

@@ -64,7 +64,7 @@ def _explanation(watchlist: WatchList, outcome: Outcome | None, doc: Document) -
     out.matched = outcome.matched
     out.score = round(outcome.relevance.score, 3)
     out.terms = [
-        TermHit(doc.surface(i), FIELD_NAMES[doc.fields[i]], doc.starts[i], doc.ends[i])
+        TermHit(doc.surface(i), FIELD_NAMES[doc.fields[i]], *doc.char_span(i))
         for i in mention_tokens(outcome.spans)
     ]
     out.reasons = [f"query matched: {q}" for q in outcome.queries] + outcome.relevance.reasons

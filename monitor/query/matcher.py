@@ -122,7 +122,7 @@ def to_match(outcome: Outcome, doc: Document) -> Match:
 
 def _span_text(doc: Document, first: int, last: int) -> str:
     """A matched span as written: one word, or a phrase such as 'cessation of hostilities'."""
-    return doc.text(doc.fields[first])[doc.starts[first] : doc.ends[last]]
+    return doc.text(doc.fields[first])[doc.char_span(first)[0] : doc.char_span(last)[1]]
 
 
 def lead(doc: Document) -> str:
