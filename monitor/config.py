@@ -94,9 +94,7 @@ class SourceConfig(Strict):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:
-        if kind not in SOURCE_KINDS:
-            raise ValueError(f"unknown source kind {kind!r}; expected one of: {', '.join(SOURCE_KINDS.names())}")
-        return kind
+        return SOURCE_KINDS.known(kind)
 
     @model_validator(mode="after")
     def _html_needs_links(self) -> SourceConfig:
@@ -121,9 +119,7 @@ class NotifierConfig(BaseModel):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:
-        if kind not in NOTIFIER_KINDS:
-            raise ValueError(f"unknown notifier kind {kind!r}; expected one of: {', '.join(NOTIFIER_KINDS.names())}")
-        return kind
+        return NOTIFIER_KINDS.known(kind)
 
 
 class StorageConfig(Strict):

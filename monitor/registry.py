@@ -17,8 +17,9 @@ T = TypeVar("T")
 class Registry(dict[str, T]):
     """Registered kinds; `kinds[name]` and `name in kinds` also know the built-in ones not loaded yet."""
 
-    def __init__(self, builtin: Mapping[str, str]) -> None:
+    def __init__(self, what: str, builtin: Mapping[str, str]) -> None:
         super().__init__()
+        self.what = what  # "source", "notifier": names the registry in errors
         self.builtin = dict(builtin)  # kind -> the module that registers it
 
     def __missing__(self, kind: str) -> T:
@@ -33,3 +34,9 @@ class Registry(dict[str, T]):
     def names(self) -> list[str]:
         """Every kind a config may name, sorted."""
         return sorted(set(self) | set(self.builtin))
+
+    def known(self, kind: str) -> str:
+        """`kind` itself when a config may name it; ValueError listing the kinds otherwise (config validation)."""
+        if kind not in self:
+            raise ValueError(f"unknown {self.what} kind {kind!r}; expected one of: {', '.join(self.names())}")
+        return kind

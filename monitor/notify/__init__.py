@@ -32,7 +32,8 @@ class Notifier(Protocol):
 
 NotifierFactory = Callable[[str, Mapping[str, Any], Store], Notifier]
 NOTIFIER_KINDS: Registry[NotifierFactory] = Registry(
-    {"console": "monitor.notify.console", "telegram": "monitor.notify.telegram", "webhook": "monitor.notify.webhook"}
+    "notifier",
+    {"console": "monitor.notify.console", "telegram": "monitor.notify.telegram", "webhook": "monitor.notify.webhook"},
 )
 
 

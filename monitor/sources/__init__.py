@@ -25,7 +25,9 @@ class SourceKind(Protocol):
     ) -> list[Article]: ...
 
 
-SOURCE_KINDS: Registry[SourceKind] = Registry({"feed": "monitor.sources.feed", "html": "monitor.sources.html"})
+SOURCE_KINDS: Registry[SourceKind] = Registry(
+    "source", {"feed": "monitor.sources.feed", "html": "monitor.sources.html"}
+)
 
 K = TypeVar("K", bound=type)
 
