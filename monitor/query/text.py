@@ -14,7 +14,7 @@ import unicodedata
 from functools import cache, lru_cache
 from typing import Any
 
-import snowballstemmer
+import Stemmer
 
 # In-word marks and invisible characters that belong to the word they sit in (dropped by fold()).
 _IN_WORD = (
@@ -118,7 +118,7 @@ def stem(lang: str, word: str) -> str:
 
 @cache
 def _stemmer(algorithm: str) -> Any:
-    return snowballstemmer.stemmer(algorithm)
+    return Stemmer.Stemmer(algorithm)
 
 
 def stem_lang(language: str | None, script: str) -> str | None:
