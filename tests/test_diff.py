@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import unicodedata
-from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -27,11 +26,9 @@ from monitor.diff import (
     split_sentences,
     to_signed,
 )
+from tests.testdata import EXTRACTION_CORPUS, REPO, SEED, SEED_BODY, needs
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEED = SHARED / "fixtures" / "seed"
-GROUND_TRUTH = SHARED / "corpora" / "article-extraction" / "ground-truth.json"
-REPO = Path(__file__).resolve().parents[1]
+GROUND_TRUTH = EXTRACTION_CORPUS / "ground-truth.json"  # the whole corpus's truths, in ../shared
 
 
 def _body(page: str) -> str:
@@ -165,12 +162,12 @@ def test_fingerprint_is_the_textbook_simhash(text: str) -> None:
 
 
 def test_seed_fingerprint_matches_reference() -> None:
-    text = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    text = SEED_BODY.read_text(encoding="utf-8")
     assert fingerprint(text) == _reference_simhash(text)
 
 
 def test_fingerprint_is_stable_across_processes() -> None:
-    text = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    text = SEED_BODY.read_text(encoding="utf-8")
     code = "import sys; from monitor.diff import fingerprint; print(fingerprint(sys.stdin.read()))"
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)}
     out = subprocess.run(
@@ -217,18 +214,19 @@ def test_hamming_counts_differing_bits() -> None:
 
 
 def test_lightly_edited_copy_is_a_near_duplicate() -> None:
-    text = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    text = SEED_BODY.read_text(encoding="utf-8")
     assert hamming(fingerprint(text), fingerprint(_light_edit(text))) <= NEAR_DUPLICATE_DISTANCE
 
 
 def test_same_topic_different_story_is_not_a_near_duplicate() -> None:
     """Both halves of the seed story are about the same ceasefire violations, but are different text."""
-    paragraphs = [p for p in (SEED / "article-body.txt").read_text(encoding="utf-8").split("\n") if p.strip()]
+    paragraphs = [p for p in SEED_BODY.read_text(encoding="utf-8").split("\n") if p.strip()]
     half = len(paragraphs) // 2
     first, second = "\n".join(paragraphs[:half]), "\n".join(paragraphs[half:])
     assert hamming(fingerprint(first), fingerprint(second)) > NEAR_DUPLICATE_DISTANCE
 
 
+@needs(GROUND_TRUTH)
 def test_real_articles_are_not_near_duplicates_of_each_other() -> None:
     """Over the 180 different real articles of the extraction corpus, no pair is within the distance."""
     bodies = [v["articleBody"] for v in json.loads(GROUND_TRUTH.read_text(encoding="utf-8")).values()]
@@ -238,6 +236,7 @@ def test_real_articles_are_not_near_duplicates_of_each_other() -> None:
     assert closest > NEAR_DUPLICATE_DISTANCE
 
 
+@needs(GROUND_TRUTH)
 def test_real_articles_lightly_edited_stay_near_duplicates() -> None:
     """A byline line added and two words changed: (nearly) every real article stays within the distance."""
     bodies = [v["articleBody"] for v in json.loads(GROUND_TRUTH.read_text(encoding="utf-8")).values()]

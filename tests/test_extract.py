@@ -8,17 +8,14 @@ import json
 import re
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.extract import PageInfo, decode_html, extract_body, extract_page, parse_datetime, score_entry
+from tests.testdata import EXTRACTION, EXTRACTION_CORPUS, SEED, SEED_BODY, needs
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEED = SHARED / "fixtures" / "seed"
-CORPUS = SHARED / "corpora" / "article-extraction"
 SEED_URL = "http://www.panarmenian.net/eng/news/escalation-karabakh/"
 SIDEBAR_PHRASES = ("Top stories", "Partner news", "Partner story", "USAID", "Peskov", "vandalised", "rights reserved")
 WORD = re.compile(r"\w+")
@@ -60,7 +57,7 @@ def page(body_html: str, head: str = "", charset: str = "utf-8") -> str:
 
 def test_seed_article_body_matches_truth_without_sidebar() -> None:
     body = extract_body(seed("article.html"), SEED_URL)
-    truth = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    truth = SEED_BODY.read_text(encoding="utf-8")
     assert shingle_f1(truth, body) >= 0.95
     for phrase in SIDEBAR_PHRASES:
         assert phrase not in body
@@ -69,7 +66,7 @@ def test_seed_article_body_matches_truth_without_sidebar() -> None:
 
 def test_seed_article_paragraphs_one_per_line() -> None:
     body = extract_body(seed("article.html"), SEED_URL)
-    truth_paragraphs = [p for p in (SEED / "article-body.txt").read_text(encoding="utf-8").split("\n\n") if p]
+    truth_paragraphs = [p for p in SEED_BODY.read_text(encoding="utf-8").split("\n\n") if p]
     assert body.splitlines()[0] == truth_paragraphs[0]
     assert len(body.splitlines()) == len(truth_paragraphs)
     assert all(line == line.strip() and "  " not in line for line in body.splitlines())
@@ -175,7 +172,7 @@ def test_selector_nested_matches_are_not_repeated() -> None:
 
 def test_selector_on_seed_article_excludes_sidebar() -> None:
     body = extract_body(seed("article.html"), SEED_URL, selector="div.article-body")
-    truth = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    truth = SEED_BODY.read_text(encoding="utf-8")
     assert body == "\n".join(p for p in truth.strip().split("\n\n"))
 
 
@@ -324,8 +321,8 @@ def test_selector_output_is_not_filtered() -> None:
 
 def test_tiny_precise_result_falls_back_to_fuller_run() -> None:
     key = "f8ff621a0b9b7646cc0d57d37416feabba2bf78ef5dd0bfc5b080f9f97bbe584"
-    truth = json.loads((CORPUS / "ground-truth.json").read_text(encoding="utf-8"))[key]
-    html = gzip.decompress((CORPUS / "html" / f"{key}.html.gz").read_bytes())
+    truth = json.loads((EXTRACTION / "ground-truth.json").read_text(encoding="utf-8"))[key]  # copied from the corpus
+    html = gzip.decompress((EXTRACTION / "html" / f"{key}.html.gz").read_bytes())
     body = extract_body(html, truth["url"])
     assert "Home Depot (ticker: HD) reported $2.53 in per-share earnings" in body
     assert shingle_f1(truth["articleBody"], body) >= 0.7
@@ -334,12 +331,13 @@ def test_tiny_precise_result_falls_back_to_fuller_run() -> None:
 # -- real pages -------------------------------------------------------------------------------------------------
 
 
+@needs(EXTRACTION_CORPUS)
 def test_corpus_sample_mean_f1() -> None:
-    truth = json.loads((CORPUS / "ground-truth.json").read_text(encoding="utf-8"))
+    truth = json.loads((EXTRACTION_CORPUS / "ground-truth.json").read_text(encoding="utf-8"))
     keys = sorted(truth)[::12][:15]
     scores = []
     for key in keys:
-        html = gzip.decompress((CORPUS / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace")
+        html = gzip.decompress((EXTRACTION_CORPUS / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace")
         scores.append(shingle_f1(truth[key]["articleBody"], score_entry(html, truth[key]["url"])))
     assert len(scores) == 15
     assert sum(scores) / len(scores) >= 0.9

@@ -10,7 +10,6 @@ import socket
 import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 
 import brotli
 import pytest
@@ -22,8 +21,8 @@ from monitor.errors import FetchError
 from monitor.fetch import Fetcher, FetchSettings, is_public_address, resolve_public
 from monitor.retry import backoff, parse_retry_after
 from tests.servers import LoopbackServer
+from tests.testdata import FEEDS
 
-FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "feeds"
 RSS2 = (FEEDS / "real" / "nodefeedparser_rss2sample.xml").read_bytes()
 QUICK = FetchSettings(connect_timeout=2, read_timeout=5, total_timeout=10)
 

@@ -13,11 +13,22 @@ from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.service import run_once
 from monitor.store.sqlite import SqliteStore
+from tests.testdata import FEED_CORPUS, FEEDS, REPO, SEED_BODY
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SEED = SHARED / "fixtures" / "seed"
-FEEDS = SHARED / "corpora" / "feeds"
+# Polled by the many-formats test from the copies in tests/data, and from ../shared when it is there
+COPIED_FEEDS = [
+    "real/nodefeedparser_rss2sample.xml",
+    "real/rssparser_rss-1.rss",
+    "real/nodefeedparser_tpm.atom",
+    "real/feedjira_json_feed_with_escaped_uris.json",
+    "multilingual/nodefeedparser_iconv.xml",
+    "multilingual/rssparser_encoding.rss",
+]
+CORPUS_FEEDS = [  # not copied: large, or no licence stated
+    "real/rssparser_guardian.rss",
+    "real/feedjira_json_feed.json",
+    "multilingual/swelbyboy_azatutyun_hy.xml",
+]
 
 
 @pytest.fixture
@@ -60,7 +71,7 @@ def test_seed_story_alerts_once_with_a_body_snippet_and_the_decoy_does_not(
     alert = first.alerts[0]
     assert alert.watchlist == "ceasefire"
     assert alert.url == "http://www.panarmenian.net/eng/news/escalation-karabakh/"  # rel=canonical honoured
-    body = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    body = SEED_BODY.read_text(encoding="utf-8")
     assert alert.snippet.startswith("PanARMENIAN.Net - Azerbaijan on Tuesday, July 4 violated the ceasefire")
     assert alert.snippet in body  # the first strong mention, quoted from the body
     assert "Top stories" not in alert.snippet and "Partner" not in alert.snippet
@@ -102,7 +113,7 @@ def test_same_article_through_two_sources_alerts_once(site: StaticSite, tmp_path
 
 
 def test_syndicated_copy_alerts_once_and_lists_the_other_outlet(tmp_path: Path) -> None:
-    story = (SEED / "article-body.txt").read_text(encoding="utf-8")
+    story = SEED_BODY.read_text(encoding="utf-8")
 
     def feed(outlet: str, extra: str) -> bytes:
         text = f"{extra} {story}".replace("&", "&amp;").replace("<", "&lt;")
@@ -139,29 +150,21 @@ def test_dry_run_records_nothing(site: StaticSite, tmp_path: Path) -> None:
 
 
 def test_real_feeds_in_many_formats_and_encodings_poll_without_errors(tmp_path: Path) -> None:
-    names = [
-        "real/rssparser_guardian.rss",
-        "real/rssparser_rss-1.rss",
-        "real/nodefeedparser_tpm.atom",
-        "real/feedjira_json_feed.json",
-        "multilingual/nodefeedparser_iconv.xml",
-        "multilingual/rssparser_encoding.rss",
-        "multilingual/swelbyboy_azatutyun_hy.xml",
-    ]
-    if not FEEDS.is_dir():
-        pytest.skip("shared feed corpus not present")
-    routes = {f"/{i}": ((FEEDS / n).read_bytes(), "application/xml") for i, n in enumerate(names)}
+    files = [FEEDS / n for n in COPIED_FEEDS]
+    if FEED_CORPUS.is_dir():
+        files += [FEED_CORPUS / n for n in CORPUS_FEEDS]
+    routes = {f"/{i}": (f.read_bytes(), "application/xml") for i, f in enumerate(files)}
     with StaticSite(routes) as server:
-        path = write_config(tmp_path, [{"name": f"s{i}", "url": f"{server.base}/{i}"} for i in range(len(names))])
+        path = write_config(tmp_path, [{"name": f"s{i}", "url": f"{server.base}/{i}"} for i in range(len(files))])
         result = once(path)
-    assert [r.error for r in result.reports] == [None] * len(names)
+    assert [r.error for r in result.reports] == [None] * len(files)
     assert all(r.items > 0 for r in result.reports)
     store = SqliteStore(tmp_path / "db.sqlite3")
     try:
         states = {s.name: s for s in store.source_states()}
     finally:
         store.close()
-    assert all(states[f"s{i}"].last_status == 200 and states[f"s{i}"].error_count == 0 for i in range(len(names)))
+    assert all(states[f"s{i}"].last_status == 200 and states[f"s{i}"].error_count == 0 for i in range(len(files)))
 
 
 def test_a_broken_source_is_recorded_and_backed_off_while_others_alert(site: StaticSite, tmp_path: Path) -> None:

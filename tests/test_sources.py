@@ -21,14 +21,20 @@ from monitor.sources import feed as feed_mod
 from monitor.sources.fastfeed import parse_simple
 from monitor.sources.text import decode_document, html_to_text
 from tests.servers import LoopbackServer
+from tests.testdata import EXTRACTION_CORPUS, FEED_CORPUS, FEEDS, SEED, needs, over
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FEEDS = SHARED / "corpora" / "feeds"
-SEED = SHARED / "fixtures" / "seed"
-MANIFEST = {row["file"]: row for row in csv.DictReader((FEEDS / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t")}
+# The single-file tests read the copies in tests/data/feeds; those over the whole corpus read ../shared.
+MANIFEST = (
+    {row["file"]: row for row in csv.DictReader((FEED_CORPUS / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t")}
+    if FEED_CORPUS.is_dir()
+    else {}
+)
 WELL_FORMED = sorted(name for name in MANIFEST if not name.startswith("malformed/"))
 GZIPPED_INVALID = "malformed/nodefeedparser_invalid-characters-gzipped.xml"  # slow to parse: tested once, below
-MALFORMED = sorted({p.relative_to(FEEDS).as_posix() for p in (FEEDS / "malformed").iterdir()} - {GZIPPED_INVALID})
+MALFORMED = sorted(
+    {p.relative_to(FEED_CORPUS).as_posix() for p in (FEED_CORPUS / "malformed").glob("*")} - {GZIPPED_INVALID}
+)
+MEDUZA = "multilingual/egfedorov_meduza_ceasefire_version.xml"  # states no licence: not copied, read from ../shared
 CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 
@@ -47,8 +53,10 @@ async def fetch_and_parse(
     return SOURCE_KINDS[kind].parse(result, source="test", language=language, options=options)
 
 
-async def feed(server: LoopbackServer, name: str, language: str | None = None, **route: Any) -> list[Article]:
-    return await fetch_and_parse(server, "/" + name, (FEEDS / name).read_bytes(), language=language, **route)
+async def feed(
+    server: LoopbackServer, name: str, language: str | None = None, *, folder: Path = FEEDS, **route: Any
+) -> list[Article]:
+    return await fetch_and_parse(server, "/" + name, (folder / name).read_bytes(), language=language, **route)
 
 
 def result(content: bytes, url: str = "http://news.example/feeds/main.xml", charset: str | None = None) -> FetchResult:
@@ -73,9 +81,9 @@ def test_kinds_are_registered_under_their_config_names() -> None:
         del SOURCE_KINDS["test-kind"]
 
 
-@pytest.mark.parametrize("name", WELL_FORMED)
+@pytest.mark.parametrize("name", over(WELL_FORMED, FEED_CORPUS))
 async def test_every_real_feed_gives_every_item(http_server: LoopbackServer, name: str) -> None:
-    articles = await feed(http_server, name)
+    articles = await feed(http_server, name, folder=FEED_CORPUS)
     assert len(articles) == int(MANIFEST[name]["item_count"])  # counted independently, see the corpus README
     for article in articles:
         assert article.url.startswith(("http://", "https://")) and "#" not in article.url
@@ -152,12 +160,25 @@ async def test_iso_8859_1_feed_decodes_to_portuguese(http_server: LoopbackServer
     assert all(a.title in raw for a in articles)
 
 
+@needs(FEED_CORPUS / MEDUZA)
 async def test_utf8_feed_mis_declared_as_windows_1251(http_server: LoopbackServer) -> None:
-    name = "multilingual/egfedorov_meduza_ceasefire_version.xml"
-    raw = plain((FEEDS / name).read_bytes().decode("utf-8"))
-    articles = await feed(http_server, name, content_type="application/rss+xml; charset=windows-1251")
+    raw = plain((FEED_CORPUS / MEDUZA).read_bytes().decode("utf-8"))
+    articles = await feed(
+        http_server, MEDUZA, folder=FEED_CORPUS, content_type="application/rss+xml; charset=windows-1251"
+    )
     assert len(articles) == 71 and all(a.title in raw for a in articles)
     assert any("прекращени" in a.title + a.summary for a in articles)
+
+
+async def test_utf8_feed_declared_and_served_as_windows_1251(http_server: LoopbackServer) -> None:
+    """The same on a plain clone: the windows-1251 Russian feed re-encoded to UTF-8, its declaration left as it was."""
+    text = (FEEDS / "multilingual/nodefeedparser_iconv.xml").read_bytes().decode("cp1251")
+    assert 'encoding="windows-1251"' in text[:100]
+    articles = await fetch_and_parse(
+        http_server, "/utf8", text.encode("utf-8"), content_type="application/rss+xml; charset=windows-1251"
+    )
+    assert len(articles) == 10 and "Бузулуке" in articles[0].title
+    assert all(a.title in plain(text) and CYRILLIC.search(a.title) for a in articles)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])  # the utf-16 codec writes a BOM
@@ -185,15 +206,16 @@ async def test_gzip_on_disk_feed_served_either_way(http_server: LoopbackServer) 
     assert len(plain) == 10
 
 
+@needs(FEED_CORPUS / GZIPPED_INVALID)  # 130 KB of the malformed corpus, not copied
 async def test_gzipped_feed_with_invalid_characters(http_server: LoopbackServer) -> None:
-    articles = await feed(http_server, GZIPPED_INVALID)
+    articles = await feed(http_server, GZIPPED_INVALID, folder=FEED_CORPUS)
     assert len(articles) == 25 and articles[0].title == "NSOperation"
 
 
-@pytest.mark.parametrize("name", MALFORMED)
+@pytest.mark.parametrize("name", over(MALFORMED, FEED_CORPUS))
 async def test_malformed_input_gives_items_or_parse_error(http_server: LoopbackServer, name: str) -> None:
     try:
-        articles = await feed(http_server, name)
+        articles = await feed(http_server, name, folder=FEED_CORPUS)
     except ParseError as exc:
         assert name.rsplit("/", 1)[-1] in str(exc)  # the message names the document
     else:
@@ -221,10 +243,10 @@ async def test_documents_that_are_not_feeds_raise_parse_error(http_server: Loopb
 FEEDPARSER_QUIRKS = {("real/havannaa_nyt.xml", "summary"), ("multilingual/greatfire_bbc_zh.xml", "language")}
 
 
-@pytest.mark.parametrize("name", [n for n in WELL_FORMED if not n.endswith(".json")])
+@pytest.mark.parametrize("name", over([n for n in WELL_FORMED if not n.endswith(".json")], FEED_CORPUS))
 def test_fast_path_reads_feeds_as_feedparser_does(name: str) -> None:
     url = "http://news.example/" + name
-    text = decode_document((FEEDS / name).read_bytes()).lstrip("\ufeff \t\r\n")
+    text = decode_document((FEED_CORPUS / name).read_bytes()).lstrip("\ufeff \t\r\n")
     fast = parse_simple(text, url)
     assert fast is not None  # well-formed: no fallback
     ours = feed_mod._articles(fast, url, "s", None)
@@ -367,8 +389,9 @@ def test_html_selector_problems_are_parse_errors(options: dict[str, str], messag
         SOURCE_KINDS["html"].parse(result((SEED / "article.html").read_bytes()), source="s", options=options)
 
 
+@needs(EXTRACTION_CORPUS)
 def test_real_news_pages_give_distinct_canonical_links() -> None:
-    pages = sorted((SHARED / "corpora/article-extraction/html").glob("*.html.gz"))[:5]
+    pages = sorted((EXTRACTION_CORPUS / "html").glob("*.html.gz"))[:5]
     for page in pages:
         articles = SOURCE_KINDS["html"].parse(
             result(gzip.decompress(page.read_bytes()), url="https://site.example/section/"),

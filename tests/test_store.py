@@ -14,8 +14,8 @@ from monitor.errors import StorageError
 from monitor.records import Alert, Article, Match, SourceState
 from monitor.store.migrations import apply_migrations, schema_version
 from monitor.store.sqlite import CORE_MIGRATIONS, SqliteStore
+from tests.testdata import SEED, SEED_BODY
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "seed"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NOTIFIERS = ("console", "telegram")
 
@@ -275,7 +275,7 @@ def test_touch_article_remembers_entry_and_time(store: SqliteStore, db_path: Pat
 
 
 def _seed_text() -> str:
-    return (SEED / "article-body.txt").read_text(encoding="utf-8")
+    return SEED_BODY.read_text(encoding="utf-8")
 
 
 def _copy_of_seed() -> str:
