@@ -223,6 +223,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval(_settings(args), args)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from monitor.training import run_train
+
+    return run_train(_settings(args), args)
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -273,6 +279,14 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--min-recall", type=float)
     ev.add_argument("--jobs", type=_positive,
                     help="worker processes for a file of 500 items or more (default: the CPUs this process may use)")
+    train = add("train", cmd_train, "fit a watch list's relevance model on labelled JSONL files (cross-validated)")
+    train.add_argument("files", type=Path, nargs="+", metavar="FILE.jsonl")
+    train.add_argument("--watchlist", help="the watch list (needed when several are configured)")
+    train.add_argument("--out", type=Path, required=True, help="where to write the model file (JSON)")
+    train.add_argument("--strength", type=float, default=0.3,
+                       help="inverse L2 penalty of the logistic regression (scikit-learn's C; default 0.3)")
+    train.add_argument("--json", action="store_true", help="print the figures and the model as JSON")
+    train.add_argument("--dry-run", action="store_true", help="report the figures, write nothing")
     return parser
 
 

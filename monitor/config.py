@@ -26,6 +26,7 @@ from pydantic import (
 from monitor.errors import ConfigError, QuerySyntaxError
 from monitor.notify import NOTIFIER_KINDS
 from monitor.query import DEFAULT_THRESHOLD, parse
+from monitor.query.model import load_model
 from monitor.records import WatchList
 from monitor.sources import SOURCE_KINDS
 
@@ -160,7 +161,8 @@ class WatchListConfig(Strict):
 
     name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")
     description: str = ""
-    threshold: float = Field(DEFAULT_THRESHOLD, ge=0)
+    threshold: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)  # the relevance probability a match needs
+    model: str | None = None  # relevance model file, relative to the watch-list file (default: the shipped one)
     queries: list[str] = Field(min_length=1)
     exclude: list[str] = Field(default_factory=list)
     examples: Examples = Field(default_factory=Examples)
@@ -172,6 +174,7 @@ class WatchListConfig(Strict):
             exclude=tuple(self.exclude),
             description=self.description,
             threshold=self.threshold,
+            model=self.model,
         )
 
 
@@ -288,6 +291,10 @@ def load_watchlist(file: Path) -> WatchListConfig:
                 parse(query)
             except QuerySyntaxError as exc:
                 raise ConfigError(f"{file}: {key}[{i}]: {exc}") from None
+    if watchlist.model is not None:
+        model = file.parent / watchlist.model
+        load_model(model)  # a ConfigError naming the file when it is missing or not a model
+        watchlist = watchlist.model_copy(update={"model": str(model.resolve())})
     return watchlist
 
 

@@ -18,7 +18,7 @@ from rich.table import Table
 from monitor.config import Settings
 from monitor.errors import ConfigError
 from monitor.query import Matcher
-from monitor.query.evaluate import Verdict, judge, tally
+from monitor.query.evaluate import EvalReport, Verdict, judge, tally
 from monitor.records import WatchList
 from monitor.workers import usable_cpus
 
@@ -155,15 +155,19 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         return 1 if failed else 0
     console = Console()
     for name, report in reports.items():
-        data = report.as_dict()
-        console.print(f"[bold]{name}[/]: precision {report.precision:.3f}  recall {report.recall:.3f}  "
-                      f"f1 {report.f1:.3f}  (tp {report.tp}, fp {report.fp}, fn {report.fn}, tn {report.tn}, "
-                      f"n {report.n})", highlight=False)
-        console.print(_table("by language", data["by_lang"], "lang"))
-        console.print(_table("by kind", data["by_kind"], "kind"))
-        if args.errors:
-            for error in report.errors:
-                what = "false positive" if error.label == 0 else "false negative"
-                console.print(f"{error.id} ({error.lang}, {error.kind}) {what}: score {error.score:.2f} "
-                              f"terms {', '.join(error.terms) or '-'} — {error.snippet[:160]}", markup=False)
+        print_report(console, name, report, errors=args.errors)
     return 1 if failed else 0
+
+
+def print_report(console: Console, name: str, report: EvalReport, errors: bool) -> None:
+    """The overall figures, the tables by language and by kind, and optionally the errors."""
+    data = report.as_dict()
+    console.print(f"[bold]{name}[/]: precision {report.precision:.3f}  recall {report.recall:.3f}  "
+                  f"f1 {report.f1:.3f}  (tp {report.tp}, fp {report.fp}, fn {report.fn}, tn {report.tn}, "
+                  f"n {report.n})", highlight=False)
+    console.print(_table("by language", data["by_lang"], "lang"))
+    console.print(_table("by kind", data["by_kind"], "kind"))
+    for error in report.errors if errors else ():
+        what = "false positive" if error.label == 0 else "false negative"
+        console.print(f"{error.id} ({error.lang}, {error.kind}) {what}: p {error.score:.3f} "
+                      f"terms {', '.join(error.terms) or '-'} — {error.snippet[:160]}", markup=False)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 AlertKind = Literal["new", "updated"]
-DEFAULT_THRESHOLD = 1.75  # watch-list relevance: a body mention about the course of events, or a lead one plus more
+DEFAULT_THRESHOLD = 0.5  # watch-list relevance: the probability a candidate needs to be a story about the subject
 
 
 def content_hash(title: str, body: str) -> str:
@@ -123,4 +123,5 @@ class WatchList:
     queries: tuple[str, ...]
     exclude: tuple[str, ...] = ()
     description: str = ""
-    threshold: float = DEFAULT_THRESHOLD  # minimal relevance score for a match to count (see monitor.query)
+    threshold: float = DEFAULT_THRESHOLD  # minimal relevance probability for a match to count (see monitor.query)
+    model: str | None = None  # relevance model file (None: the shipped one, monitor/query/relevance-model.json)

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import QuerySyntaxError
-from monitor.query import Matcher, explain, parse
+from monitor.query import DEFAULT_THRESHOLD, Matcher, explain, parse
 from monitor.query.document import Document
 from monitor.query.evaluator import evaluate
 from monitor.query.text import fold
@@ -102,17 +102,17 @@ def test_exclusion_vetoes_the_article() -> None:
 
 
 def test_match_reports_query_terms_snippet_and_score() -> None:
-    matcher = Matcher([watchlist("armistice", "ceasefire NEAR/5 violat*", threshold=1.0)])
+    matcher = Matcher([watchlist("armistice", "ceasefire NEAR/5 violat*", threshold=DEFAULT_THRESHOLD)])
     body = "Shelling was heard overnight. Officials said the ceasefire was violated near the border. More later."
     [match] = matcher.match("Border news", body)
     assert match.query == "ceasefire NEAR/5 violat*"
     assert match.terms == ("ceasefire", "violated")
     assert match.snippet == "Officials said the ceasefire was violated near the border. More later."
-    assert match.score >= 1.0
+    assert DEFAULT_THRESHOLD <= match.score < 1.0
 
 
 def test_threshold_separates_a_passing_mention() -> None:
-    matcher = Matcher([watchlist("ceasefire", threshold=1.75)])
+    matcher = Matcher([watchlist("ceasefire", threshold=DEFAULT_THRESHOLD)])
     background = "The road runs through land held since the 1994 ceasefire. It opens next month to all traffic."
     story = "Both sides accused each other of violating the ceasefire on Sunday."
     assert matcher.match("New highway opens", background) == []
@@ -144,7 +144,7 @@ def test_queries_without_required_words_are_still_evaluated() -> None:
 def test_explain_gives_terms_with_positions() -> None:
     title = "Truce talks"
     body = "Mediators said the truce was violated."
-    result = explain("truce NEAR/4 violat*", title, body, threshold=1.0)
+    result = explain("truce NEAR/4 violat*", title, body, threshold=DEFAULT_THRESHOLD)
     assert result.matched
     assert [(t.text, t.field, t.start, t.end) for t in result.terms] == [
         ("truce", "body", 19, 24),
@@ -158,7 +158,7 @@ def test_explain_gives_terms_with_positions() -> None:
 
 
 def test_matcher_explains_each_watchlist() -> None:
-    lists = [watchlist("truce", threshold=100.0), WatchList(name="other", queries=("armistice",))]
+    lists = [watchlist("truce", threshold=1.0), WatchList(name="other", queries=("armistice",))]
     first, second = Matcher(lists).explain("Truce holds", "The truce held.")
     assert not first.matched and first.score > 0 and any("threshold" in r for r in first.reasons)
     assert not second.matched and second.score == 0
@@ -210,7 +210,7 @@ def test_matching_any_text_never_crashes(title: str, body: str, language: str | 
 
 
 def test_a_dated_event_is_not_a_time_frame() -> None:
-    matcher = Matcher([watchlist("ceasefire", threshold=1.75)])
+    matcher = Matcher([watchlist("ceasefire", threshold=DEFAULT_THRESHOLD)])
     event = "Azerbaijan on Tuesday, July 4 violated the ceasefire on the contact line."
     background = "Prices fell after an April 8 ceasefire. Shares rose."
     assert len(matcher.match("Border report", event)) == 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.query.document import Document
 from monitor.query.evaluator import Span, evaluate
+from monitor.query.model import default_model, load_model
 from monitor.query.nodes import Query
 from monitor.query.parser import parse
 from monitor.query.prefilter import QueryIndex
@@ -50,6 +52,7 @@ class Matcher:
 
     def __init__(self, watchlists: Sequence[WatchList]) -> None:
         self.watchlists = list(watchlists)
+        self.models = [load_model(Path(w.model)) if w.model else default_model() for w in self.watchlists]
         self.compiled: list[Compiled] = []
         self._index = QueryIndex()
         for number, watchlist in enumerate(self.watchlists):
@@ -84,8 +87,10 @@ class Matcher:
             else:
                 outcome.queries.append(compiled.text)
                 outcome.spans.extend(spans)
-        for outcome in found.values():
-            outcome.relevance = relevance(doc, mention_tokens(outcome.spans))
+        for number, outcome in found.items():
+            if outcome.queries:
+                model = self.models[number]
+                outcome.relevance = relevance(doc, mention_tokens(outcome.spans), len(outcome.queries), model)
         return [found[k] for k in sorted(found)]
 
     def explain(self, title: str, body: str, language: str | None = None) -> list[Explanation]:

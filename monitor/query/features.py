@@ -1,0 +1,187 @@
+"""Relevance features: what the matcher sees around a watch list's mentions in one document.
+
+The same features for every language (the lexicons behind them are per language), so a model fitted
+on one language's stories helps another's. Each is a number, mostly a share between 0 and 1:
+
+| name | what |
+|---|---|
+| ``title`` | a mention in the title |
+| ``title_war`` | the title speaks of armed conflict, or of a ceasefire's course or violation |
+| ``title_other`` | the title speaks of markets, or of sport, politics, trade, culture ... |
+| ``lead`` | a mention in the first body sentence |
+| ``early`` | a mention in the first three body sentences |
+| ``sentences`` | log(1 + body sentences with a mention) |
+| ``density`` | share of the body's sentences with a mention |
+| ``late`` | where the first body mention stands in the body (0 first sentence .. 1 last; 1 when none) |
+| ``violation`` | share of mention sentences with a word of violation or collapse near a mention |
+| ``course`` | share of mention sentences with another word about the ceasefire's course near a mention |
+| ``now`` | share of mention sentences that say today, yesterday or a weekday |
+| ``dated`` | share of mention sentences that name a year |
+| ``background`` | share of mention sentences whose mention only dates or frames something |
+| ``conflict_near`` | share of mention sentences with armed-conflict words |
+| ``conflict`` | log(1 + armed-conflict words in the document) / log(50) |
+| ``economy`` | the document's share of market and economy words, relative to 5% (at most 1) |
+| ``other_sense`` | share of mention sentences with words of another sense (sport, politics, trade, culture ...) |
+| ``other_doc`` | the document's share of such words, relative to 3% (at most 1) |
+| ``headline_line`` | share of body mention sentences that are a bare line (a related-story link, a list item) |
+| ``queries`` | log(1 + distinct queries that matched) |
+| ``length`` | log(1 + body words) / log(1000) |
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from monitor.query.document import TITLE, Document
+from monitor.query.lexicons import (
+    BACKGROUND,
+    BACKGROUND_AFTER,
+    CONFLICT,
+    COURSE,
+    ECONOMY,
+    NOW,
+    OTHER_SENSE,
+    VIOLATION,
+)
+from monitor.query.text import SENTENCE_MARKS
+
+NAMES = (
+    "title",
+    "title_war",
+    "title_other",
+    "lead",
+    "early",
+    "sentences",
+    "density",
+    "late",
+    "violation",
+    "course",
+    "now",
+    "dated",
+    "background",
+    "conflict_near",
+    "conflict",
+    "economy",
+    "other_sense",
+    "other_doc",
+    "headline_line",
+    "queries",
+    "length",
+)
+COURSE_WINDOW = 6  # words either side of a mention where a word about the ceasefire's course counts
+OTHER_WINDOW = 8  # words either side of a mention where a word of another sense counts
+BACKGROUND_WINDOW = 3  # words before (or, for postpositions, after) a mention that may mark it as a time frame
+ECONOMY_SHARE = 0.05
+OTHER_SHARE = 0.03
+CONFLICT_SCALE = math.log(50)
+LENGTH_SCALE = math.log(1000)
+BARE_LINE_WORDS = 15  # a body line without an end mark and at most this many words reads as a link or list item
+
+
+@dataclass(slots=True)
+class Features:
+    """The feature values, and the first mention that is not a time frame (body before title)."""
+
+    values: dict[str, float]
+    strong: int | None
+
+
+def features(doc: Document, mentions: list[int], queries: int) -> Features:
+    """The relevance features of a watch list's ``mentions`` (token indices) in ``doc``."""
+    by_sentence: dict[int, list[int]] = {}
+    for index in sorted(mentions):
+        by_sentence.setdefault(doc.sents[index], []).append(index)
+    body = [sid for sid, s in enumerate(doc.sentences) if s.field != TITLE and doc.sentence_text(sid)]
+    first_body = body[0] if body else None
+    violation, course, now = VIOLATION.hits(doc), COURSE.hits(doc), NOW.hits(doc)
+    conflict, other = CONFLICT.hits(doc), OTHER_SENSE.hits(doc)
+    shares = ("violation", "course", "now", "dated", "background", "conflict_near", "other_sense")
+    counts = dict.fromkeys((*shares, "headline_line"), 0)
+    strong: int | None = None
+    body_mentions = 0
+    for sid, indices in by_sentence.items():
+        in_body = doc.sentences[sid].field != TITLE
+        body_mentions += in_body
+        counts["violation"] += any(_near(doc, i, violation, COURSE_WINDOW) for i in indices)
+        counts["course"] += any(_near(doc, i, course, COURSE_WINDOW) for i in indices)
+        counts["now"] += any(doc.sents[i] == sid for i in now)
+        counts["dated"] += any(_is_year(doc.norms[i]) for i in _sentence_tokens(doc, indices[0]))
+        counts["conflict_near"] += any(doc.sents[i] == sid for i in conflict)
+        counts["other_sense"] += any(_near(doc, i, other, OTHER_WINDOW) for i in indices)
+        counts["headline_line"] += in_body and _bare_line(doc, sid)
+        if _is_background(doc, indices[0]):
+            counts["background"] += 1
+        elif strong is None or (doc.fields[strong] == TITLE and in_body):
+            strong = indices[0]
+    sentences = max(1, len(by_sentence))
+    words = len(doc.norms) or 1
+    body_words = sum(1 for f in doc.fields if f != TITLE)
+    first_mention = next((sid for sid in sorted(by_sentence) if doc.sentences[sid].field != TITLE), None)
+    values = {
+        "title": float(any(doc.sentences[sid].field == TITLE for sid in by_sentence)),
+        "title_war": float(any(doc.fields[i] == TITLE for i in conflict | violation | course)),
+        "title_other": float(any(doc.fields[i] == TITLE for i in other | ECONOMY.hits(doc))),
+        "lead": float(first_body is not None and first_body in by_sentence),
+        "early": float(any(sid in by_sentence for sid in body[:3])),
+        "sentences": math.log1p(body_mentions),
+        "density": body_mentions / len(body) if body else 0.0,
+        "late": body.index(first_mention) / len(body) if first_mention in body else 1.0,
+        **{name: counts[name] / sentences for name in shares},
+        "conflict": min(1.0, math.log1p(len(conflict)) / CONFLICT_SCALE),
+        "economy": min(1.0, len(ECONOMY.hits(doc)) / words / ECONOMY_SHARE),
+        "other_doc": min(1.0, len(other) / words / OTHER_SHARE),
+        "headline_line": counts["headline_line"] / max(1, body_mentions),
+        "queries": math.log1p(queries),
+        "length": min(1.0, math.log1p(body_words) / LENGTH_SCALE),
+    }
+    return Features(values, strong)
+
+
+def _near(doc: Document, index: int, marks: set[int], window: int) -> bool:
+    """A marked word within ``window`` words of the mention, in the same sentence."""
+    around = range(max(0, index - window), min(len(doc.norms), index + window + 1))
+    return any(i in marks and doc.sents[i] == doc.sents[index] for i in around)
+
+
+def _sentence_tokens(doc: Document, index: int) -> range:
+    """The token indices of the sentence that token ``index`` is in."""
+    sid, first, last = doc.sents[index], index, index
+    while first > 0 and doc.sents[first - 1] == sid:
+        first -= 1
+    while last + 1 < len(doc.norms) and doc.sents[last + 1] == sid:
+        last += 1
+    return range(first, last + 1)
+
+
+def _is_background(doc: Document, index: int) -> bool:
+    """A time-frame word or a year just before the mention (or a postposition just after it), or a date
+    right before it, in the same sentence."""
+    before_marks, after_marks = BACKGROUND.hits(doc), BACKGROUND_AFTER.hits(doc)
+    sentence = doc.sents[index]
+    if index > 0 and doc.sents[index - 1] == sentence and _is_day(doc, index - 1):
+        return True
+    for before in range(max(0, index - BACKGROUND_WINDOW), index):
+        if doc.sents[before] == sentence and (before in before_marks or _is_year(doc.norms[before])):
+            return True
+    after = range(index + 1, min(len(doc.norms), index + BACKGROUND_WINDOW + 1))
+    return any(doc.sents[i] == sentence and (i in after_marks or _is_year(doc.norms[i])) for i in after)
+
+
+def _is_year(word: str) -> bool:
+    return len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")
+
+
+def _is_day(doc: Document, index: int) -> bool:
+    """A day number after a capitalised month name (an April 8 ceasefire)."""
+    word = doc.norms[index]
+    if not word.isdigit():
+        return False
+    previous = doc.surface(index - 1) if index > 0 and doc.sents[index - 1] == doc.sents[index] else ""
+    return previous[:1].isupper() and previous.isalpha() and len(word) <= 2
+
+
+def _bare_line(doc: Document, sid: int) -> bool:
+    """A sentence that is a whole line without an end mark and short: a link line or a list item."""
+    text = doc.sentence_text(sid).strip()
+    return bool(text) and text[-1] not in SENTENCE_MARKS and len(text.split()) <= BARE_LINE_WORDS

@@ -1,0 +1,201 @@
+"""`monitor train`: fit a watch list's relevance model on labelled JSONL files and say how well it generalises.
+
+Every item goes through the watch list exactly as the pipeline matches it; the candidates (a query
+matched, no exclusion vetoed) give the model its rows. The figures printed are cross-validated:
+folds grouped by source site (no site is in a fold's training and test part at once), and again
+leaving one language out, so they say how the model does on sites and languages it never saw.
+Items the queries do not find count as negatives predicted negative (a miss when labelled 1).
+scikit-learn is needed here only (``pip install 'ceasefire-monitor[train]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from rich.console import Console
+from rich.table import Table
+
+from monitor.config import Settings
+from monitor.errors import ConfigError
+from monitor.evaluation import as_article, print_report, read_item, read_lines
+from monitor.query import Matcher
+from monitor.query.document import Document
+from monitor.query.evaluate import EvalReport, Verdict, tally
+from monitor.query.features import NAMES, features
+from monitor.query.matcher import mention_tokens
+from monitor.query.model import RelevanceModel
+from monitor.records import WatchList
+
+FOLDS = 5
+SEED = 20261201
+
+
+@dataclass(slots=True)
+class Row:
+    """One labelled item as the watch list sees it: its features when it is a candidate, else None."""
+
+    id: str
+    file: str
+    label: int
+    lang: str
+    kind: str
+    site: str
+    values: dict[str, float] | None
+
+
+def site_of(item: dict[str, Any], path: Path) -> str:
+    """The item's source site, for grouping folds: the host of its address (``www.`` dropped), or for
+    a ``feedfile#link`` source with a relative link, the feed file; else the file the item came from."""
+    source = str(item.get("source") or "")
+    feed, _, link = source.partition("#") if "#" in source and "://" not in source.split("#")[0] else ("", "", source)
+    host = urlsplit(link).hostname or ""
+    return host.removeprefix("www.") or feed or path.name
+
+
+def read_rows(paths: Sequence[Path], watchlist: WatchList) -> list[Row]:
+    """The labelled items of ``paths`` through ``watchlist``; ConfigError listing malformed lines."""
+    matcher = Matcher([watchlist])
+    rows: list[Row] = []
+    problems: list[str] = []
+    for path in paths:
+        for number, line in read_lines(path):
+            item = read_item(path, number, line, problems)
+            if item is None:
+                continue
+            item = as_article(item)
+            doc = Document(str(item.get("title") or ""), str(item.get("text") or ""), item.get("lang"))
+            outcome = next(iter(matcher.outcomes(doc)), None)
+            values = None
+            if outcome is not None and outcome.queries and outcome.excluded_by is None:
+                values = features(doc, mention_tokens(outcome.spans), len(outcome.queries)).values
+            label = int(item["label"])
+            lang, kind = str(item.get("lang") or "?"), str(item.get("kind") or "?")
+            rows.append(Row(str(item.get("id", f"{path.name}:{number}")), path.name, label, lang, kind,
+                            site_of(item, path), values))
+    if problems:
+        raise ConfigError("malformed labelled lines:\n  " + "\n  ".join(problems[:20]))
+    return rows
+
+
+def fit(rows: Sequence[Row], strength: float, info: dict[str, Any] | None = None) -> RelevanceModel:
+    """A logistic regression on the candidates among ``rows`` (standardised features, L2 penalty)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    candidates = [r for r in rows if r.values is not None]
+    labels = [r.label for r in candidates]
+    if len(set(labels)) < 2:
+        found = "no candidates" if not labels else f"only label {labels[0]}"
+        raise ConfigError(f"the watch list's queries find {found} in the labelled items: a model needs both labels")
+    matrix = [[r.values[n] for n in NAMES] for r in candidates if r.values is not None]
+    scaler = StandardScaler().fit(matrix)
+    scale = [float(s) if s > 0 else 1.0 for s in scaler.scale_]
+    standard = [[(v - m) / s for v, m, s in zip(row, scaler.mean_, scale, strict=True)] for row in matrix]
+    regression = LogisticRegression(C=strength, max_iter=1000).fit(standard, labels)
+    return RelevanceModel(NAMES, tuple(float(m) for m in scaler.mean_), tuple(scale),
+                          tuple(float(w) for w in regression.coef_[0]), float(regression.intercept_[0]), info or {})
+
+
+def predict(model: RelevanceModel, rows: Sequence[Row], threshold: float) -> list[bool]:
+    return [r.values is not None and model.probability(r.values) >= threshold for r in rows]
+
+
+def verdicts(rows: Sequence[Row], predicted: Sequence[bool]) -> list[Verdict]:
+    return [Verdict(p, bool(r.label), r.lang, r.kind, None) for r, p in zip(rows, predicted, strict=True)]
+
+
+def cross_validate(rows: Sequence[Row], strength: float, threshold: float) -> list[bool]:
+    """Out-of-fold predictions, folds grouped by site and stratified by label."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    predicted = [False] * len(rows)
+    folds = StratifiedGroupKFold(n_splits=min(FOLDS, len({r.site for r in rows})), shuffle=True, random_state=SEED)
+    for train, test in folds.split(rows, [r.label for r in rows], [r.site for r in rows]):
+        model = fit([rows[i] for i in train], strength)
+        for i, p in zip(test, predict(model, [rows[i] for i in test], threshold), strict=True):
+            predicted[i] = p
+    return predicted
+
+
+def leave_language_out(rows: Sequence[Row], strength: float, threshold: float) -> list[bool]:
+    """Predictions for each language by a model fitted on the other languages only."""
+    predicted = [False] * len(rows)
+    for lang in sorted({r.lang for r in rows}):
+        test = [i for i, r in enumerate(rows) if r.lang == lang]
+        model = fit([r for r in rows if r.lang != lang], strength)
+        for i, p in zip(test, predict(model, [rows[i] for i in test], threshold), strict=True):
+            predicted[i] = p
+    return predicted
+
+
+def run_train(settings: Settings, args: argparse.Namespace) -> int:
+    """Fit, report the cross-validated figures, write the model file (unless --dry-run)."""
+    records = settings.watchlist_records()
+    names = [w.name for w in records]
+    if args.watchlist is None and len(records) != 1:
+        raise ConfigError(f"several watch lists are configured ({', '.join(names)}): name one with --watchlist")
+    chosen = [w for w in records if args.watchlist in (None, w.name)]
+    if not chosen:
+        raise ConfigError(f"unknown watch list {args.watchlist!r}; configured: {', '.join(names)}")
+    watchlist = chosen[0]
+    rows = read_rows(args.files, watchlist)
+    if not rows:
+        raise ConfigError("no labelled items in " + ", ".join(map(str, args.files)))
+    threshold = watchlist.threshold
+    predictions = {
+        "grouped by site": cross_validate(rows, args.strength, threshold),
+        "leave one language out": leave_language_out(rows, args.strength, threshold),
+        "queries alone (any candidate)": [r.values is not None for r in rows],
+    }
+    reports = {k: tally(verdicts(rows, p)) for k, p in predictions.items()}
+    by_file = {
+        f"{name}, {method}": tally(verdicts(*zip(*[(r, p) for r, p in zip(rows, found, strict=True) if r.file == name],
+                                                 strict=True)))
+        for name in dict.fromkeys(r.file for r in rows)
+        for method, found in predictions.items()
+    }
+    info = {
+        "watchlist": watchlist.name,
+        "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "files": [p.name for p in args.files],
+        "items": len(rows),
+        "candidates": sum(r.values is not None for r in rows),
+        "strength": args.strength,
+        "cross_validated": {k: _figures(v) for k, v in (reports | by_file).items()},
+    }
+    model = fit(rows, args.strength, info)
+    if args.json:
+        print(json.dumps({k: v.as_dict() for k, v in reports.items()} | {"by_file": {k: _figures(v) for k, v in
+                         by_file.items()}, "model": model.to_json()},
+                         ensure_ascii=False, indent=2))
+    else:
+        console = Console()
+        console.print(f"[bold]{watchlist.name}[/]: {len(rows)} items from {len(args.files)} file(s), "
+                      f"{info['candidates']} candidates, {len({r.site for r in rows})} sites; threshold {threshold}",
+                      highlight=False)
+        for title, report in reports.items():
+            print_report(console, title, report, errors=False)
+        table = Table("file, predictions", "n", "precision", "recall", "f1", title="by file")
+        for title, report in by_file.items():
+            table.add_row(title, str(report.n), *(f"{v:.3f}" for v in (report.precision, report.recall, report.f1)))
+        console.print(table)
+        console.print("weights (standardised features):")
+        for name, weight in sorted(zip(model.features, model.weights, strict=True), key=lambda p: -abs(p[1])):
+            console.print(f"  {name:<14} {weight:+.3f}", highlight=False)
+    if not args.dry_run:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        model.save(args.out)
+        print(f"model written to {args.out}" + ("" if watchlist.model else
+              f" (set `model: {args.out}` in the watch list to use it, path relative to the watch-list file)"))
+    return 0
+
+
+def _figures(report: EvalReport) -> dict[str, float]:
+    return {k: v for k, v in report.as_dict().items() if k in ("precision", "recall", "f1")}
