@@ -1,10 +1,13 @@
-# ruff: noqa: RUF001, RUF002 - the lexicon is deliberately multi-script
+# ruff: noqa: RUF001, RUF002, RUF003 - the lexicon is deliberately multi-script
 """Text normalisation: tokens, script-aware case and diacritic folding, sentences, stemming.
 
 Folding is deliberately conservative. Latin letters lose their diacritics (``atəşkəs`` ~ ``ateskes``,
 ``trêve`` ~ ``treve``); Cyrillic only folds ``ё`` to ``е`` (``й``, ``ї`` and ``ґ`` stay distinct letters);
 Arabic drops vowel marks and tatweel and unifies the hamza forms of alef, nothing more; Armenian drops
-the in-word stress/question marks. Everything is case-folded.
+the in-word stress/question marks. Everything is case-folded. Compatibility forms (fullwidth letters,
+ligatures, Arabic presentation forms) become their plain letters (NFKC), and in a word written in both
+Latin and Cyrillic letters the look-alike letters of its minority script become its majority script's
+(``ceаsefire`` with a Cyrillic ``а`` ~ ``ceasefire``); a word in one script keeps its letters.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ _SPECIAL = str.maketrans(
     }
 )
 
+# Latin and Cyrillic letters that look alike, pair by pair; to Latin also the look-alikes of letters
+# that Russian and Ukrainian lack (Serbian ј, Macedonian ѕ, Kazakh һ, ...).
+_LATIN_PAIRS, _CYRILLIC_PAIRS = "AaBCcEeËëHIiÏïKMOoPpTXxYy", "АаВСсЕеЁёНІіЇїКМОоРрТХхУу"
+_TO_LATIN = str.maketrans(_CYRILLIC_PAIRS + "ЅѕЈјҺһԚԛԜԝӀӏ", _LATIN_PAIRS + "SsJjHhQqWwIl")
+_TO_CYRILLIC = str.maketrans(_LATIN_PAIRS, _CYRILLIC_PAIRS)
+_HAS_LATIN = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_HAS_CYRILLIC = re.compile("[\u0400-\u052f]")
+
 LATIN, CYRILLIC, ARMENIAN, ARABIC, OTHER = "latin", "cyrillic", "armenian", "arabic", "other"
 
 # Document language -> snowball algorithm. Arabic is left out on purpose: its stemmer strips
@@ -79,6 +90,20 @@ def script_of(word: str) -> str:
     return OTHER
 
 
+def _unmix(word: str) -> str:
+    """A word with both Latin and Cyrillic letters, its minority script's look-alike letters in its majority
+    script: the script of most of its letters that have no look-alike, else of most of its letters (a tie
+    leaves the word as it is)."""
+    if not (_HAS_LATIN.search(word) and _HAS_CYRILLIC.search(word)):
+        return word
+    latin = [c for c in word if c.isalpha() and script_of(c) == LATIN]
+    cyrillic = [c for c in word if c.isalpha() and script_of(c) == CYRILLIC]
+    own_latin = sum(c not in _LATIN_PAIRS for c in latin)
+    own_cyrillic = sum(ord(c) not in _TO_LATIN for c in cyrillic)
+    lead = own_latin - own_cyrillic or len(latin) - len(cyrillic)
+    return word.translate(_TO_LATIN) if lead > 0 else word.translate(_TO_CYRILLIC) if lead < 0 else word
+
+
 def _fold_char(char: str) -> str:
     """Strip diacritics from a Latin letter; leave every other script's letters alone."""
     if script_of(char) != LATIN:
@@ -90,7 +115,7 @@ def _fold_char(char: str) -> str:
 def fold(word: str) -> str:
     """Case- and diacritic-fold one word (idempotent)."""
     for _ in range(3):
-        folded = unicodedata.normalize("NFC", word).casefold().translate(_SPECIAL)
+        folded = _unmix(unicodedata.normalize("NFKC", word)).casefold().translate(_SPECIAL)
         folded = _DROP.sub("", "".join(_fold_char(c) for c in unicodedata.normalize("NFC", folded)))
         folded = unicodedata.normalize("NFC", folded)
         if folded == word:
