@@ -1,5 +1,5 @@
 # ruff: noqa: RUF001, RUF003 - look-alike letters are the point
-"""Folding of look-alikes: compatibility forms (NFKC) and Latin/Cyrillic homoglyphs."""
+"""Folding of look-alikes: compatibility forms (NFKC), Latin/Cyrillic homoglyphs, apostrophes in Cyrillic words."""
 
 from __future__ import annotations
 
@@ -70,6 +70,27 @@ def test_queries_and_documents_fold_alike() -> None:
     assert not hits("fire", f"ｃｅａｓｅｆｉｒｅ c{CYRILLIC_E}asefire", "en")  # folded, still one word
 
 
+APOSTROPHES = ["'", "\u2019", "\u02bc", "\u02bb", "`"]
+
+
+@pytest.mark.parametrize("apostrophe", APOSTROPHES)
+def test_an_apostrophe_in_a_cyrillic_word_is_part_of_it(apostrophe: str) -> None:
+    written = f"перемир{apostrophe}я"
+    assert words(f"Про {written}, кажуть.") == ["про", "перемиря", "кажуть"]
+    for query in ("перемир*", "перемир'я", "перемир’я", "перемирʼя", "перемиря"):
+        assert hits(query, f"Оголошено {written} на Донбасі.", "uk"), query
+        assert hits(query, f"Оголошено {written} на Донбасі.", "ru"), query
+    assert hits("перемир'я", f"Порушення {written.replace('я', 'ям')} тривають", "uk")  # an inflection
+    assert not hits("я", f"Оголошено {written}.", "uk")  # no longer a word of its own
+    assert not hits("мир*", f"Оголошено {written}.", "uk")
+
+
+def test_apostrophes_elsewhere_still_split_words() -> None:
+    assert words("Ceasefire's terms") == ["ceasefire", "s", "terms"]
+    assert words("don’t Facebook'ом 'перемир'я'") == ["don", "t", "facebook", "ом", "перемиря"]
+    assert hits("ceasefire", "The ceasefire’s terms", "en")
+
+
 # Look-alike pairs: a Latin letter and the Cyrillic letter drawn the same.
 PAIRS = dict(zip("aceopxyiABCEHIKMOPTXY", "асеорхуіАВСЕНІКМОРТХУ", strict=True))
 LATIN_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -79,7 +100,8 @@ SWAP = {**PAIRS, **{cyrillic: latin for latin, cyrillic in PAIRS.items()}}
 
 def disguise(draw: st.DrawFn, word: str) -> str:
     """``word`` as it could be typed: fewer than half its letters swapped for their look-alikes in the other
-    script (so its script keeps the majority), any of its ASCII letters fullwidth."""
+    script (so its script keeps the majority), any of its ASCII letters fullwidth, apostrophes between
+    Cyrillic letters."""
     out, swapped = [], 0
     for char in word:
         how = draw(st.sampled_from(("same", "same", "swap", "wide")))
@@ -90,6 +112,8 @@ def disguise(draw: st.DrawFn, word: str) -> str:
             out.append(chr(ord(char) + 0xFEE0))
         else:
             out.append(char)
+        if len(out) > 1 and out[-2] in CYRILLIC_LETTERS and out[-1] in CYRILLIC_LETTERS:
+            out[-1:-1] = draw(st.sampled_from([[], [], [], *[[a] for a in APOSTROPHES]]))
     return "".join(out)
 
 

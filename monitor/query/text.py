@@ -4,10 +4,11 @@
 Folding is deliberately conservative. Latin letters lose their diacritics (``atəşkəs`` ~ ``ateskes``,
 ``trêve`` ~ ``treve``); Cyrillic only folds ``ё`` to ``е`` (``й``, ``ї`` and ``ґ`` stay distinct letters);
 Arabic drops vowel marks and tatweel and unifies the hamza forms of alef, nothing more; Armenian drops
-the in-word stress/question marks. Everything is case-folded. Compatibility forms (fullwidth letters,
-ligatures, Arabic presentation forms) become their plain letters (NFKC), and in a word written in both
-Latin and Cyrillic letters the look-alike letters of its minority script become its majority script's
-(``ceаsefire`` with a Cyrillic ``а`` ~ ``ceasefire``); a word in one script keeps its letters.
+the in-word stress/question marks; an apostrophe inside a Cyrillic word goes (``перемир’я`` ~ ``перемиря``).
+Everything is case-folded. Compatibility forms (fullwidth letters, ligatures, Arabic presentation forms)
+become their plain letters (NFKC), and in a word written in both Latin and Cyrillic letters the look-alike
+letters of its minority script become its majority script's (``ceаsefire`` with a Cyrillic ``а`` ~
+``ceasefire``); a word in one script keeps its letters.
 """
 
 from __future__ import annotations
@@ -24,10 +25,16 @@ _IN_WORD = (
     "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
     "\u055b-\u055f\u00ad\u200b-\u200d\u2060\ufeff"
 )
-TOKEN_RE = re.compile(rf"[^\W_][^\W_{_IN_WORD}]*(?:[{_IN_WORD}]+[^\W_]+)*[{_IN_WORD}]*")
+# An apostrophe inside a Cyrillic word (Ukrainian перемир'я, перемир’я, перемирʼя) is part of it, and
+# folding drops it. The modifier letters ʼ and ʻ are letters anyway; ', ’ and ` join two Cyrillic letters
+# only, so English "ceasefire's" stays two words.
+_APOSTROPHES = "'\u2019`\u02bc\u02bb"
+_CYRILLIC = "\u0400-\u0482\u048a-\u052f"
+_JOIN = rf"(?<=[{_CYRILLIC}])['\u2019`](?=[{_CYRILLIC}])"
+TOKEN_RE = re.compile(rf"[^\W_][^\W_{_IN_WORD}]*(?:(?:[{_IN_WORD}]+|{_JOIN})[^\W_]+)*[{_IN_WORD}]*")
 SENTENCE_MARKS = ".!?։。！？؟…"
 _BLANK_LINE = re.compile(r"\n\s*\n")
-_DROP = re.compile(rf"[{_IN_WORD}\u0640]")
+_DROP = re.compile(rf"[{_IN_WORD}\u0640{_APOSTROPHES}]")
 _SPECIAL = str.maketrans(
     {
         "ё": "е",
