@@ -107,8 +107,10 @@ def predict(model: RelevanceModel, rows: Sequence[Row], threshold: float) -> lis
     return [r.values is not None and model.probability(r.values) >= threshold for r in rows]
 
 
-def verdicts(rows: Sequence[Row], predicted: Sequence[bool]) -> list[Verdict]:
-    return [Verdict(p, bool(r.label), r.lang, r.kind, None) for r, p in zip(rows, predicted, strict=True)]
+def verdicts(rows: Sequence[Row], predicted: Sequence[bool | None]) -> list[Verdict]:
+    """The verdicts on the rows that have a prediction."""
+    return [Verdict(p, bool(r.label), r.lang, r.kind, None) for r, p in zip(rows, predicted, strict=True)
+            if p is not None]
 
 
 def cross_validate(rows: Sequence[Row], strength: float, threshold: float) -> list[bool]:
@@ -124,12 +126,16 @@ def cross_validate(rows: Sequence[Row], strength: float, threshold: float) -> li
     return predicted
 
 
-def leave_language_out(rows: Sequence[Row], strength: float, threshold: float) -> list[bool]:
-    """Predictions for each language by a model fitted on the other languages only."""
-    predicted = [False] * len(rows)
+def leave_language_out(rows: Sequence[Row], strength: float, threshold: float) -> list[bool | None]:
+    """Predictions for each language by a model fitted on the other languages only (None for a language
+    whose complement holds one label only: it cannot be left out)."""
+    predicted: list[bool | None] = [None] * len(rows)
     for lang in sorted({r.lang for r in rows}):
+        rest = [r for r in rows if r.lang != lang and r.values is not None]
+        if len({r.label for r in rest}) < 2:
+            continue
         test = [i for i, r in enumerate(rows) if r.lang == lang]
-        model = fit([r for r in rows if r.lang != lang], strength)
+        model = fit(rest, strength)
         for i, p in zip(test, predict(model, [rows[i] for i in test], threshold), strict=True):
             predicted[i] = p
     return predicted
@@ -149,7 +155,10 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
     if not rows:
         raise ConfigError("no labelled items in " + ", ".join(map(str, args.files)))
     threshold = watchlist.threshold
-    predictions = {
+    fit(rows, args.strength)  # a ConfigError now, before any fold, when the items cannot be fitted at all
+    if len({r.site for r in rows}) < 2:
+        raise ConfigError("the labelled items come from one site: cross-validation grouped by site needs two or more")
+    predictions: dict[str, Sequence[bool | None]] = {
         "grouped by site": cross_validate(rows, args.strength, threshold),
         "leave one language out": leave_language_out(rows, args.strength, threshold),
         "queries alone (any candidate)": [r.values is not None for r in rows],
@@ -182,6 +191,9 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
                       highlight=False)
         for title, report in reports.items():
             print_report(console, title, report, errors=False)
+        left = sorted({r.lang for r, p in zip(rows, predictions["leave one language out"], strict=True) if p is None})
+        if left:
+            console.print(f"not left out (the other languages hold one label only): {', '.join(left)}")
         table = Table("file, predictions", "n", "precision", "recall", "f1", title="by file")
         for title, report in by_file.items():
             table.add_row(title, str(report.n), *(f"{v:.3f}" for v in (report.precision, report.recall, report.f1)))

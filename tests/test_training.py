@@ -1,0 +1,144 @@
+# ruff: noqa: RUF001 - Russian test text
+"""`monitor train`: the model file it writes, its figures, and clear errors on bad labelled files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from monitor import config as config_mod
+from monitor.cli import main
+from monitor.errors import ConfigError
+from monitor.query import Matcher
+from monitor.query.features import NAMES
+from monitor.query.model import load_model
+from monitor.training import read_rows, site_of
+
+from .test_config import write
+
+WATCHLIST = "name: w\nqueries: ['ceasefire OR truce OR перемири*']\n"
+PLACES = ["the north", "the border", "the coast", "the capital", "the valley", "the hills"]
+STORY = "{place}: the ceasefire was violated again on Monday, officials said. Both sides accused each other."
+PASSING = "Oil prices rose on {place} markets. Traders said shares gained since the 2020 ceasefire. Stocks rallied."
+RUSSIAN = "Перемирие нарушено в {place}. Стороны обвинили друг друга в нарушении перемирия."
+RUSSIAN_PASSING = "Цены на нефть выросли на рынках ({place}). Акции растут с момента перемирия 2020 года."
+
+
+def items() -> list[dict[str, object]]:
+    """Labelled items over 12 sites: violation reports (1), market stories naming a past ceasefire (0),
+    and stories without any watched word (0)."""
+    out: list[dict[str, object]] = []
+    for n in range(36):
+        place = PLACES[n % len(PLACES)]
+        site = f"https://site{n % 12}.example/news/{n}"
+        kinds = [("central", 1, STORY), ("incidental", 0, PASSING), ("central", 1, RUSSIAN),
+                 ("incidental", 0, RUSSIAN_PASSING)]
+        kind, label, text = kinds[n % 4]
+        lang = "ru" if text in (RUSSIAN, RUSSIAN_PASSING) else "en"
+        out.append({"id": f"t{n}", "lang": lang, "title": "", "text": text.format(place=place), "label": label,
+                    "kind": kind, "source": site})
+    out += [{"id": f"o{n}", "lang": "en", "title": "Weather", "text": "Rain tomorrow.", "label": 0, "kind": "other",
+             "source": f"https://site{n}.example/w"} for n in range(6)]
+    return out
+
+
+def labelled(tmp: Path, rows: list[dict[str, object]]) -> Path:
+    path = tmp / "labelled.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_train_writes_a_model_that_reproduces_the_fitted_scores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    data, out = labelled(tmp_path, items()), tmp_path / "model.json"
+    assert main(["train", str(data), "--config", str(config), "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.split("\nmodel written")[0])
+    assert report["grouped by site"]["n"] == 42 and report["queries alone (any candidate)"]["recall"] == 1.0
+    model = load_model(out)
+    assert model.features == NAMES and model.info["items"] == 42 and model.info["candidates"] == 36
+
+    # the same fit done here with scikit-learn directly: the file's probabilities are its probabilities
+    rows = [r for r in read_rows([data], config_mod.load(config).watchlist_records()[0]) if r.values is not None]
+    matrix = [[r.values[n] for n in NAMES] for r in rows if r.values is not None]
+    scaler = StandardScaler().fit(matrix)
+    regression = LogisticRegression(C=0.3, max_iter=1000).fit(scaler.transform(matrix), [r.label for r in rows])
+    expected = regression.predict_proba(scaler.transform(matrix))[:, 1]
+    got = [model.probability(r.values) for r in rows if r.values is not None]
+    assert got == pytest.approx(list(expected), abs=1e-6)
+
+    # and the matcher, pointed at the file by the watch list, scores the items with it
+    (tmp_path / "watchlists" / "w.yaml").write_text(WATCHLIST + "model: ../model.json\n", encoding="utf-8")
+    [watchlist] = config_mod.load(config).watchlist_records()
+    matcher = Matcher([watchlist])
+    story, passing = items()[0], items()[1]
+    [match] = matcher.match("", str(story["text"]), "en")
+    assert match.score == pytest.approx(got[0], abs=1e-3)
+    assert matcher.match("", str(passing["text"]), "en") == []  # a past ceasefire in a market story
+
+
+def test_train_prints_cross_validated_tables_by_language_and_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    data = labelled(tmp_path, items())
+    assert main(["train", str(data), "--config", str(config), "--out", str(tmp_path / "m.json"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    for heading in ("grouped by site", "leave one language out", "by language", "by kind", "by file", "weights"):
+        assert heading in out
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([{"id": "x", "title": "Ceasefire holds", "text": ""}], "needs title, label"),
+        ([{"id": f"x{n}", "title": "Ceasefire holds", "text": "", "label": 1, "source": f"https://s{n}.example/"}
+          for n in range(6)], "only label 1"),
+        ([{"id": "x", "title": "Nothing here", "text": "", "label": 0}], "no candidates"),
+        ([{"id": f"x{n}", "title": "Ceasefire holds" if n % 2 else "Ceasefire since 1994", "text": "", "label": n % 2}
+          for n in range(6)], "one site"),
+    ],
+    ids=["missing label", "one class", "no candidates", "one site"],
+)
+def test_train_rejects_a_file_it_cannot_fit_with_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: list[dict[str, object]], message: str
+) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    data = labelled(tmp_path, rows)
+    assert main(["train", str(data), "--config", str(config), "--out", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_a_watch_list_naming_a_missing_or_broken_model_is_a_config_error(tmp_path: Path) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST + "model: nosuch.json\n")
+    with pytest.raises(ConfigError, match=r"nosuch\.json: cannot read the relevance model"):
+        config_mod.load(config)
+    (tmp_path / "watchlists" / "bad.json").write_text('{"format": 1, "features": ["colour"], "mean": [0],'
+                                                      ' "scale": [1], "weights": [1], "intercept": 0}')
+    write(tmp_path, "sources: []\n", WATCHLIST + "model: bad.json\n")
+    with pytest.raises(ConfigError, match=r"unknown feature.*colour"):
+        config_mod.load(config)
+    write(tmp_path, "sources: []\n", WATCHLIST + "threshold: 1.75\n")
+    with pytest.raises(ConfigError, match="threshold"):
+        config_mod.load(config)
+
+
+@pytest.mark.parametrize(
+    ("source", "site"),
+    [
+        ("https://www.reuters.com/world/x", "reuters.com"),
+        ("real/feed.xml#https://news.am/eng/news/1.html", "news.am"),
+        ("real/feed.xml#/relative/link", "real/feed.xml"),
+        ("", "labelled.jsonl"),
+    ],
+)
+def test_folds_group_items_by_the_site_they_came_from(source: str, site: str) -> None:
+    assert site_of({"source": source}, Path("labelled.jsonl")) == site
