@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from monitor import config as config_mod
-from monitor.errors import MonitorError
+from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
 from monitor.query import Matcher
 
@@ -153,6 +153,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from monitor.extract import extract_page
     from monitor.query import explain
 
+    if (args.query is None) == (args.watchlist is None):
+        raise ConfigError("explain needs a QUERY or --watchlist NAME (not both)")
     title = args.title or ""
     if args.text is not None:
         body = args.text
@@ -160,7 +162,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raw, url = _read_input(args.file or args.url)
         page = extract_page(raw, url)
         body, title = page.body, title or page.title
-    explanation = explain(args.query, title, body)
+    if args.watchlist is None:
+        explanation = explain(args.query, title, body, args.language)
+    else:
+        records = {w.name: w for w in _settings(args).watchlist_records()}
+        if args.watchlist not in records:
+            raise ConfigError(f"unknown watch list {args.watchlist!r}; configured: {', '.join(records)}")
+        [explanation] = Matcher([records[args.watchlist]]).explain(title, body, args.language)
     print(explanation.render())
     return 0 if explanation.matched else 1
 
@@ -257,8 +265,10 @@ def _parser() -> argparse.ArgumentParser:
     once.add_argument("--quiet", action="store_true", help="no progress display")
     add("demo", cmd_demo, "run the whole pipeline once on bundled real feeds served from loopback")
     add("check-config", cmd_check_config, "validate the configuration and explain what it sets up")
-    explain = add("explain", cmd_explain, "show whether and why a query matches a text, file or URL")
-    explain.add_argument("query")
+    explain = add("explain", cmd_explain, "show whether and why a query (or a watch list) matches a text, file or URL")
+    explain.add_argument("query", nargs="?", help="a query (or give --watchlist)")
+    explain.add_argument("--watchlist", help="judge with this configured watch list: its exclusions, model, threshold")
+    explain.add_argument("--language", help="the text's language (en, ru, hy, az, ...); default: detected")
     where = explain.add_mutually_exclusive_group(required=True)
     where.add_argument("--text")
     where.add_argument("--file")

@@ -155,3 +155,17 @@ def test_cli_explain_shows_terms_and_exit_code(capsys: pytest.CaptureFixture[str
     assert code == 0 and "violated" in out and "ceasefire" in out
     code = main(["explain", "ceasefire NEAR/5 violat*", "--text", "The festival opened on Tuesday."])
     assert code == 1
+
+
+def test_cli_explain_judges_with_a_watch_list_and_shows_each_feature(capsys: pytest.CaptureFixture[str]) -> None:
+    story = "Azerbaijani forces violated the ceasefire on the contact line on Tuesday, the ministry said."
+    assert main(["explain", "--watchlist", "ceasefire", "--text", story, "--language", "en"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("MATCH: watch list ceasefire") and "probability" in out and "language en" in out
+    assert "feature violation = 1.00" in out and "base log-odds" in out
+    passing = "Oil prices rose on Tuesday. Traders said markets had been calm since the 1994 ceasefire. Shares rose."
+    assert main(["explain", "--watchlist", "ceasefire", "--text", passing, "--title", "Oil climbs"]) == 1
+    assert "probability below the threshold" in capsys.readouterr().out
+    assert main(["explain", "--watchlist", "nosuch", "--text", story]) == 2
+    assert main(["explain", "--text", story]) == 2
+    assert "needs a QUERY or --watchlist" in capsys.readouterr().err

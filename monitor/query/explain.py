@@ -27,6 +27,7 @@ class Explanation:
     matched: bool
     score: float
     threshold: float
+    language: str | None = None
     terms: list[TermHit] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     snippet: str = ""
@@ -34,7 +35,8 @@ class Explanation:
     def render(self) -> str:
         """Human-readable text for ``monitor explain``."""
         verdict = "MATCH" if self.matched else "no match"
-        lines = [f"{verdict}: {self.query}", f"score {self.score:.2f} (threshold {self.threshold:.2f})"]
+        lines = [f"{verdict}: {self.query}", f"probability {self.score:.3f} (threshold {self.threshold:.2f}), "
+                 f"language {self.language or 'unknown'}"]
         lines += [f"  term {t.text!r} in {t.field} at {t.start}-{t.end}" for t in self.terms]
         lines += [f"  - {reason}" for reason in self.reasons]
         if self.snippet:
@@ -57,7 +59,7 @@ def explain_watchlists(matcher: Matcher, title: str, body: str, language: str | 
 
 def _explanation(watchlist: WatchList, outcome: Outcome | None, doc: Document) -> Explanation:
     label = watchlist.queries[0] if len(watchlist.queries) == 1 else f"watch list {watchlist.name}"
-    out = Explanation(label, matched=False, score=0.0, threshold=watchlist.threshold)
+    out = Explanation(label, matched=False, score=0.0, threshold=watchlist.threshold, language=doc.language)
     if outcome is None or not outcome.queries:
         out.reasons.append("no query matched")
         return out
@@ -71,6 +73,6 @@ def _explanation(watchlist: WatchList, outcome: Outcome | None, doc: Document) -
     if outcome.excluded_by:
         out.reasons.append(f"vetoed by exclusion: {outcome.excluded_by}")
     elif not outcome.matched:
-        out.reasons.append(f"score below the threshold {watchlist.threshold:.2f}")
+        out.reasons.append(f"probability below the threshold {watchlist.threshold:.2f}")
     out.snippet = to_match(outcome, doc).snippet
     return out

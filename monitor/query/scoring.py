@@ -34,7 +34,7 @@ class Relevance:
     def reasons(self) -> list[str]:
         """One line per feature, largest effect first, then the base log-odds."""
         ranked = sorted(self.contributions, key=lambda c: -abs(c[2]))
-        lines = [f"{name} = {value:.2f}: {effect:+.2f}" for name, value, effect in ranked]
+        lines = [f"feature {name} = {value:.2f}: {effect:+.2f} log-odds" for name, value, effect in ranked]
         return [*lines, f"base log-odds {self.intercept:+.2f}; probability {self.score:.3f}"] if lines else []
 
 
