@@ -85,9 +85,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
     processes = worker_count(mon.workers)
     print(f"  workers: {mon.workers} ({f'{processes} processes' if processes else 'in the service process'})")
-    for wl in settings.watchlists:
+    for wl, model in zip(settings.watchlists, matcher.models, strict=True):
         print(f"  watch list {wl.name}: {len(wl.queries)} queries, {len(wl.exclude)} exclusions, "
               f"threshold {wl.threshold}, {len(wl.examples.match) + len(wl.examples.no_match)} examples")
+        cv = model.info.get("cross_validated", {}).get("grouped by site", {})
+        made = f"fitted {model.info.get('trained', '?')} on {', '.join(model.info.get('files', [])) or '?'}"
+        figures = f"; cross-validated precision {cv['precision']:.3f}, recall {cv['recall']:.3f}" if cv else ""
+        print(f"    relevance model: {wl.model or 'the shipped one'} ({made}{figures})")
     for line in _notifier_states(settings):
         print(f"  notifier {line}")
     for failure in failures:

@@ -10,13 +10,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.query import scoring
+from monitor.query import lexicons
 from monitor.query.document import Document
 from monitor.query.evaluator import evaluate
 from monitor.query.nodes import Phrase, Prefix, Term
-from monitor.query.scoring import BACKGROUND, ECONOMY, STAGE, Lexicon
+from monitor.query.lexicons import (
+    BACKGROUND,
+    BACKGROUND_AFTER,
+    CONFLICT,
+    COURSE,
+    ECONOMY,
+    NOW,
+    OTHER_SENSE,
+    VIOLATION,
+    Lexicon,
+)
 
-LEXICONS = (STAGE, BACKGROUND, ECONOMY)
+LEXICONS = (VIOLATION, COURSE, NOW, BACKGROUND, BACKGROUND_AFTER, CONFLICT, ECONOMY, OTHER_SENSE)
 DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ceasefire-dev.jsonl"
 
 
@@ -64,8 +74,8 @@ def test_lexicon_hits_on_the_dev_set() -> None:
 
 
 def test_a_full_lexicon_memory_starts_over_without_changing_hits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scoring, "KNOWN_WORDS", 5)
-    lexicon = Lexicon("test", "violat* OR extend OR since OR oil OR перемири*")
+    monkeypatch.setattr(lexicons, "KNOWN_WORDS", 5)
+    lexicon = Lexicon("test", ["violat*", "extend", "since", "oil", "перемири*"])
     texts = [
         ("Ceasefire violated", "The truce was extended since oil prices fell. Extending it again.", "en"),
         ("Перемирие нарушено", "Стороны продлили перемирие после переговоров.", "ru"),
