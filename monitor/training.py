@@ -181,7 +181,7 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
     }
     model = fit(rows, args.strength, info)
     if args.json:
-        print(json.dumps({k: v.as_dict() for k, v in reports.items()} | {"by_file": {k: _figures(v) for k, v in
+        print(json.dumps({k: v.as_dict() for k, v in reports.items()} | {"by_file": {k: v.as_dict() for k, v in
                          by_file.items()}, "model": model.to_json()},
                          ensure_ascii=False, indent=2))
     else:
