@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,7 +40,9 @@ SEED = 20261201
 
 @dataclass(slots=True)
 class Row:
-    """One labelled item as the watch list sees it: its features when it is a candidate, else None."""
+    """One labelled item as the watch list sees it: its features when a query matched (else None), and
+    whether an exclusion vetoed it (then it is never predicted a match, but its features still teach
+    the model what a false friend looks like, for languages the exclusions do not cover)."""
 
     id: str
     file: str
@@ -48,6 +51,12 @@ class Row:
     kind: str
     site: str
     values: dict[str, float] | None
+    excluded: bool = False
+
+    @property
+    def candidate(self) -> bool:
+        """Whether the queries pass it to the model: a query matched and no exclusion vetoed."""
+        return self.values is not None and not self.excluded
 
 
 def site_of(item: dict[str, Any], path: Path) -> str:
@@ -73,19 +82,19 @@ def read_rows(paths: Sequence[Path], watchlist: WatchList) -> list[Row]:
             doc = Document(str(item.get("title") or ""), str(item.get("text") or ""), item.get("lang"))
             outcome = next(iter(matcher.outcomes(doc)), None)
             values = None
-            if outcome is not None and outcome.queries and outcome.excluded_by is None:
+            if outcome is not None and outcome.queries:
                 values = features(doc, mention_tokens(outcome.spans), len(outcome.queries)).values
             label = int(item["label"])
             lang, kind = str(item.get("lang") or "?"), str(item.get("kind") or "?")
             rows.append(Row(str(item.get("id", f"{path.name}:{number}")), path.name, label, lang, kind,
-                            site_of(item, path), values))
+                            site_of(item, path), values, outcome is not None and outcome.excluded_by is not None))
     if problems:
         raise ConfigError("malformed labelled lines:\n  " + "\n  ".join(problems[:20]))
     return rows
 
 
 def fit(rows: Sequence[Row], strength: float, info: dict[str, Any] | None = None) -> RelevanceModel:
-    """A logistic regression on the candidates among ``rows`` (standardised features, L2 penalty)."""
+    """A logistic regression on the rows a query matched, vetoed ones included (standardised features, L2)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -104,7 +113,7 @@ def fit(rows: Sequence[Row], strength: float, info: dict[str, Any] | None = None
 
 
 def predict(model: RelevanceModel, rows: Sequence[Row], threshold: float) -> list[bool]:
-    return [r.values is not None and model.probability(r.values) >= threshold for r in rows]
+    return [r.candidate and r.values is not None and model.probability(r.values) >= threshold for r in rows]
 
 
 def verdicts(rows: Sequence[Row], predicted: Sequence[bool | None]) -> list[Verdict]:
@@ -161,7 +170,7 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
     predictions: dict[str, Sequence[bool | None]] = {
         "grouped by site": cross_validate(rows, args.strength, threshold),
         "leave one language out": leave_language_out(rows, args.strength, threshold),
-        "queries alone (any candidate)": [r.values is not None for r in rows],
+        "queries alone (any candidate)": [r.candidate for r in rows],
     }
     reports = {k: tally(verdicts(rows, p)) for k, p in predictions.items()}
     by_file = {
@@ -175,7 +184,8 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
         "files": [p.name for p in args.files],
         "items": len(rows),
-        "candidates": sum(r.values is not None for r in rows),
+        "candidates": sum(r.candidate for r in rows),
+        "excluded": sum(r.excluded for r in rows),
         "strength": args.strength,
         "cross_validated": {k: _figures(v) for k, v in (reports | by_file).items()},
     }
@@ -204,8 +214,8 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
     if not args.dry_run:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         model.save(args.out)
-        print(f"model written to {args.out}" + ("" if watchlist.model else
-              f" (set `model: {args.out}` in the watch list to use it, path relative to the watch-list file)"))
+        hint = "" if watchlist.model else " (name it as `model:` in the watch list, relative to the watch-list file)"
+        print(f"model written to {args.out}{hint}", file=sys.stderr)
     return 0
 
 

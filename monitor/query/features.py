@@ -22,6 +22,7 @@ on one language's stories helps another's. Each is a number, mostly a share betw
 | ``conflict`` | log(1 + armed-conflict words in the document) / log(50) |
 | ``economy`` | the document's share of market and economy words, relative to 5% (at most 1) |
 | ``other_sense`` | share of mention sentences with words of another sense (sport, politics, trade, culture ...) |
+| ``other_only`` | words of another sense near a mention, and no armed-conflict word in the whole text |
 | ``other_doc`` | the document's share of such words, relative to 3% (at most 1) |
 | ``headline_line`` | share of body mention sentences that are a bare line (a related-story link, a list item) |
 | ``queries`` | log(1 + distinct queries that matched) |
@@ -64,6 +65,7 @@ NAMES = (
     "conflict",
     "economy",
     "other_sense",
+    "other_only",
     "other_doc",
     "headline_line",
     "queries",
@@ -130,6 +132,7 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         **{name: counts[name] / sentences for name in shares},
         "conflict": min(1.0, math.log1p(len(conflict)) / CONFLICT_SCALE),
         "economy": min(1.0, len(ECONOMY.hits(doc)) / words / ECONOMY_SHARE),
+        "other_only": float(counts["other_sense"] > 0 and not conflict),
         "other_doc": min(1.0, len(other) / words / OTHER_SHARE),
         "headline_line": counts["headline_line"] / max(1, body_mentions),
         "queries": math.log1p(queries),
