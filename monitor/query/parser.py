@@ -9,6 +9,8 @@ Grammar (operators are upper case; lower-case ``and``/``or``/``not``/``near`` ar
     near   := unary ("NEAR/" N unary)*     # N words or fewer between the two sides
     unary  := ("title:" | "body:") unary | "(" or ")" | '"' words '"' | word | word*
 
+NEAR distances go up to MAX_NEAR; parentheses, NOT, fields and NEAR links nest at most MAX_DEPTH deep.
+A word starting ``letters:`` names a field, and an unknown one is an error (quote it to search for it).
 A bare word also matches its inflections (same stem, same language); quoted words match exactly.
 A bare word that the tokeniser splits (``cease-fire``, ``U.S.``) is an inexact phrase of its parts.
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from monitor.errors import QuerySyntaxError
@@ -24,8 +28,10 @@ from monitor.query.nodes import FIELDS, And, Field, Near, Not, Or, Phrase, Prefi
 from monitor.query.text import words
 
 _LEXEME = re.compile(r'\s*(?:(?P<paren>[()])|(?P<quote>"[^"]*"?)|(?P<word>[^\s()"]+))')
-_NEAR = re.compile(r"NEAR/(\d{1,4})")
-_FIELD = re.compile(rf"({'|'.join(FIELDS)}):", re.IGNORECASE)
+_NEAR = re.compile(r"NEAR/(\d+)")
+_FIELD = re.compile(r"([A-Za-z]+):")  # a bare word that starts like a field; `10:30` does not
+MAX_NEAR = 9999  # largest NEAR distance
+MAX_DEPTH = 50  # deepest nesting of parentheses, NOT, fields and NEAR chains (deeper ones would exhaust the stack)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class _Parser:
         self.text = text
         self.lexemes = list(self._lex())
         self.index = 0
+        self.depth = 0
 
     def parse(self) -> Query:
         if self.peek().kind == "end":
@@ -74,18 +81,28 @@ class _Parser:
         return out
 
     def _word_lexemes(self, value: str, start: int) -> list[_Lexeme]:
+        fields: list[_Lexeme] = []  # the field names before a word (`title:body:x`), in a loop: no recursion
+        while field := _FIELD.match(value):
+            name = field.group(1).lower()
+            if name not in FIELDS:
+                known = " and ".join(f"{f}:" for f in FIELDS)
+                hint = f"the fields are {known}; to search for the word itself, quote it: \"{value}\""
+                raise QuerySyntaxError(f"unknown field {field.group(0)!r} ({hint})", self.text, start)
+            fields.append(_Lexeme("field", name, start))
+            value, start = value[field.end() :], start + field.end()
+        return [*fields, self._word_lexeme(value, start)] if value else fields
+
+    def _word_lexeme(self, value: str, start: int) -> _Lexeme:
         if value in ("AND", "OR", "NOT"):
-            return [_Lexeme(value, value, start)]
+            return _Lexeme(value, value, start)
         if value.startswith("NEAR"):
-            if not _NEAR.fullmatch(value):
+            near = _NEAR.fullmatch(value)
+            if not near:
                 raise QuerySyntaxError("NEAR needs a distance, as in NEAR/5", self.text, start)
-            return [_Lexeme("NEAR", value[5:], start)]
-        field = _FIELD.match(value)
-        if field:
-            rest = value[field.end() :]
-            head = _Lexeme("field", field.group(1).lower(), start)
-            return [head, *self._word_lexemes(rest, start + field.end())] if rest else [head]
-        return [_Lexeme("word", value, start)]
+            if len(near.group(1)) > len(str(MAX_NEAR)) or int(near.group(1)) > MAX_NEAR:
+                raise QuerySyntaxError(f"NEAR distance must be 0..{MAX_NEAR}", self.text, start)
+            return _Lexeme("NEAR", near.group(1), start)
+        return _Lexeme("word", value, start)
 
     # -- grammar --------------------------------------------------------------------------------
     def peek(self) -> _Lexeme:
@@ -99,6 +116,17 @@ class _Parser:
     def fail(self, message: str, lexeme: _Lexeme | None = None) -> None:
         where = lexeme or self.peek()
         raise QuerySyntaxError(message, self.text, where.position)
+
+    @contextmanager
+    def nested(self) -> Iterator[None]:
+        """One level deeper inside the query; QuerySyntaxError beyond MAX_DEPTH."""
+        if self.depth == MAX_DEPTH:
+            self.fail(f"query nested deeper than {MAX_DEPTH} levels")
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def or_expr(self) -> Query:
         parts = [self.and_expr()]
@@ -117,23 +145,28 @@ class _Parser:
 
     def not_expr(self) -> Query:
         if self.peek().kind == "NOT":
-            self.take()
-            return Not(self.not_expr())
+            with self.nested():
+                self.take()
+                return Not(self.not_expr())
         return self.near_expr()
 
     def near_expr(self) -> Query:
         node = self.unary()
-        while self.peek().kind == "NEAR":
-            distance = int(self.take().text)
-            node = Near(node, self.unary(), distance)
+        with ExitStack() as levels:  # a NEAR chain nests to the left: each link is one level
+            while self.peek().kind == "NEAR":
+                levels.enter_context(self.nested())
+                distance = int(self.take().text)
+                node = Near(node, self.unary(), distance)
         return node
 
     def unary(self) -> Query:
         lexeme = self.take()
         if lexeme.kind == "field":
-            return Field(lexeme.text, self.unary())
+            with self.nested():
+                return Field(lexeme.text, self.unary())
         if lexeme.kind == "(":
-            node = self.or_expr()
+            with self.nested():
+                node = self.or_expr()
             if self.peek().kind != ")":
                 self.fail("missing ')'")
             self.take()
