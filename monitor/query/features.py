@@ -17,7 +17,7 @@ on one language's stories helps another's. Each is a number, mostly a share betw
 | ``course`` | share of mention sentences with another word about the ceasefire's course near a mention |
 | ``now`` | share of mention sentences that say today, yesterday or a weekday |
 | ``dated`` | share of mention sentences that name a year |
-| ``background`` | share of mention sentences whose mention only dates or frames something |
+| ``background`` | share of mention sentences whose mention only dates or frames something (not one said to be violated) |
 | ``conflict_near`` | share of mention sentences with armed-conflict words |
 | ``conflict`` | log(1 + armed-conflict words in the document) / log(50) |
 | ``economy`` | the document's share of market and economy words, relative to 5% (at most 1) |
@@ -105,14 +105,15 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
     for sid, indices in by_sentence.items():
         in_body = doc.sentences[sid].field != TITLE
         body_mentions += in_body
-        counts["violation"] += any(_near(doc, i, violation, COURSE_WINDOW) for i in indices)
+        violated = any(_near(doc, i, violation, COURSE_WINDOW) for i in indices)
+        counts["violation"] += violated
         counts["course"] += any(_near(doc, i, course, COURSE_WINDOW) for i in indices)
         counts["now"] += any(doc.sents[i] == sid for i in now)
         counts["dated"] += any(_is_year(doc.norms[i]) for i in _sentence_tokens(doc, indices[0]))
         counts["conflict_near"] += any(doc.sents[i] == sid for i in conflict)
         counts["other_sense"] += any(_near(doc, i, other, OTHER_WINDOW) for i in indices)
         counts["headline_line"] += in_body and _bare_line(doc, sid)
-        if _is_background(doc, indices[0]):
+        if not violated and _is_background(doc, indices[0]):  # "violated the 1994 ceasefire" is news
             counts["background"] += 1
         elif strong is None or (doc.fields[strong] == TITLE and in_body):
             strong = indices[0]

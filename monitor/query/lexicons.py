@@ -91,7 +91,7 @@ VIOLATION = Lexicon(
     _words(
         "viol* breach* collapse* undermin* broke_down resum* accus* despite",
         "наруш* срыв* сорв* обвин* возобнов*",
-        "порушен* порушив* порушу* звинува* віднов*",
+        "поруш* звинува* віднов*",
         "խախտ* մեղադր* վերսկս*",
         "pozu* pozar* pozdu* pozub* pozma* pozul* ittiham* təxribat*",
         "ihlal* suçla* bozul* yeniden_başla*",
