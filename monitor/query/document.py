@@ -8,6 +8,7 @@ from functools import lru_cache
 from itertools import chain, count, pairwise, repeat
 from operator import itemgetter
 
+from monitor.query.language import resolve
 from monitor.query.text import TOKEN_RE, fold, sentence_ends, stem_lang
 
 TITLE, BODY = 0, 1
@@ -32,13 +33,17 @@ class Document:
 
     Token ``i`` has the folded word ``norms[i]``, the field ``fields[i]``, the sentence ``sents[i]``
     (an index into ``sentences``) and the character range ``starts[i]:ends[i]`` in its field's text.
-    Character ranges and word positions are worked out on first use: most documents never need them.
+    Character ranges and word positions are worked out on first use: most documents never need them, and
+    so is ``language``, the language the text is in (``hint``, the caller's, unless the text clearly says
+    otherwise: see monitor.query.language).
     """
 
     __slots__ = (
         "_keys",
         "_langs",
+        "_language",
         "_positions",
+        "_resolved",
         "_sorted",
         "_spans",
         "_split",
@@ -46,7 +51,7 @@ class Document:
         "body",
         "cache",
         "fields",
-        "language",
+        "hint",
         "norms",
         "sentences",
         "sents",
@@ -54,7 +59,9 @@ class Document:
     )
 
     def __init__(self, title: str, body: str, language: str | None = None) -> None:
-        self.title, self.body, self.language = title, body, language
+        self.title, self.body, self.hint = title, body, language
+        self._language: str | None = None
+        self._resolved = False  # whether ``_language`` has been worked out
         self.norms: list[str] = []
         self.fields: list[int] = []
         self.sents: list[int] = []
@@ -87,7 +94,14 @@ class Document:
         self.fields += repeat(which, len(folded))
 
     def __repr__(self) -> str:
-        return f"Document(title={self.title!r}, body={self.body!r}, language={self.language!r})"
+        return f"Document(title={self.title!r}, body={self.body!r}, language={self.hint!r})"
+
+    @property
+    def language(self) -> str | None:
+        """The language the text is in: the hint unless the text is clearly in another (None: unknown)."""
+        if not self._resolved:
+            self._language, self._resolved = resolve(self.hint, f"{self.title}\n{self.body}"), True
+        return self._language
 
     def char_span(self, index: int) -> tuple[int, int]:
         """Token ``index``'s character range in its field's text (worked out a sentence at a time)."""

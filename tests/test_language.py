@@ -1,0 +1,96 @@
+# ruff: noqa: RUF001 - sentences in ten languages
+"""Language per item: a document's hint unless its text is clearly in another language."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.query import language
+from monitor.query.document import Document
+from monitor.query.evaluator import evaluate
+from monitor.query.parser import parse
+
+SENTENCES = {
+    "en": "The ceasefire agreed last week between the two countries was broken overnight, the defence ministry said.",
+    "fr": "Le cessez-le-feu conclu la semaine dernière entre les deux pays a été violé dans la nuit de samedi à "
+    "dimanche, selon le ministère de la Défense.",
+    "de": "Die Waffenruhe zwischen den Konfliktparteien wurde in der Nacht erneut gebrochen, teilte das "
+    "Verteidigungsministerium mit.",
+    "es": "El alto el fuego acordado entre las partes fue violado anoche, según informó el Ministerio de Defensa.",
+    "pt": "O cessar-fogo acordado entre as partes foi violado durante a noite, segundo o Ministério da Defesa.",
+    "it": "Il cessate il fuoco concordato tra le parti è stato violato durante la notte, ha comunicato il ministero.",
+    "tr": "Taraflar arasında varılan ateşkes anlaşması dün gece yapılan saldırılarla ihlal edildi, yetkililer "
+    "açıkladı.",
+    "az": "Ermənistan silahlı qüvvələri atəşkəs rejimini pozaraq Azərbaycan Ordusunun mövqelərini atəşə tutub.",
+    "ru": "Стороны конфликта договорились о прекращении огня, однако уже ночью перемирие было нарушено, сообщили в "
+    "министерстве обороны.",
+    "uk": "Перемир'я, оголошене минулого тижня, було порушене вночі: окупанти обстріляли позиції українських "
+    "військових поблизу Авдіївки, повідомили у Генштабі.",
+    "hy": "Ադրբեջանական զինուժը խախտել է հրադադարի ռեժիմը՝ կրակ բացելով հայկական դիրքերի ուղղությամբ։",
+    "ar": "أعلنت الأطراف المتحاربة عن هدنة إنسانية لمدة ثلاثة أيام تبدأ صباح الغد في جميع أنحاء البلاد.",
+}
+
+
+def test_the_model_ships_with_the_package_and_knows_every_language() -> None:
+    assert set(language.LANGUAGES) <= set(language._identifier().nb_classes)
+
+
+@pytest.mark.parametrize("lang", sorted(SENTENCES))
+def test_without_a_hint_the_language_is_detected(lang: str) -> None:
+    assert Document("", SENTENCES[lang]).language == lang
+
+
+def test_a_french_text_hinted_english_is_french() -> None:
+    doc = Document("", SENTENCES["fr"], "en")
+    assert doc.hint == "en" and doc.language == "fr" and doc.stem_lang("latin") == "fr"
+
+
+def test_a_ukrainian_text_hinted_russian_is_ukrainian() -> None:
+    assert Document("", SENTENCES["uk"], "ru").language == "uk"
+
+
+def test_a_hint_the_text_agrees_with_is_kept_as_given() -> None:
+    assert Document("Ceasefire broken", SENTENCES["en"], "en-GB").language == "en-GB"
+    assert Document("", SENTENCES["az"], "az").language == "az"  # not Turkish
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "hint"),
+    [
+        ("Ceasefire", "", "fr"),  # one word
+        ("Hamas and Israel", "", "de"),  # names
+        ("Trêve à Gaza", "", "en"),  # French, but too short to overrule the feed
+        ("停火协议在加沙生效，双方交换人质。", "以色列和哈马斯的停火协议周日生效。", "zh"),  # not one of the list
+    ],
+)
+def test_a_short_or_unclear_text_keeps_its_hint(title: str, body: str, hint: str) -> None:
+    assert Document(title, body, hint).language == hint
+    assert Document(title, body).language is None
+
+
+def test_each_item_of_a_multilingual_feed_gets_its_own_language() -> None:
+    feed = [Document("", text, "en") for text in SENTENCES.values()]
+    assert [doc.language for doc in feed] == list(SENTENCES)
+
+
+def test_detection_reads_the_start_of_a_long_text() -> None:
+    german = " ".join([SENTENCES["de"]] * 5)
+    assert len(german) > language.SAMPLE_CHARS
+    assert language.detect(german + " " + SENTENCES["en"] * 50) == "de"
+    assert language.detect(SENTENCES["en"] * 50 + german) == "en"
+
+
+FRENCH = "Selon le ministère de la Défense, les deux armées violaient la trêve chaque nuit depuis samedi."
+
+
+def test_the_detected_language_picks_the_stemmer() -> None:
+    """French "violer" and "violaient" share a French stem (viol), not an English one."""
+    doc = Document("", FRENCH, "en")
+    assert doc.stem_lang("latin") == "fr"
+    assert evaluate(parse("violer"), doc) is not None
+
+
+def test_without_detection_the_wrong_hint_would_stand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(language, "CONFIDENCE", 1.01)  # never sure
+    doc = Document("", FRENCH, "en")
+    assert doc.language == "en" and evaluate(parse("violer"), doc) is None
