@@ -60,4 +60,8 @@ def test_nesting_is_bounded_with_a_clear_error(make: object) -> None:
     parse(deepest)
     Matcher([WatchList("w", (deepest,), threshold=0)]).match("", "a a")
     for depth in (MAX_DEPTH + 1, 300, 10_000):
-        assert f"query nested deeper than {MAX_DEPTH} levels" in error(make(depth))
+        assert f"query nested deeper than {MAX_DEPTH} levels at position " in error(make(depth))
+    too_deep = make(MAX_DEPTH + 1)
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse(too_deep)
+    assert too_deep[caught.value.position] in "(Nt"  # at the parenthesis, NOT, NEAR or field one level too deep

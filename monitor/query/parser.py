@@ -118,10 +118,10 @@ class _Parser:
         raise QuerySyntaxError(message, self.text, where.position)
 
     @contextmanager
-    def nested(self) -> Iterator[None]:
-        """One level deeper inside the query; QuerySyntaxError beyond MAX_DEPTH."""
+    def nested(self, lexeme: _Lexeme) -> Iterator[None]:
+        """One level deeper inside the query at `lexeme`; QuerySyntaxError (there) beyond MAX_DEPTH."""
         if self.depth == MAX_DEPTH:
-            self.fail(f"query nested deeper than {MAX_DEPTH} levels")
+            self.fail(f"query nested deeper than {MAX_DEPTH} levels", lexeme)
         self.depth += 1
         try:
             yield
@@ -145,8 +145,7 @@ class _Parser:
 
     def not_expr(self) -> Query:
         if self.peek().kind == "NOT":
-            with self.nested():
-                self.take()
+            with self.nested(self.take()):
                 return Not(self.not_expr())
         return self.near_expr()
 
@@ -154,18 +153,19 @@ class _Parser:
         node = self.unary()
         with ExitStack() as levels:  # a NEAR chain nests to the left: each link is one level
             while self.peek().kind == "NEAR":
-                levels.enter_context(self.nested())
-                distance = int(self.take().text)
+                near = self.take()
+                levels.enter_context(self.nested(near))
+                distance = int(near.text)
                 node = Near(node, self.unary(), distance)
         return node
 
     def unary(self) -> Query:
         lexeme = self.take()
         if lexeme.kind == "field":
-            with self.nested():
+            with self.nested(lexeme):
                 return Field(lexeme.text, self.unary())
         if lexeme.kind == "(":
-            with self.nested():
+            with self.nested(lexeme):
                 node = self.or_expr()
             if self.peek().kind != ")":
                 self.fail("missing ')'")
