@@ -2,9 +2,10 @@
 
 Detection is py3langid's model (shipped in its wheel, loaded on first use), restricted to the languages
 the matcher stems or has vocabulary for, on the start of the text only. A hint is kept when the text is
-short, mostly in other scripts (Chinese, Hindi: languages outside the list), or not clearly in one
-language; it gives way to a confident detection of another language (a feed that says ``en`` for a French
-item, ``ru`` for a Ukrainian one). Without a hint the detected language is used when it is confident.
+short, mostly in other scripts (Chinese, Hindi: languages outside the list), not clearly in one language,
+or clearly in the hint's from its first words; it gives way to a confident detection of another language
+(a feed that says ``en`` for a French item, ``ru`` for a Ukrainian one). Without a hint the detected
+language is used when it is confident.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 LANGUAGES = ("ar", "az", "de", "en", "es", "fr", "hy", "it", "pt", "ru", "tr", "uk")
 SAMPLE_CHARS = 300  # the start of a text says its language (on the dev sets as well as 1,000 characters)
+CONFIRM_CHARS = 100  # a hint the text's first characters confidently agree with needs no more reading
 MIN_LETTERS = 24  # fewer letters (of the languages' scripts) than this: too short to overrule a hint
 CONFIDENCE = 0.95  # the probability (among LANGUAGES) that detection must reach to be believed
 
@@ -33,6 +35,8 @@ def base_language(language: str) -> str:
 def resolve(hint: str | None, text: str) -> str | None:
     """The language of ``text`` (a document's title and body): the detected language when detection is
     confident and the hint says another or nothing, else the hint (None: unknown)."""
+    if hint and detect(text[:CONFIRM_CHARS]) == base_language(hint):
+        return hint  # most hints are right, and this shorter look (half the cost) settles them
     detected = detect(text)
     if detected is None or (hint and base_language(hint) == detected):
         return hint or None
