@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -95,6 +97,7 @@ def test_apostrophes_elsewhere_still_split_words() -> None:
 PAIRS = dict(zip("aceopxyiABCEHIKMOPTXY", "асеорхуіАВСЕНІКМОРТХУ", strict=True))
 LATIN_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CYRILLIC_LETTERS = "абвгдежзийклмнопрстуфхцчшщыьэюяіїєАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЫЬЭЮЯІЇЄ"
+OPERATOR = re.compile("AND$|OR$|NOT$|NEAR")  # upper-case query operators, not words
 SWAP = {**PAIRS, **{cyrillic: latin for latin, cyrillic in PAIRS.items()}}
 
 
@@ -121,10 +124,11 @@ def disguise(draw: st.DrawFn, word: str) -> str:
 def word_inside_word(draw: st.DrawFn) -> tuple[str, str, str, str | None]:
     """A query word, and a longer word that holds it after a start, each disguised on its own."""
     letters = draw(st.sampled_from([LATIN_LETTERS, CYRILLIC_LETTERS]))
-    word = draw(st.text(alphabet=letters, min_size=2, max_size=8))
+    word = draw(st.text(alphabet=letters, min_size=2, max_size=8).filter(lambda w: not OPERATOR.match(w)))
     before = draw(st.text(alphabet=letters, min_size=1, max_size=4))
     longer = before + word + draw(st.text(alphabet=letters, max_size=4))
-    language = draw(st.sampled_from([None, "en", "ru", "uk", "fr", "de", "tr"]))
+    # Not German, where matching may see a word as the last part of a compound (Feuerpause: pause).
+    language = draw(st.sampled_from([None, "en", "ru", "uk", "fr", "es", "tr"]))
     return word, disguise(draw, word), disguise(draw, longer), language
 
 
