@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from monitor import config as config_mod
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, InputError, MonitorError
 from monitor.logs import setup_logging
 from monitor.query import Matcher
 
@@ -58,9 +59,15 @@ def cmd_once(args: argparse.Namespace) -> int:
             print(render_text(alert) + "\n")
     for report in result.failed:
         print(f"{report.source}: {report.error}", file=sys.stderr)
-    print(f"{total} source(s) polled, {len(result.failed)} failed, {len(result.alerts)} alert(s)"
-          + (" (dry run: nothing recorded)" if args.dry_run else ""), file=sys.stderr)
-    return 0
+    for report in result.reports:
+        for problem in report.article_errors:
+            print(f"{report.source}: article {problem}", file=sys.stderr)
+    pages = sum(len(r.article_errors) for r in result.reports)
+    print(f"{total} source(s) polled, {len(result.failed)} failed, {pages} article page(s) not fetched, "
+          f"{len(result.alerts)} alert(s)" + (" (dry run: nothing recorded)" if args.dry_run else ""), file=sys.stderr)
+    if total and len(result.failed) == total:
+        print("no source could be polled: check the network and the sources' URLs", file=sys.stderr)
+    return 1 if result.failed or pages else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -141,16 +148,23 @@ def _check_examples(settings: config_mod.Settings, matcher: Matcher) -> list[str
 
 
 def _read_input(target: str) -> tuple[bytes, str]:
-    """Bytes and URL of a page given as a file, a URL, or '-' for standard input."""
+    """Bytes and URL of a page given as a file, a URL, or '-' for standard input; InputError when unreadable."""
     if target == "-":
         return sys.stdin.buffer.read(), ""
     if target.startswith(("http://", "https://")):
         import httpx
 
-        response = httpx.get(target, follow_redirects=True, timeout=30)
-        response.raise_for_status()
+        try:
+            response = httpx.get(target, follow_redirects=True, timeout=30)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise InputError(f"cannot fetch {target}: {str(exc) or type(exc).__name__}") from exc
+        if response.is_error:
+            raise InputError(f"cannot fetch {target}: HTTP {response.status_code} {response.reason_phrase}")
         return response.content, str(response.url)
-    return Path(target).read_bytes(), ""
+    try:
+        return Path(target).read_bytes(), ""
+    except OSError as exc:
+        raise InputError(f"cannot read {target}: {exc.strerror or exc}") from exc
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -309,9 +323,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level or "INFO", args.log_format or "text")
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a reader that went away shows here, not in the interpreter's flush at exit
     except MonitorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `monitor ... | head -1`: the reader went away; end quietly, as rich's tables do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is still buffered goes nowhere
+        return 1
     except KeyboardInterrupt:
         return 130
     return code

@@ -11,6 +11,10 @@ class ConfigError(MonitorError):
     """A configuration file is missing, unreadable or invalid; the message names file and key."""
 
 
+class InputError(MonitorError):
+    """A file or address named on the command line cannot be read."""
+
+
 class QuerySyntaxError(MonitorError):
     """A watch-list query cannot be parsed; `position` is the character offset of the problem."""
 
@@ -28,6 +32,10 @@ class FetchError(MonitorError):
         self.url = url
         self.status = status
         self.retry_after = retry_after
+
+
+class AddressRefused(FetchError):
+    """The address guard refused a URL: its host is (or resolves to) a non-public address."""
 
 
 class ParseError(MonitorError):

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from monitor.config import Settings
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, InputError
 from monitor.query import Matcher
 from monitor.query.evaluate import EvalReport, Verdict, judge, tally
 from monitor.records import WatchList
@@ -139,6 +139,9 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown watch list {args.watchlist!r}; configured: {', '.join(names)}")
     selected = [args.watchlist] if args.watchlist else names
     problems, verdicts = judge_file(args.file, settings.watchlist_records(), selected, args.jobs or usable_cpus())
+    if not verdicts:
+        raise InputError(f"{args.file}: no labelled items read; expected JSON Lines, one object per line "
+                         f"with {' and '.join(REQUIRED)} (label 0 or 1)")
     for problem in problems:
         print(problem, file=sys.stderr)
     reports = {name: tally(v[k] for v in verdicts) for k, name in enumerate(selected)}

@@ -22,7 +22,7 @@ import brotli
 import certifi
 import httpx
 
-from monitor.errors import FetchError
+from monitor.errors import AddressRefused, FetchError
 from monitor.records import FetchResult
 from monitor.retry import parse_retry_after
 
@@ -79,7 +79,7 @@ async def resolve_public(host: str, port: int, url: str | None = None) -> None:
         addresses = [str(info[4][0]) for info in infos]
     for address in addresses:
         if not is_public_address(address):
-            raise FetchError(f"refused: {host} is a non-public address ({address})", url or host)
+            raise AddressRefused(f"refused: {host} is a non-public address ({address})", url or host)
 
 
 class _Decoder:

@@ -45,6 +45,8 @@ class Metrics:
                                       ["source"], buckets=LATENCY_BUCKETS, registry=r)
         self.poll_crashes = Counter("monitor_poll_crashes", "Polls that raised an unexpected exception", ["source"],
                                     registry=r)
+        self.article_errors = Counter("monitor_article_errors", "Article pages not fetched or not extracted",
+                                      ["source"], registry=r)
         self.articles = Counter("monitor_articles_parsed", "Items parsed from a source's documents", ["source"],
                                 registry=r)
         self.matches = Counter("monitor_matches", "Watch-list matches on new or edited text", ["watchlist"], registry=r)
@@ -77,6 +79,7 @@ class Metrics:
         self.poll_seconds.labels(source).observe(seconds)
         if report.error:
             self.poll_errors.labels(source, error_kind(report)).inc()
+        self.article_errors.labels(source).inc(len(report.article_errors))
         self.articles.labels(source).inc(report.items)
         for watchlist, count in Tally(report.matched).items():
             self.matches.labels(watchlist).inc(count)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor import diff
 from monitor.config import FetchConfig, SourceConfig
-from monitor.errors import FetchError, ParseError
+from monitor.errors import AddressRefused, FetchError, MonitorError, ParseError
 from monitor.fetch import Fetcher
 from monitor.records import Alert, AlertKind, SourceState
 from monitor.retry import backoff
@@ -42,6 +42,7 @@ class PollReport:
     matched: list[str] = field(default_factory=list)  # watch list of each match on new or edited text
     error: str | None = None
     error_type: str | None = None  # class name of the error (FetchError, ParseError)
+    article_errors: list[str] = field(default_factory=list)  # "URL: error" of each article page not fetched
 
     @property
     def not_modified(self) -> bool:
@@ -140,7 +141,7 @@ class Pipeline:
                 todo.append((parsed, stored))
         if source.fetch_article:
             todo = todo[: source.max_articles]
-            pages = await asyncio.gather(*(self._with_page(source, parsed) for parsed, _ in todo))
+            pages = await asyncio.gather(*(self._with_page(source, parsed, report) for parsed, _ in todo))
             ready = [(page, stored) for (_, stored), page in zip(todo, pages, strict=True) if page is not None]
         else:
             ready = todo
@@ -159,14 +160,20 @@ class Pipeline:
                     self.store.save_source_state(done)
             await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between batches
 
-    async def _with_page(self, source: SourceConfig, parsed: Parsed) -> Parsed | None:
-        """The item with its page's body, canonical URL and missing fields filled in; None if the page failed."""
+    async def _with_page(self, source: SourceConfig, parsed: Parsed, report: PollReport) -> Parsed | None:
+        """The item with its page's body, canonical URL and missing fields filled in; None if the page failed
+        (counted in the report: one page's failure is its own, the source's other items go on)."""
         item = parsed.article
         try:
             page = await self.fetcher.fetch(item.url, headers=source.headers, guard=not source.allow_private)
             info = await self.workers.extract(page.content, page.final_url, source.article_selector, page.charset)
-        except FetchError as exc:
-            log.warning("source %s: article %s not fetched: %s", source.name, item.url, exc)
+        except Exception as exc:
+            error = describe(exc)
+            if isinstance(exc, AddressRefused):
+                error += f" (set allow_private: true on source {source.name} to follow links to such addresses)"
+            report.article_errors.append(f"{item.url}: {error}")
+            log.warning("source %s: article %s not fetched: %s", source.name, item.url, error,
+                        exc_info=traced(exc), extra={"source": source.name})
             return None
         article, cut = clipped(
             replace(
@@ -225,3 +232,13 @@ class Pipeline:
         report.matched.extend(m.watchlist for m in matches)
         report.alerts.extend(alerts)
 
+def traced(exc: Exception) -> bool:
+    """Whether a log line about `exc` carries its traceback: for an unexpected exception, at DEBUG level only."""
+    return not isinstance(exc, MonitorError) and log.isEnabledFor(logging.DEBUG)
+
+
+def describe(exc: Exception) -> str:
+    """An error as one line: the message of the monitor's own errors, the class and message of anything else."""
+    if isinstance(exc, MonitorError):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"

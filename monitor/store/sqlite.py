@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -154,6 +155,16 @@ _NEAR_DUPLICATES = " UNION ALL ".join(
 )
 
 
+def _check_writable(path: Path) -> None:
+    """Make the database's folder; StorageError unless this user may write it and the file (SQLite would open a
+    read-only file read-only without a word, and keeps its journal files in the folder)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for what, place, mode in (("folder", path.parent, os.W_OK | os.X_OK), ("file", path, os.R_OK | os.W_OK)):
+        if place.exists() and not os.access(place, mode):
+            raise StorageError(f"cannot open the store at {path}: this user cannot write the {what} {place}; "
+                               "fix its permissions or set storage.path to a place this user can write")
+
+
 class SqliteStore(TelegramStoreMixin, Store):
     """Source state, articles, matches and the alert outbox in one SQLite file.
 
@@ -165,7 +176,7 @@ class SqliteStore(TelegramStoreMixin, Store):
         self.path = str(path)
         try:
             if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                _check_writable(Path(self.path))
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open the store at {self.path}: {exc}") from exc
