@@ -265,6 +265,8 @@ def _read_yaml(file: Path) -> Any:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from exc
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"{file}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -24,7 +24,9 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 def error_kind(report: PollReport) -> str:
-    """A short label for a failed poll: the HTTP status, `parse`, or `fetch` (network, size, redirects)."""
+    """A short label for a failed poll: `crash`, the HTTP status, `parse`, or `fetch` (network, size, redirects)."""
+    if report.crashed:
+        return "crash"
     if report.error_type == "ParseError":
         return "parse"
     if report.status is not None and report.status >= 400:
@@ -79,6 +81,8 @@ class Metrics:
         self.poll_seconds.labels(source).observe(seconds)
         if report.error:
             self.poll_errors.labels(source, error_kind(report)).inc()
+        if report.crashed:
+            self.poll_crashes.labels(source).inc()
         self.article_errors.labels(source).inc(len(report.article_errors))
         self.articles.labels(source).inc(report.items)
         for watchlist, count in Tally(report.matched).items():

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor import diff
 from monitor.config import FetchConfig, SourceConfig
-from monitor.errors import AddressRefused, FetchError, MonitorError, ParseError
+from monitor.errors import AddressRefused, FetchError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.records import Alert, AlertKind, SourceState
 from monitor.retry import backoff
@@ -41,7 +41,8 @@ class PollReport:
     alerts: list[Alert] = field(default_factory=list)
     matched: list[str] = field(default_factory=list)  # watch list of each match on new or edited text
     error: str | None = None
-    error_type: str | None = None  # class name of the error (FetchError, ParseError)
+    error_type: str | None = None  # class name of the error (FetchError, ParseError, or what crashed the poll)
+    crashed: bool = False  # the error was not one the monitor raises on purpose (a bug, or a malformed input)
     article_errors: list[str] = field(default_factory=list)  # "URL: error" of each article page not fetched
 
     @property
@@ -68,27 +69,38 @@ class Pipeline:
         self.ignore_before: datetime | None = None  # retention pruned up to here: older items must not alert again
 
     async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:
-        """Poll one source once; never raises for a source's own failure (it is recorded and backed off)."""
+        """Poll one source once; never raises for an error of its own (fetch, parse, or any exception its documents
+        cause): that is recorded as the source's error and backed off, and other sources go on."""
         now = now or datetime.now(UTC)
         report = PollReport(source.name)
         state = self.store.source_state(source.name)
         try:
-            result = await self.fetcher.fetch(
-                str(source.url), etag=state.etag, last_modified=state.last_modified, headers=source.headers
-            )
-            report.status = result.status
-            items: list[Parsed] = []
-            if not result.not_modified:
-                items = await self.workers.parse(source, result, self.store.recent_entry_hashes(source.name))
-                report.items = len(items)
-        except (FetchError, ParseError) as exc:
-            report.error = str(exc) or type(exc).__name__
-            report.error_type = type(exc).__name__
+            await self._poll(source, interval, now, state, report)
+        except Exception as exc:
+            report.error, report.error_type = describe(exc), type(exc).__name__
+            report.crashed = not isinstance(exc, MonitorError)
             if isinstance(exc, FetchError) and exc.status is not None:
                 report.status = exc.status
-            self._record_failure(state, exc, now)
-            log.warning("source %s failed: %s", source.name, report.error, extra={"source": source.name})
-            return report
+            self._record_failure(state, exc, report.error, now)
+            where = {"source": source.name}
+            if report.crashed:
+                log.error("poll of %s crashed: %s", source.name, report.error, exc_info=traced(exc), extra=where)
+            else:
+                log.warning("source %s failed: %s", source.name, report.error, extra=where)
+        return report
+
+    async def _poll(
+        self, source: SourceConfig, interval: float, now: datetime, state: SourceState, report: PollReport
+    ) -> None:
+        """Fetch, parse and record one source; raises on its errors (`poll` records them)."""
+        result = await self.fetcher.fetch(
+            str(source.url), etag=state.etag, last_modified=state.last_modified, headers=source.headers
+        )
+        report.status = result.status
+        items: list[Parsed] = []
+        if not result.not_modified:
+            items = await self.workers.parse(source, result, self.store.recent_entry_hashes(source.name))
+            report.items = len(items)
         done = replace(
             state,
             etag=result.etag or state.etag,
@@ -101,13 +113,12 @@ class Pipeline:
             next_due=now + timedelta(seconds=interval),
         )
         await self._process(source, items, report, now, done)
-        return report
 
-    def _record_failure(self, state: SourceState, exc: Exception, now: datetime) -> None:
+    def _record_failure(self, state: SourceState, exc: Exception, error: str, now: datetime) -> None:
         errors = state.error_count + 1
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         delay = backoff(errors, retry_after, self.fetch_config.backoff_base, self.fetch_config.backoff_cap)
-        due, error = now + timedelta(seconds=delay), str(exc) or type(exc).__name__
+        due = now + timedelta(seconds=delay)
         if isinstance(exc, FetchError) and exc.status == 410:  # gone for good: stop polling until the config changes
             due, error = DISABLED_UNTIL, f"{error}: source disabled until its config changes"
             log.error("source %s disabled: %s", state.name, exc, extra={"source": state.name})
@@ -231,6 +242,7 @@ class Pipeline:
         )
         report.matched.extend(m.watchlist for m in matches)
         report.alerts.extend(alerts)
+
 
 def traced(exc: Exception) -> bool:
     """Whether a log line about `exc` carries its traceback: for an unexpected exception, at DEBUG level only."""

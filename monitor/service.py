@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import signal
 import time
@@ -30,12 +31,15 @@ from monitor.pipeline import Pipeline, PollReport
 from monitor.query import Matcher
 from monitor.records import Alert
 from monitor.reload import watch_config
+from monitor.retry import backoff
 from monitor.store import Store
 from monitor.store.retention import PruneReport, prune_forever, pruned_before
 from monitor.store.sqlite import SqliteStore
 from monitor.workers import Workers, worker_count
 
 log = logging.getLogger(__name__)
+
+RESTART_PAUSE = 1.0  # a background task that died is restarted after this (doubling each time, at most a minute)
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
@@ -275,10 +279,10 @@ class Service:
             except OSError as exc:  # e.g. the port is taken: run on, /healthz stays unreachable and says so
                 log.error("health endpoint not started on %s:%d: %s", mon.health.host, mon.health.port, exc)
             stack.push_async_callback(self.health_server.stop)
+        root, db, every, keep = self.settings.root, self.settings.db_path, mon.reload.interval, mon.retention
         if mon.reload.watch:
-            _background(stack, watch_config(self.settings.root, self.reload, mon.reload.interval))
-        keep = mon.retention
-        _background(stack, prune_forever(self.settings.db_path, keep.max_age, keep.every, self._pruned))
+            _background(stack, "config watcher", lambda: watch_config(root, self.reload, every))
+        _background(stack, "retention", lambda: prune_forever(db, keep.max_age, keep.every, self._pruned))
 
     def _start_bot(self, stack: AsyncExitStack, notifiers: Sequence[Notifier]) -> None:
         """The Telegram bot (subscriber and admin commands), when a telegram notifier runs."""
@@ -379,9 +383,21 @@ class Service:
         log.info("stopped")
 
 
-def _background(stack: AsyncExitStack, job: Coroutine[Any, Any, None]) -> None:
-    """Run `job` as a task that is cancelled when `stack` closes."""
-    task = asyncio.create_task(job)
+async def supervise(name: str, job: Callable[[], Coroutine[Any, Any, None]], pause: float = RESTART_PAUSE) -> None:
+    """Run `job()` until it returns or is cancelled; whenever it dies of an exception, log that and start it again."""
+    for deaths in itertools.count(1):
+        try:
+            await job()
+            return
+        except Exception:
+            delay = backoff(deaths, base=pause, cap=60.0)
+            log.exception("background task %s died; restarting it in %.1f s", name, delay)
+            await asyncio.sleep(delay)
+
+
+def _background(stack: AsyncExitStack, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `job()` as a supervised task (restarted when it dies) that is cancelled when `stack` closes."""
+    task = asyncio.create_task(supervise(name, job))
 
     async def cancel() -> None:
         task.cancel()
