@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -366,7 +367,8 @@ class Service:
             self._scheduler = Scheduler(self._poll_job)
             self._scheduler.start(self.settings)
             stack.callback(self._scheduler.shutdown)
-            dispatcher = asyncio.create_task(dispatch_forever(self.store, list(notifiers), self._wake))
+            deliver = partial(dispatch_forever, self.store, list(notifiers), self._wake)
+            dispatcher = asyncio.create_task(supervise("dispatcher", deliver))
             await self._start_extras(stack)
             log.info(
                 "monitor running: %d sources, %d watch lists, notifiers: %s",

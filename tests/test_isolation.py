@@ -26,6 +26,7 @@ import yaml
 
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
+from monitor.notify import dispatch_forever
 from monitor.service import Service, supervise
 from tests.testdata import REPO
 
@@ -246,3 +247,37 @@ def test_supervise_restarts_a_dying_job_until_it_returns() -> None:
 
     asyncio.run(supervise("job", job, pause=0.01))
     assert len(runs) == 3
+
+
+def test_a_dispatcher_that_dies_is_restarted_and_delivers(
+    site: StaticSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, [{**seed_source(site), "interval": 60, "jitter": 0}])
+    data = yaml.safe_load(path.read_text())
+    data.update(health={"enabled": False}, reload={"watch": False})
+    path.write_text(yaml.safe_dump(data))
+    service = Service(config_mod.load(path))
+    starts: list[int] = []
+
+    async def dispatcher_that_dies_once(*args: Any, **kwargs: Any) -> None:
+        starts.append(1)
+        if len(starts) == 1:
+            raise RuntimeError("a bug in the dispatcher")
+        await dispatch_forever(*args, **kwargs)
+
+    monkeypatch.setattr("monitor.service.dispatch_forever", dispatcher_that_dies_once)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(service.run())
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if service.store.outbox_depth() == 0 and service.health.polls:
+                break
+        delivered_while_running = service.health.polls and service.store.outbox_depth() == 0
+        service.stop()
+        await asyncio.wait_for(task, 10)
+        assert delivered_while_running  # by the restarted dispatcher, not by the drain before exit
+
+    asyncio.run(scenario())
+    assert len(starts) == 2
+    assert capsys.readouterr().out.count("[ALERT] ceasefire:") == 1
