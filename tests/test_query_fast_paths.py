@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from monitor.query import lexicons
 from monitor.query.document import Document
 from monitor.query.evaluator import evaluate
-from monitor.query.nodes import Phrase, Prefix, Term
 from monitor.query.lexicons import (
     BACKGROUND,
     BACKGROUND_AFTER,
@@ -25,6 +24,7 @@ from monitor.query.lexicons import (
     VIOLATION,
     Lexicon,
 )
+from monitor.query.nodes import Phrase, Prefix, Term
 
 LEXICONS = (VIOLATION, COURSE, NOW, BACKGROUND, BACKGROUND_AFTER, CONFLICT, ECONOMY, OTHER_SENSE)
 DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ceasefire-dev.jsonl"

@@ -17,7 +17,7 @@ on one language's stories helps another's. Each is a number, mostly a share betw
 | ``course`` | share of mention sentences with another word about the ceasefire's course near a mention |
 | ``now`` | share of mention sentences that say today, yesterday or a weekday |
 | ``dated`` | share of mention sentences that name a year |
-| ``background`` | share of mention sentences whose mention only dates or frames something (not one said to be violated) |
+| ``background`` | share of mention sentences whose mention only dates or frames something (unless violated) |
 | ``conflict_near`` | share of mention sentences with armed-conflict words |
 | ``conflict`` | log(1 + armed-conflict words in the document) / log(50) |
 | ``economy`` | the document's share of market and economy words, relative to 5% (at most 1) |
