@@ -9,8 +9,22 @@ from __future__ import annotations
 from functools import lru_cache
 
 from monitor.query.document import FIELD_NAMES, Document
+from monitor.query.morphology import (
+    MIN_COMPOUND_TAIL,
+    SUFFIX_CHAINS,
+    TAIL,
+    arabic_readings,
+    arabic_starts,
+    common_start,
+    compound_heads,
+    is_arabic,
+    suffix_start,
+    suffixed,
+    turkic_written,
+    words_with_tail,
+)
 from monitor.query.nodes import And, Near, Not, Or, Phrase, Prefix, Query, Term
-from monitor.query.text import SCRIPT_LANGS, script_of, stem
+from monitor.query.text import LATIN, SCRIPT_LANGS, script_of, stem
 
 Span = tuple[int, int]
 Result = list[Span] | None
@@ -53,7 +67,8 @@ def _leaf(node: Term | Prefix | Phrase, doc: Document, field: int | None) -> lis
 
 
 def word_positions(node: Term | Prefix, doc: Document, exact: bool = False) -> list[int]:
-    """Token indices of the words a Term (same word or, unless exact, an inflection) or Prefix matches."""
+    """Token indices of the words a Prefix matches, or a Term: the same word, or one of its forms
+    (see is_form; quoted, ``exact``, only the Arabic words with its proclitics)."""
     key = ("words", node, exact)
     cached = doc.cache.get(key)
     if cached is not None:
@@ -62,42 +77,101 @@ def word_positions(node: Term | Prefix, doc: Document, exact: bool = False) -> l
         matched = doc.with_prefix(node.text)
     else:
         matched = [node.text] if node.text in doc.words() else []
-        if not exact:
-            matched += _inflections(node.text, doc)
+        matched += _forms(node, doc, exact)
     out = doc.positions(matched[0]) if len(matched) == 1 else sorted(i for word in matched for i in doc.positions(word))
     doc.cache[key] = out
     return out
 
 
-def _inflections(word: str, doc: Document) -> list[str]:
-    """Other words of ``doc`` with the same stem, at least as long, starting with the shared stem."""
-    if len(word) < MIN_STEM_WORD:
+def _forms(node: Term, doc: Document, exact: bool) -> list[str]:
+    """The other words of ``doc`` that are forms of a Term (is_form), found among the words that
+    start (or, German compounds, have a tail that starts) as its forms do."""
+    term = node.text
+    if is_arabic(term):
+        candidates = {w for start in arabic_starts(term) for w in doc.with_prefix(start)}
+        return sorted(w for w in candidates if w != term and is_form(node, w, None, exact))
+    lang = doc.stem_lang(script_of(term))
+    if exact or lang is None or len(term) < MIN_STEM_WORD:
         return []
-    lang = doc.stem_lang(script_of(word))
-    if lang is None:
-        return []
-    base, start = _stem_start(lang, word)
+    if _chains(node, lang) is None and lang != "de":
+        return _inflections(lang, term, doc)
+    found = [w for w in doc.with_prefix(_form_start(lang, term)) if w != term and is_form(node, w, lang)]
+    if lang == "de" and len(term) >= MIN_COMPOUND_TAIL:
+        found += [w for w in words_with_tail(doc, _tail_start(term)) if w not in found and _compound(term, w)]
+    return found
+
+
+def _inflections(lang: str, term: str, doc: Document) -> list[str]:
+    """The other words of ``doc`` that inflect ``term`` in ``lang`` (_inflects, word by word)."""
+    base, start = _stem_start(lang, term)
     if len(start) < MIN_STEM_WORD - 1:
         return []
-    return [w for w in doc.with_prefix(start) if w != word and len(w) >= len(word) and stem(lang, w) == base]
+    size = len(term)
+    return [w for w in doc.with_prefix(start) if w != term and len(w) >= size and stem(lang, w) == base]
 
 
-def matches_word(node: Term | Prefix, word: str, lang: str | None) -> bool:
-    """Whether a folded word matches a Prefix, or a Term (the same word or an inflection in ``lang``),
-    exactly as word_positions finds words (``lang`` is the document's stemmer for the term's script)."""
-    if isinstance(node, Prefix):
-        return word.startswith(node.text)
-    if word == node.text:
-        return True
-    if len(node.text) < MIN_STEM_WORD or lang is None:
+def is_form(node: Term, word: str, lang: str | None, exact: bool = False) -> bool:
+    """Whether a folded word other than the Term's is a form of it in a document whose stemmer for the
+    term's script is ``lang``: an Arabic word with the term among its readings; else (not ``exact``)
+    an inflection (same stem, at least as long, same start as the stem), a suffix chain of the
+    language (Turkish for a word written with Turkish letters), or a German compound ending in one of
+    those (see monitor.query.morphology)."""
+    term = node.text
+    if is_arabic(term):
+        return term in arabic_readings(word, not exact)
+    if exact or lang is None or len(term) < MIN_STEM_WORD:
         return False
-    base, start = _stem_start(lang, node.text)
+    chains = _chains(node, lang)
+    return (
+        _inflects(lang, term, word)
+        or (chains is not None and suffixed(chains, term, word))
+        or (lang == "de" and _compound(term, word))
+    )
+
+
+def _chains(node: Term, lang: str) -> str | None:
+    """The language whose suffix chains a Term takes in a document stemmed in ``lang`` (None: none)."""
+    chains = "tr" if node.written and turkic_written(node.written) else lang
+    return chains if chains in SUFFIX_CHAINS else None
+
+
+def _inflects(lang: str, term: str, word: str) -> bool:
+    """Same stem in ``lang``, at least as long, starting with the start the term shares with its stem."""
+    base, start = _stem_start(lang, term)
     return (
         len(start) >= MIN_STEM_WORD - 1
         and word.startswith(start)
-        and len(word) >= len(node.text)
+        and len(word) >= len(term)
         and stem(lang, word) == base
     )
+
+
+def _compound(term: str, word: str) -> bool:
+    """Whether a word is a German compound whose last part is ``term`` or an inflection of it."""
+    if len(term) < MIN_COMPOUND_TAIL:
+        return False
+    return any(word[at:] == term or _inflects("de", term, word[at:]) for at in compound_heads(word, _tail_start(term)))
+
+
+@lru_cache(maxsize=100_000)
+def _form_start(lang: str, term: str) -> str:
+    """The start every inflected or suffixed form of ``term`` in ``lang`` begins with."""
+    start = _stem_start(lang, term)[1]
+    return min(start if len(start) >= MIN_STEM_WORD - 1 else term, suffix_start(term), key=len)
+
+
+def _tail_start(term: str) -> str:
+    """The start of every compound tail that is ``term`` or an inflection of it."""
+    start = _stem_start("de", term)[1]
+    return start if len(start) >= MIN_STEM_WORD - 1 else term
+
+
+def matches_word(node: Term | Prefix, word: str, lang: str | None) -> bool:
+    """Whether a folded word matches a Prefix, or a Term (the same word or one of its forms),
+    exactly as word_positions finds words (``lang`` is the document's stemmer for the term's script)."""
+    if isinstance(node, Prefix):
+        return word.startswith(node.text)
+    return word == node.text or is_form(node, word, lang)
 
 
 @lru_cache(maxsize=100_000)
@@ -108,11 +182,25 @@ def _stem_start(lang: str, word: str) -> tuple[str, str]:
 
 
 def stem_start(word: str) -> str:
-    """The part of ``word`` that every word it can match starts with (for the prefilter)."""
+    """The part of ``word`` that every word a Term ``word`` matches starts with, German compounds
+    aside ("" for an Arabic word: proclitics come first)."""
+    if is_arabic(word):
+        return ""
     if len(word) < MIN_STEM_WORD:
         return word
     starts = [_stem_start(lang, word)[1] for lang in SCRIPT_LANGS.get(script_of(word), ())]
-    return min([word, *starts], key=len)
+    return min([word, suffix_start(word), *starts], key=len)
+
+
+def word_starts(term: str) -> frozenset[str]:
+    """Starts one of which every word a Term ``term`` matches begins with (for the prefilter); a
+    German compound's tail is the start marked with TAIL."""
+    if is_arabic(term):
+        return arabic_starts(term)
+    start = stem_start(term)
+    if len(term) >= MIN_COMPOUND_TAIL and script_of(term) == LATIN:
+        return frozenset((start, TAIL + _tail_start(term)))
+    return frozenset((start,))
 
 
 def _phrase(node: Phrase, doc: Document, field: int | None) -> list[Span]:
@@ -142,11 +230,3 @@ def _near(node: Near, doc: Document, field: int | None) -> Result:
             if gap <= node.distance and doc.fields[a[0]] == doc.fields[b[0]]:
                 hits.update((a, b))
     return sorted(hits) or None
-
-
-def common_start(a: str, b: str) -> str:
-    """The longest common prefix of two words."""
-    size = 0
-    while size < min(len(a), len(b)) and a[size] == b[size]:
-        size += 1
-    return a[:size]

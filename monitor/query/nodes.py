@@ -9,12 +9,18 @@ FIELDS = ("title", "body")
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """One normalised word; matches the same word or (same language) an inflection of it."""
+    """One normalised word; matches the same word or (same language) an inflection of it.
+
+    ``written`` keeps the word as the query wrote it when its letters say more than the folded
+    ``text`` does: Turkish or Azerbaijani letters (ş, ğ, ə, dotless i), so it takes their suffix chains in a
+    document of any language (monitor.query.morphology).
+    """
 
     text: str
+    written: str = ""
 
     def __str__(self) -> str:
-        return self.text
+        return self.written or self.text
 
 
 @dataclass(frozen=True, slots=True)

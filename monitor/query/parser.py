@@ -11,7 +11,8 @@ Grammar (operators are upper case; lower-case ``and``/``or``/``not``/``near`` ar
 
 NEAR distances go up to MAX_NEAR; parentheses, NOT, fields and NEAR links nest at most MAX_DEPTH deep.
 A word starting ``letters:`` names a field, and an unknown one is an error (quote it to search for it).
-A bare word also matches its inflections (same stem, same language); quoted words match exactly.
+A bare word also matches its inflections (same stem, same language) and the affixes its language
+writes onto it (monitor.query.morphology); quoted words match exactly.
 A bare word that the tokeniser splits (``cease-fire``, ``U.S.``) is an inexact phrase of its parts.
 """
 
@@ -24,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from monitor.errors import QuerySyntaxError
+from monitor.query.morphology import turkic_written
 from monitor.query.nodes import FIELDS, And, Field, Near, Not, Or, Phrase, Prefix, Query, Term, Word
 from monitor.query.text import words
 
@@ -86,7 +88,7 @@ class _Parser:
             name = field.group(1).lower()
             if name not in FIELDS:
                 known = " and ".join(f"{f}:" for f in FIELDS)
-                hint = f"the fields are {known}; to search for the word itself, quote it: \"{value}\""
+                hint = f'the fields are {known}; to search for the word itself, quote it: "{value}"'
                 raise QuerySyntaxError(f"unknown field {field.group(0)!r} ({hint})", self.text, start)
             fields.append(_Lexeme("field", name, start))
             value, start = value[field.end() :], start + field.end()
@@ -192,7 +194,11 @@ class _Parser:
 
     def bare_word(self, lexeme: _Lexeme) -> Query:
         parts = self.word_parts(lexeme.text, lexeme)
-        return parts[0] if len(parts) == 1 else Phrase(tuple(parts), exact=False)
+        if len(parts) > 1:
+            return Phrase(tuple(parts), exact=False)
+        if isinstance(parts[0], Term) and turkic_written(lexeme.text):
+            return Term(parts[0].text, lexeme.text)
+        return parts[0]
 
     def word_parts(self, raw: str, lexeme: _Lexeme) -> list[Word]:
         """Fold a written word into terms; a trailing ``*`` makes the last one a prefix."""
