@@ -51,6 +51,8 @@ class Metrics:
                                       ["source"], registry=r)
         self.articles = Counter("monitor_articles_parsed", "Items parsed from a source's documents", ["source"],
                                 registry=r)
+        self.skipped = Counter("monitor_items_skipped", "Items not recorded, by reason (repeated, deferred)",
+                               ["source", "reason"], registry=r)
         self.matches = Counter("monitor_matches", "Watch-list matches on new or edited text", ["watchlist"], registry=r)
         self.alerts = Counter("monitor_alerts", "Alerts created (owed to every notifier)", ["watchlist"], registry=r)
         self.last_poll = Gauge("monitor_last_poll_timestamp_seconds", "When the scheduler last ran a poll job",
@@ -85,6 +87,8 @@ class Metrics:
             self.poll_crashes.labels(source).inc()
         self.article_errors.labels(source).inc(len(report.article_errors))
         self.articles.labels(source).inc(report.items)
+        for reason, count in report.skipped.items():
+            self.skipped.labels(source, reason).inc(count)
         for watchlist, count in Tally(report.matched).items():
             self.matches.labels(watchlist).inc(count)
         for watchlist, count in Tally(a.watchlist for a in report.alerts).items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,10 @@ NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
 YIELD_EVERY = 50  # items handled between two yields to the event loop
 DISABLED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # next_due of a source that is gone (HTTP 410)
 MIN_WORDS_FOR_NEAR_DUPLICATE = 40  # short teasers are too alike to call duplicates
+SKIP_REASONS = {
+    "repeated": "repeated in the document",
+    "deferred": "over max_articles (read at the next poll)",
+}
 
 
 @dataclass
@@ -44,6 +49,7 @@ class PollReport:
     error_type: str | None = None  # class name of the error (FetchError, ParseError, or what crashed the poll)
     crashed: bool = False  # the error was not one the monitor raises on purpose (a bug, or a malformed input)
     article_errors: list[str] = field(default_factory=list)  # "URL: error" of each article page not fetched
+    skipped: Counter[str] = field(default_factory=Counter)  # items not recorded, by reason (see SKIP_REASONS)
 
     @property
     def not_modified(self) -> bool:
@@ -66,7 +72,6 @@ class Pipeline:
         self.workers = workers
         self.notifiers = tuple(notifiers)
         self.fetch_config = fetch_config or FetchConfig.model_validate({})
-        self.ignore_before: datetime | None = None  # retention pruned up to here: older items must not alert again
 
     async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:
         """Poll one source once; never raises for an error of its own (fetch, parse, or any exception its documents
@@ -136,26 +141,37 @@ class Pipeline:
     async def _process(
         self, source: SourceConfig, items: list[Parsed], report: PollReport, now: datetime, done: SourceState
     ) -> None:
-        """Record the new and edited items, in batches; the source's state `done` commits with the last one."""
+        """Record the new and edited items, in batches; the source's state `done` commits with the last one.
+
+        Whatever the document lists is judged by the store alone, never by its date. When items are left
+        for later (over `max_articles`), the document's validators are not kept, so the next poll reads it
+        again instead of getting a 304.
+        """
         seen: set[str] = set()
+        listed: list[str] = []  # stored articles the document lists unchanged
         todo: list[tuple[Parsed, StoredArticle | None]] = []
-        cutoff = self.ignore_before
         for n, parsed in enumerate(items, 1):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between items
             item = parsed.article
-            if item.id in seen or (cutoff and item.published and item.published < cutoff):
+            if item.id in seen:
+                report.skipped["repeated"] += 1
                 continue
             seen.add(item.id)
             stored = self.store.find_article(item.id, item.guid)
             if stored is None or stored.entry_hash != parsed.entry:
                 todo.append((parsed, stored))
+            else:
+                listed.append(stored.id)
         if source.fetch_article:
-            todo = todo[: source.max_articles]
+            if len(todo) > source.max_articles:  # the next poll must read the document again, not get a 304
+                report.skipped["deferred"] = len(todo) - source.max_articles
+                todo, done = todo[: source.max_articles], replace(done, etag=None, last_modified=None)
             pages = await asyncio.gather(*(self._with_page(source, parsed, report) for parsed, _ in todo))
             ready = [(page, stored) for (_, stored), page in zip(todo, pages, strict=True) if page is not None]
         else:
             ready = todo
+        self._log_skipped(source, report)
         for parsed, _ in ready:
             if parsed.cut:
                 log.warning("source %s: article %s text cut to %d characters", source.name, parsed.article.url,
@@ -168,8 +184,17 @@ class Pipeline:
                 for parsed, stored in batch:
                     self._record(parsed, parsed.analysis or next(computed), stored, report, now)
                 if number == len(batches):  # the new ETag is kept only together with what it brought
+                    self.store.mark_listed(listed, now)
                     self.store.save_source_state(done)
             await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between batches
+
+    @staticmethod
+    def _log_skipped(source: SourceConfig, report: PollReport) -> None:
+        """One line for the items of a poll that were not recorded, by reason (also counted in metrics)."""
+        if report.skipped:
+            why = ", ".join(f"{count} {SKIP_REASONS[reason]}" for reason, count in report.skipped.items())
+            log.info("source %s: skipped %d item(s): %s", source.name, report.skipped.total(), why,
+                     extra={"source": source.name})
 
     async def _with_page(self, source: SourceConfig, parsed: Parsed, report: PollReport) -> Parsed | None:
         """The item with its page's body, canonical URL and missing fields filled in; None if the page failed

@@ -34,7 +34,7 @@ from monitor.records import Alert
 from monitor.reload import watch_config
 from monitor.retry import backoff
 from monitor.store import Store
-from monitor.store.retention import PruneReport, prune_forever, pruned_before
+from monitor.store.retention import prune_forever
 from monitor.store.sqlite import SqliteStore
 from monitor.workers import Workers, worker_count
 
@@ -143,7 +143,6 @@ async def run_once(
             workers = build_workers(settings)
             names_ = [n.name for n in notifiers] or ["console"]
             pipeline = Pipeline(store, fetcher, workers, names_, settings.monitor.fetch)
-            pipeline.ignore_before = pruned_before(settings.db_path)
             try:
                 reports = await poll_sources(pipeline, settings, sources, on_done)
             finally:
@@ -283,7 +282,7 @@ class Service:
         root, db, every, keep = self.settings.root, self.settings.db_path, mon.reload.interval, mon.retention
         if mon.reload.watch:
             _background(stack, "config watcher", lambda: watch_config(root, self.reload, every))
-        _background(stack, "retention", lambda: prune_forever(db, keep.max_age, keep.every, self._pruned))
+        _background(stack, "retention", lambda: prune_forever(db, keep.max_age, keep.every, self.metrics.pruned))
 
     def _start_bot(self, stack: AsyncExitStack, notifiers: Sequence[Notifier]) -> None:
         """The Telegram bot (subscriber and admin commands), when a telegram notifier runs."""
@@ -330,11 +329,6 @@ class Service:
             lines.append(f"{source.name}{'' if source.enabled else ' (off)'}: {status}{errors}")
         return "\n".join(lines) or "no sources configured"
 
-    def _pruned(self, report: PruneReport) -> None:
-        self.metrics.pruned(report)
-        if self._pipeline is not None:  # what was pruned must not come back as new
-            self._pipeline.ignore_before = report.cutoff
-
     async def run(self) -> None:
         """Run until stop() or SIGTERM/SIGINT; SIGHUP reloads the config."""
         from monitor.scheduler import Scheduler
@@ -363,7 +357,6 @@ class Service:
                 [n.name for n in notifiers],
                 self.settings.monitor.fetch,
             )
-            self._pipeline.ignore_before = pruned_before(self.settings.db_path)
             self._scheduler = Scheduler(self._poll_job)
             self._scheduler.start(self.settings)
             stack.callback(self._scheduler.shutdown)

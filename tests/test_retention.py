@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor import config as config_mod
-from monitor.demo import StaticSite, seed_routes
+import pytest
+
 from monitor.diff import fingerprint
+from monitor.metrics import Metrics
 from monitor.records import Article, Match
-from monitor.service import run_once
-from monitor.store.retention import prune, prune_file, pruned_before
+from monitor.store.retention import prune, prune_file
 from monitor.store.sqlite import SqliteStore
 
-from .test_pipeline import seed_source, write_config
+from .servers import LoopbackServer
+from .test_health import sample
+from .test_pipeline import once, write_config
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MATCH = Match("ceasefire", "ceasefire", ("ceasefire",), "The ceasefire was violated.")
@@ -89,7 +91,6 @@ def test_vacuum_only_when_worthwhile_and_the_file_shrinks(tmp_path: Path) -> Non
 
     report = prune_file(path, T0 + timedelta(days=100))
     assert report.removed["articles"] == 1100 and report.vacuumed
-    assert pruned_before(path) == T0 + timedelta(days=100)
     assert path.stat().st_size < before / 5
 
     again = prune_file(path, T0 + timedelta(days=100))
@@ -99,12 +100,82 @@ def test_vacuum_only_when_worthwhile_and_the_file_shrinks(tmp_path: Path) -> Non
     store.close()
 
 
-def test_items_older_than_a_pruning_never_alert_again(tmp_path: Path) -> None:
-    with StaticSite({}) as site:
-        site.routes = seed_routes(site.base)
-        path = write_config(tmp_path, [seed_source(site)])
-        settings = config_mod.load(path)
-        assert pruned_before(settings.db_path) is None
-        prune_file(settings.db_path, datetime.now(UTC) - timedelta(days=90))  # nothing to prune, but it ran
-        result = asyncio.run(run_once(settings))
-    assert result.alerts == [] and result.reports[0].error is None  # the 2017 seed story is past retention
+VIOLATION = "Azerbaijan and Armenia accused each other of violating the ceasefire on the border overnight."
+
+
+def rss(*items: tuple[int, str, str, str]) -> bytes:
+    """An RSS 2.0 feed of (n, title, description, RFC 822 date) items."""
+    body = "".join(
+        f"<item><title>{title}</title><link>https://old.example/{n}</link><guid>g{n}</guid>"
+        f"<pubDate>{date}</pubDate><description>{text}</description></item>"
+        for n, title, text, date in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>old</title>{body}</channel></rss>'.encode()
+
+
+def feed_config(tmp_path: Path, server: LoopbackServer, **source: object) -> Path:
+    return write_config(tmp_path, [{"name": "old", "url": server.url("/feed.xml"), **source}])
+
+
+def test_after_a_pruning_an_item_dated_years_ago_is_news_and_an_old_articles_edit_is_seen(
+    http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    harvest = (1, "Apricot harvest", "Farmers expect a record apricot harvest.", "Mon, 04 May 2015 10:00:00 GMT")
+    http_server.route("/feed.xml", rss(harvest))
+    path = feed_config(tmp_path, http_server)
+    assert once(path).alerts == []  # stored, dated 2015
+    prune_file(tmp_path / "db.sqlite3", datetime.now(UTC) - timedelta(days=90))  # retention ran: nothing to prune
+    edited = (*harvest[:2], f"{harvest[2]} {VIOLATION}", harvest[3])
+    stale = (2, "Border clash", VIOLATION.replace("overnight", "on Sunday"), "Tue, 01 May 2012 08:00:00 GMT")
+    http_server.route("/feed.xml", rss(edited, stale))
+    result = once(path)
+    assert sorted((a.kind, a.url) for a in result.alerts) == [
+        ("new", "https://old.example/2"), ("updated", "https://old.example/1")
+    ]
+
+
+@pytest.mark.parametrize("changed", [True, False], ids=["feed-changed", "feed-304"])
+def test_an_article_its_feed_still_lists_is_not_pruned_and_never_alerts_twice(
+    http_server: LoopbackServer, tmp_path: Path, changed: bool
+) -> None:
+    story = (1, "Ceasefire violated", VIOLATION, "Mon, 04 May 2015 10:00:00 GMT")
+    harvest = (2, "Apricot harvest", "A record harvest.", "Tue, 05 May 2015 10:00:00 GMT")
+    festival = (3, "Apricot festival", "The festival opens.", "Wed, 06 May 2015 10:00:00 GMT")
+    http_server.route("/feed.xml", rss(story))
+    path = feed_config(tmp_path, http_server)
+    assert len(once(path).alerts) == 1
+    long_ago = (datetime.now(UTC) - timedelta(days=100)).isoformat(timespec="microseconds")
+    conn = sqlite3.connect(tmp_path / "db.sqlite3")
+    with conn:
+        conn.execute("UPDATE articles SET first_seen = ?, last_seen = ?", (long_ago, long_ago))  # stored 100 days ago
+    conn.close()
+    if changed:  # a new item beside the story: seen today, like the story
+        http_server.route("/feed.xml", rss(story, harvest))
+    assert once(path).reports[0].status == (200 if changed else 304)
+    report = prune_file(tmp_path / "db.sqlite3", datetime.now(UTC) - timedelta(days=90))
+    assert report.removed["articles"] == 0
+    http_server.route("/feed.xml", rss(story, harvest, festival))
+    assert once(path).alerts == []
+
+
+def test_items_skipped_are_counted_and_logged_and_deferred_ones_are_read_at_the_next_poll(
+    http_server: LoopbackServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    page = f"<html><body><article><h1>Border clash</h1><p>{VIOLATION}</p></article></body></html>".encode()
+    stories = [(n, f"Border clash {n}", "Teaser.", "Mon, 04 May 2015 10:00:00 GMT") for n in (1, 2)]
+    http_server.route("/feed.xml", rss(stories[0], *stories).replace(b"https://old.example", http_server.base.encode()))
+    for n in (1, 2):
+        http_server.route(f"/{n}", page.replace(b"clash", f"clash {n}".encode()), content_type="text/html")
+    path = feed_config(tmp_path, http_server, fetch_article=True, allow_private=True, max_articles=1)
+    with caplog.at_level(logging.INFO, logger="monitor.pipeline"):
+        first = once(path).reports[0]
+    assert first.skipped == {"repeated": 1, "deferred": 1} and first.new == 1
+    assert any("skipped 2 item(s)" in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
+    second = once(path).reports[0]
+    assert second.status == 200 and second.new == 1 and http_server.hits["/2"] == 1  # not a 304: read the rest
+    assert once(path).reports[0].status == 304
+    metrics = Metrics()
+    metrics.observe_poll(first, 0.1)
+    text = metrics.render().decode()
+    assert sample(text, "monitor_items_skipped_total", source="old", reason="deferred") == 1
+    assert sample(text, "monitor_items_skipped_total", source="old", reason="repeated") == 1

@@ -6,11 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 
 RECENT_ENTRIES = 500  # a source's newest articles whose feed entries a poll recognises before analysing
+SEEN_RESOLUTION = timedelta(hours=1)  # an article's last_seen lags its latest listing by at most this
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,11 @@ class Store(ABC):
     @abstractmethod
     def touch_article(self, article_id: str, entry_hash: str, seen_at: datetime) -> None:
         """The article was seen again unchanged: remember its feed entry and when it was seen."""
+
+    @abstractmethod
+    def mark_listed(self, article_ids: Sequence[str], seen_at: datetime) -> None:
+        """A document listed these stored articles again, entries unchanged: they were seen at `seen_at`
+        (written only where last_seen is older than SEEN_RESOLUTION, so an unchanged feed costs no writes)."""
 
     # outbox
     @abstractmethod

@@ -1,10 +1,13 @@
 """Retention for the SQLite store: prune old articles (with their versions, matches and delivered alerts)
 and old article versions, then VACUUM when enough of the file is free pages.
 
-An article goes when it was first and last seen before the cutoff and none of its alerts is still owed
-to any notifier. Rows of other components that point at a pruned article or alert (found through the
-schema's foreign keys) go with it. Works in small batches, each its own short transaction, so the
-service's writes never wait long; run it on a connection of its own (see `prune_file`).
+An article goes when it was first and last seen before the cutoff, none of its alerts is still owed
+to any notifier, and it is not in its source's latest listing (a feed answering 304 for months still
+lists what it listed). Retention never decides what is news: the pipeline takes an item for new only
+when the store does not know it, whatever its date. Rows of other components that point at a pruned
+article or alert (found through the schema's foreign keys) go with it. Works in small batches, each
+its own short transaction, so the service's writes never wait long; run it on a connection of its own
+(see `prune_file`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.errors import MonitorError
+from monitor.store import SEEN_RESOLUTION
 from monitor.store.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
@@ -28,14 +32,16 @@ VACUUM_MIN_FREE_PAGES = 1024  # 4 MiB with the default page size
 VACUUM_MIN_FREE_SHARE = 0.2
 
 
-RETENTION_MIGRATIONS = ("CREATE TABLE retention_state (id INTEGER PRIMARY KEY CHECK (id = 1), pruned_before TEXT)",)
+RETENTION_MIGRATIONS = (
+    "CREATE TABLE retention_state (id INTEGER PRIMARY KEY CHECK (id = 1), pruned_before TEXT)",
+    "DROP TABLE retention_state",  # the pipeline no longer skips items dated before the last pruning
+)
 
 
 @dataclass
 class PruneReport:
-    """Rows removed per table, whether the file was vacuumed, and the cutoff pruned up to."""
+    """Rows removed per table, and whether the file was vacuumed."""
 
-    cutoff: datetime
     removed: Counter[str] = field(default_factory=Counter)
     vacuumed: bool = False
 
@@ -80,6 +86,7 @@ def _prune_article_batch(conn: sqlite3.Connection, refs: list[_Reference], cutof
         conn.execute("DELETE FROM temp.doomed")
         conn.execute(
             "INSERT INTO temp.doomed SELECT a.id FROM articles a WHERE a.last_seen < ? AND a.first_seen < ?"
+            " AND a.last_seen < (SELECT l.since FROM temp.listing l WHERE l.source = a.source)"
             f" AND NOT EXISTS (SELECT 1 FROM alerts al WHERE al.article_id = a.id AND ({_owed_clause(refs)}))"
             " LIMIT ?",
             (cutoff, cutoff, BATCH),
@@ -129,35 +136,35 @@ def vacuum_if_worthwhile(conn: sqlite3.Connection) -> bool:
     return True
 
 
+def _latest_listings(conn: sqlite3.Connection) -> None:
+    """temp.listing: per source, the last_seen from which on its articles belong to its latest listing.
+
+    A listing marks what it lists seen (to within SEEN_RESOLUTION), so that is everything seen within
+    SEEN_RESOLUTION of the source's latest sighting.
+    """
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS listing (source TEXT PRIMARY KEY, since TEXT NOT NULL)")
+    conn.execute("DELETE FROM temp.listing")
+    latest = conn.execute("SELECT source, MAX(last_seen) FROM articles GROUP BY source").fetchall()
+    conn.executemany(
+        "INSERT INTO temp.listing VALUES (?, ?)",
+        [(source, _ts(datetime.fromisoformat(seen) - SEEN_RESOLUTION)) for source, seen in latest],
+    )
+
+
 def prune(conn: sqlite3.Connection, older_than: datetime) -> PruneReport:
     """Prune what is older than `older_than` on an autocommit connection; VACUUM when worthwhile."""
-    report = PruneReport(older_than)
+    report = PruneReport()
     cutoff = _ts(older_than)
     apply_migrations(conn, "retention", RETENTION_MIGRATIONS)
-    conn.execute("INSERT OR REPLACE INTO retention_state (id, pruned_before) VALUES (1, ?)", (cutoff,))
     refs = _references(conn)
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY)")
+    _latest_listings(conn)
     while _prune_article_batch(conn, refs, cutoff, report) == BATCH:
         pass
     while _prune_version_batch(conn, cutoff, report) == BATCH:
         pass
     report.vacuumed = vacuum_if_worthwhile(conn)
     return report
-
-
-def pruned_before(path: str | Path) -> datetime | None:
-    """The cutoff of the last pruning of the store at `path` (None if never pruned): items published before
-    it may have been pruned, so the pipeline must not take them for new."""
-    if not Path(path).exists():
-        return None
-    conn = sqlite3.connect(path)
-    try:
-        row = conn.execute("SELECT pruned_before FROM retention_state WHERE id = 1").fetchone()
-    except sqlite3.OperationalError:  # never pruned: no table yet
-        return None
-    finally:
-        conn.close()
-    return datetime.fromisoformat(row[0]) if row else None
 
 
 def prune_file(path: str | Path, older_than: datetime) -> PruneReport:

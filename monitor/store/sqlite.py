@@ -14,7 +14,7 @@ from typing import Any, cast
 from monitor.diff import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.errors import StorageError
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
-from monitor.store import RECENT_ENTRIES, Store, StoredArticle
+from monitor.store import RECENT_ENTRIES, SEEN_RESOLUTION, Store, StoredArticle
 from monitor.store.migrations import apply_migrations
 from monitor.store.telegram import TelegramStoreMixin
 
@@ -540,6 +540,12 @@ class SqliteStore(TelegramStoreMixin, Store):
         target = self._resolve(article_id, None) or article_id
         self.conn.execute(
             "UPDATE articles SET entry_hash = ?, last_seen = ? WHERE id = ?", (entry_hash, _ts(seen_at), target)
+        )
+
+    def mark_listed(self, article_ids: Sequence[str], seen_at: datetime) -> None:
+        now, stale = _ts(seen_at), _ts(seen_at - SEEN_RESOLUTION)
+        self.conn.executemany(
+            "UPDATE articles SET last_seen = ? WHERE id = ? AND last_seen < ?", [(now, i, stale) for i in article_ids]
         )
 
     # outbox
