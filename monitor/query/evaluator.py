@@ -11,24 +11,28 @@ from functools import lru_cache
 from monitor.query.document import FIELD_NAMES, Document
 from monitor.query.morphology import (
     MIN_COMPOUND_TAIL,
+    MIN_STEM_WORD,
     SUFFIX_CHAINS,
-    TAIL,
     arabic_readings,
     arabic_starts,
-    common_start,
     compound_heads,
     is_arabic,
+    stem_and_start,
+    stem_start,
     suffix_start,
     suffixed,
+    tail_start,
     turkic_written,
     words_with_tail,
 )
 from monitor.query.nodes import And, Near, Not, Or, Phrase, Prefix, Query, Term
-from monitor.query.text import LATIN, SCRIPT_LANGS, script_of, stem
+from monitor.query.prefilter import possible
+from monitor.query.text import script_of, stem
+
+__all__ = ["Result", "Span", "evaluate", "is_form", "matches_word", "stem_start", "word_positions"]
 
 Span = tuple[int, int]
 Result = list[Span] | None
-MIN_STEM_WORD = 4  # shorter words match exactly only
 
 
 def evaluate(node: Query, doc: Document, field: int | None = None) -> Result:
@@ -44,8 +48,9 @@ def evaluate(node: Query, doc: Document, field: int | None = None) -> Result:
                 return None
             spans.extend(found)
         return spans
-    if isinstance(node, Or):
-        results = [r for r in (evaluate(part, doc, field) for part in node.parts) if r is not None]
+    if isinstance(node, Or):  # parts the document lacks a needed word for are skipped (most parts, mostly)
+        tried = (evaluate(part, doc, field) for part in node.parts if possible(part, doc))
+        results = [r for r in tried if r is not None]
         return [span for r in results for span in r] if results else None
     if isinstance(node, Not):
         return [] if evaluate(node.part, doc, field) is None else None
@@ -97,13 +102,13 @@ def _forms(node: Term, doc: Document, exact: bool) -> list[str]:
         return _inflections(lang, term, doc)
     found = [w for w in doc.with_prefix(_form_start(lang, term)) if w != term and is_form(node, w, lang)]
     if lang == "de" and len(term) >= MIN_COMPOUND_TAIL:
-        found += [w for w in words_with_tail(doc, _tail_start(term)) if w not in found and _compound(term, w)]
+        found += [w for w in words_with_tail(doc, tail_start(term)) if w not in found and _compound(term, w)]
     return found
 
 
 def _inflections(lang: str, term: str, doc: Document) -> list[str]:
     """The other words of ``doc`` that inflect ``term`` in ``lang`` (_inflects, word by word)."""
-    base, start = _stem_start(lang, term)
+    base, start = stem_and_start(lang, term)
     if len(start) < MIN_STEM_WORD - 1:
         return []
     size = len(term)
@@ -137,7 +142,7 @@ def _chains(node: Term, lang: str) -> str | None:
 
 def _inflects(lang: str, term: str, word: str) -> bool:
     """Same stem in ``lang``, at least as long, starting with the start the term shares with its stem."""
-    base, start = _stem_start(lang, term)
+    base, start = stem_and_start(lang, term)
     return (
         len(start) >= MIN_STEM_WORD - 1
         and word.startswith(start)
@@ -150,20 +155,14 @@ def _compound(term: str, word: str) -> bool:
     """Whether a word is a German compound whose last part is ``term`` or an inflection of it."""
     if len(term) < MIN_COMPOUND_TAIL:
         return False
-    return any(word[at:] == term or _inflects("de", term, word[at:]) for at in compound_heads(word, _tail_start(term)))
+    return any(word[at:] == term or _inflects("de", term, word[at:]) for at in compound_heads(word, tail_start(term)))
 
 
 @lru_cache(maxsize=100_000)
 def _form_start(lang: str, term: str) -> str:
     """The start every inflected or suffixed form of ``term`` in ``lang`` begins with."""
-    start = _stem_start(lang, term)[1]
+    start = stem_and_start(lang, term)[1]
     return min(start if len(start) >= MIN_STEM_WORD - 1 else term, suffix_start(term), key=len)
-
-
-def _tail_start(term: str) -> str:
-    """The start of every compound tail that is ``term`` or an inflection of it."""
-    start = _stem_start("de", term)[1]
-    return start if len(start) >= MIN_STEM_WORD - 1 else term
 
 
 def matches_word(node: Term | Prefix, word: str, lang: str | None) -> bool:
@@ -174,36 +173,9 @@ def matches_word(node: Term | Prefix, word: str, lang: str | None) -> bool:
     return word == node.text or is_form(node, word, lang)
 
 
-@lru_cache(maxsize=100_000)
-def _stem_start(lang: str, word: str) -> tuple[str, str]:
-    """A word's stem in a language, and the start it shares with that stem."""
-    base = stem(lang, word)
-    return base, common_start(base, word)
-
-
-def stem_start(word: str) -> str:
-    """The part of ``word`` that every word a Term ``word`` matches starts with, German compounds
-    aside ("" for an Arabic word: proclitics come first)."""
-    if is_arabic(word):
-        return ""
-    if len(word) < MIN_STEM_WORD:
-        return word
-    starts = [_stem_start(lang, word)[1] for lang in SCRIPT_LANGS.get(script_of(word), ())]
-    return min([word, suffix_start(word), *starts], key=len)
-
-
-def word_starts(term: str) -> frozenset[str]:
-    """Starts one of which every word a Term ``term`` matches begins with (for the prefilter); a
-    German compound's tail is the start marked with TAIL."""
-    if is_arabic(term):
-        return arabic_starts(term)
-    start = stem_start(term)
-    if len(term) >= MIN_COMPOUND_TAIL and script_of(term) == LATIN:
-        return frozenset((start, TAIL + _tail_start(term)))
-    return frozenset((start,))
-
-
 def _phrase(node: Phrase, doc: Document, field: int | None) -> list[Span]:
+    if not all(word_positions(w, doc, exact=node.exact) for w in _rarest_first(node)):
+        return []  # settled without the positions of its common words (of, the, des ...)
     columns = [set(word_positions(w, doc, exact=node.exact)) for w in node.words]
     first = sorted(columns[0])
     size = len(node.words)
@@ -216,6 +188,12 @@ def _phrase(node: Phrase, doc: Document, field: int | None) -> list[Span]:
         if same_field and all(i + k in columns[k] for k in range(1, size)):
             out.append((i, last))
     return out
+
+
+@lru_cache(maxsize=10_000)
+def _rarest_first(node: Phrase) -> tuple[Term | Prefix, ...]:
+    """A phrase's words, longest (most often the rarest) first."""
+    return tuple(sorted(node.words, key=lambda w: -len(w.text)))
 
 
 def _near(node: Near, doc: Document, field: int | None) -> Result:

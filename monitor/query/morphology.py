@@ -26,8 +26,9 @@ import re
 from functools import lru_cache
 
 from monitor.query.document import Document
-from monitor.query.text import ARMENIAN, LATIN, script_of
+from monitor.query.text import ARMENIAN, LATIN, SCRIPT_LANGS, script_of, stem
 
+MIN_STEM_WORD = 4  # shorter query words match exactly only (no inflections)
 TAIL = "~"  # marks a compound tail in a prefilter start: "~waffenr" = a word with that tail (never a letter)
 
 # -- Arabic ---------------------------------------------------------------------------------------
@@ -236,3 +237,45 @@ def is_arabic(word: str) -> bool:
     """Whether a word is written in Arabic letters (as script_of says, without its call: this runs per word)."""
     first = word[:1]
     return "\u0600" <= first <= "\u06ff" or "\u0750" <= first <= "\u077f"
+
+
+# -- the starts of the words a query word matches (for the evaluator, the prefilter, the lexicons) --------
+@lru_cache(maxsize=100_000)
+def stem_and_start(lang: str, word: str) -> tuple[str, str]:
+    """A word's stem in a language, and the start it shares with that stem."""
+    base = stem(lang, word)
+    return base, common_start(base, word)
+
+
+def stem_start(word: str) -> str:
+    """The part of ``word`` that every word a Term ``word`` matches starts with, German compounds
+    aside ("" for an Arabic word: proclitics come first)."""
+    if is_arabic(word):
+        return ""
+    if len(word) < MIN_STEM_WORD:
+        return word
+    starts = [stem_and_start(lang, word)[1] for lang in SCRIPT_LANGS.get(script_of(word), ())]
+    return min([word, suffix_start(word), *starts], key=len)
+
+
+def only_itself(term: str, exact: bool) -> bool:
+    """Whether a query word matches only itself: quoted, or too short to inflect (not Arabic, whose
+    proclitics are seen through even then)."""
+    return not is_arabic(term) and (exact or len(term) < MIN_STEM_WORD)
+
+
+def word_starts(term: str) -> frozenset[str]:
+    """Starts one of which every word a Term ``term`` matches begins with (for the prefilter); a
+    German compound's tail is the start marked with TAIL."""
+    if is_arabic(term):
+        return arabic_starts(term)
+    start = stem_start(term)
+    if len(term) >= MIN_COMPOUND_TAIL and script_of(term) == LATIN:
+        return frozenset((start, TAIL + tail_start(term)))
+    return frozenset((start,))
+
+
+def tail_start(term: str) -> str:
+    """The start of every compound tail that is ``term`` or an inflection of it."""
+    start = stem_and_start("de", term)[1]
+    return start if len(start) >= MIN_STEM_WORD - 1 else term

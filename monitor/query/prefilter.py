@@ -2,29 +2,30 @@
 
 A query's needs are clauses: each clause is a set of word starts of which a matching document
 holds at least one. No clauses means the query can match any document (``NOT x``). A start marked
-with ``TAIL`` is held by a German compound with a tail that starts so (monitor.query.morphology).
+with ``WORD`` is a whole word (a word that matches only itself), one marked with ``TAIL`` is held by
+a German compound with a tail that starts so (monitor.query.morphology).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from monitor.query.document import Document
-from monitor.query.evaluator import word_starts
-from monitor.query.morphology import TAIL, TAIL_KEY, compounds_apply, has_tail, tail_keys
+from monitor.query.morphology import TAIL, TAIL_KEY, compounds_apply, has_tail, only_itself, tail_keys, word_starts
 from monitor.query.nodes import And, Field, Near, Not, Or, Phrase, Prefix, Query, Term
 
 KEY_LENGTH = 3  # the matcher indexes queries by the first letters of their narrowest clause
+WORD = "="  # marks a whole word in a clause (never a letter)
 Clause = frozenset[str]
 
 
 def needs(node: Query) -> list[Clause]:
     """The clauses every document that ``node`` matches satisfies."""
     if isinstance(node, Term | Prefix):
-        starts = word_starts(node.text) if isinstance(node, Term) else frozenset([node.text])
-        return [starts] if all(len(start.removeprefix(TAIL)) >= 2 for start in starts) else []
+        return _word_needs(node, exact=False)
     if isinstance(node, Phrase):
-        return [c for w in node.words for c in needs(w)]
+        return [c for w in node.words for c in _word_needs(w, node.exact)]
     if isinstance(node, And):
         return [c for p in node.parts for c in needs(p)]
     if isinstance(node, Near):
@@ -41,9 +42,25 @@ def needs(node: Query) -> list[Clause]:
     raise TypeError(node)
 
 
+def _word_needs(node: Term | Prefix, exact: bool) -> list[Clause]:
+    """The clause of one word (none when its start is too short to index)."""
+    if isinstance(node, Prefix):
+        starts = frozenset([node.text])
+    elif only_itself(node.text, exact):
+        starts = frozenset([WORD + node.text])
+    else:
+        starts = word_starts(node.text)
+    return [starts] if all(len(_unmarked(start)) >= 2 for start in starts) else []
+
+
+def _unmarked(start: str) -> str:
+    """A start without its mark."""
+    return start.removeprefix(TAIL).removeprefix(WORD)
+
+
 def narrowest(clauses: list[Clause]) -> Clause:
     """The clause with the fewest and longest word starts."""
-    return min(clauses, key=lambda c: (len(c), -min(len(x.removeprefix(TAIL)) for x in c)))
+    return min(clauses, key=lambda c: (len(c), -min(len(_unmarked(x)) for x in c)))
 
 
 def index_keys(clauses: list[Clause]) -> frozenset[str] | None:
@@ -53,14 +70,15 @@ def index_keys(clauses: list[Clause]) -> frozenset[str] | None:
 
 def _key(start: str) -> str:
     """The index key of a word start (a tail start keeps its mark)."""
-    return start[: len(TAIL) + TAIL_KEY] if start.startswith(TAIL) else start[:KEY_LENGTH]
+    return start[: len(TAIL) + TAIL_KEY] if start.startswith(TAIL) else _unmarked(start)[:KEY_LENGTH]
 
 
 @dataclass(frozen=True, slots=True)
 class Test:
-    """A clause as the prefilter tests it: its word starts, their keys, its compound tail starts
-    (without their mark) and theirs; the keys are set lookups that settle most clauses."""
+    """A clause as the prefilter tests it: its whole words; its word starts and their keys; its compound
+    tail starts (without their mark) and theirs. Set lookups settle most clauses."""
 
+    words: frozenset[str]
     starts: tuple[str, ...]
     keys: frozenset[str]
     tails: tuple[str, ...]
@@ -68,16 +86,20 @@ class Test:
 
     @classmethod
     def of(cls, clause: Clause) -> Test:
-        starts = tuple(start for start in clause if not start.startswith(TAIL))
+        words = frozenset(start.removeprefix(WORD) for start in clause if start.startswith(WORD))
+        starts = tuple(start for start in clause if not start.startswith((WORD, TAIL)))
         tails = tuple(start.removeprefix(TAIL) for start in clause if start.startswith(TAIL))
-        return cls(starts, frozenset(map(_key, starts)), tails, frozenset(TAIL + t[:TAIL_KEY] for t in tails))
+        tail_keys = frozenset(TAIL + tail[:TAIL_KEY] for tail in tails)
+        return cls(words, starts, frozenset(map(_key, starts)), tails, tail_keys)
 
 
 def satisfied(tests: list[Test], doc: Document) -> bool:
     """Whether ``doc`` holds a word for every clause (a German document's compound tails count for
     their clauses; its language is worked out last, as most documents have no such tail)."""
-    keys = doc.prefilter_keys()
+    words, keys = doc.words(), doc.prefilter_keys()
     for test in tests:
+        if not test.words.isdisjoint(words):
+            continue
         if not test.keys.isdisjoint(keys) and any(map(doc.has_prefix, test.starts)):
             continue
         if not (
@@ -88,6 +110,17 @@ def satisfied(tests: list[Test], doc: Document) -> bool:
         ):
             return False
     return True
+
+
+def possible(node: Query, doc: Document) -> bool:
+    """Whether ``doc`` holds a word for every clause ``node`` needs (if not, ``node`` cannot match it)."""
+    return satisfied(_tests(node), doc)
+
+
+@lru_cache(maxsize=50_000)
+def _tests(node: Query) -> list[Test]:
+    """The clauses a query needs, as the prefilter tests them."""
+    return [Test.of(clause) for clause in needs(node)]
 
 
 class QueryIndex:
@@ -103,7 +136,7 @@ class QueryIndex:
         """Index a query; returns its number."""
         number = len(self._needs)
         clauses = needs(node)
-        self._needs.append([Test.of(clause) for clause in clauses])
+        self._needs.append(_tests(node))
         keys = index_keys(clauses)
         if keys is None:
             self._always.append(number)
