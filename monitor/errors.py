@@ -47,9 +47,13 @@ class StorageError(MonitorError):
 
 
 class DeliveryError(MonitorError):
-    """A notifier could not deliver an alert; `permanent` means retrying will not help."""
+    """A notifier could not deliver an alert; `permanent` means retrying will not help, `outage` that the
+    receiver could not be reached or said it is unavailable (such an attempt never counts towards max_attempts)."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None, outage: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.outage = outage

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from monitor.notify import Notifier, drain
+from monitor.notify import DeadLetterHook, Notifier, drain, max_attempts_of
 from monitor.records import Alert
 from monitor.store import Store
 
@@ -24,6 +24,7 @@ class Graceful:
     def __init__(self, inner: Notifier) -> None:
         self.inner = inner
         self.name = inner.name
+        self.max_attempts = max_attempts_of(inner)
         self.closing = False
         self.busy = False
 
@@ -55,14 +56,16 @@ async def stop_dispatcher(task: asyncio.Task[None], notifiers: Sequence[Graceful
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def drain_before_exit(store: Store, notifiers: Sequence[Graceful], budget: float = 5.0) -> int:
+async def drain_before_exit(
+    store: Store, notifiers: Sequence[Graceful], budget: float = 5.0, on_dead_letter: DeadLetterHook | None = None
+) -> int:
     """Deliver what is owed, one alert at a time, until nothing is due or `budget` seconds have passed."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
     delivered = 0
     for notifier in notifiers:
         notifier.closing = False
-        while loop.time() < deadline and await drain(store, notifier, limit=1):
+        while loop.time() < deadline and await drain(store, notifier, limit=1, on_dead_letter=on_dead_letter):
             delivered += 1
     if delivered:
         log.info("delivered %d owed alert(s) before exit", delivered)

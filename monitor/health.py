@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -38,8 +38,13 @@ class Liveness:
     stale_after: float  # seconds without a poll job before the service counts as stuck
 
 
-def assess(live: Liveness, now: datetime, details: dict[str, Any] | None = None) -> tuple[bool, dict[str, Any]]:
-    """(healthy, JSON body): healthy while the scheduler runs and the last poll job is recent."""
+def assess(
+    live: Liveness, now: datetime, details: dict[str, Any] | None = None, concerns: Sequence[str] = ()
+) -> tuple[bool, dict[str, Any]]:
+    """(healthy, JSON body): healthy while the scheduler runs and the last poll job is recent.
+
+    `concerns` (e.g. dead letters) make a healthy service "degraded": still 200, the reasons say why.
+    """
     reasons = []
     if not live.scheduler_running:
         reasons.append("scheduler is not running")
@@ -49,8 +54,8 @@ def assess(live: Liveness, now: datetime, details: dict[str, Any] | None = None)
         what = "last poll job" if live.last_job else "start, and no poll job since"
         reasons.append(f"{what} was {age:.0f} s ago (limit {live.stale_after:.0f} s)")
     body: dict[str, Any] = {
-        "status": "fail" if reasons else "ok",
-        "reasons": reasons,
+        "status": "fail" if reasons else "degraded" if concerns else "ok",
+        "reasons": [*reasons, *concerns],
         "started": live.started.isoformat(),
         "last_poll_job": live.last_job.isoformat() if live.last_job else None,
         **(details or {}),

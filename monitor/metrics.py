@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from monitor.notify import RECENT_DEAD_LETTERS
 from monitor.pipeline import DISABLED_UNTIL, PollReport
 from monitor.records import SourceState
 from monitor.store import Store
@@ -60,6 +61,8 @@ class Metrics:
         self.outbox_depth = Gauge("monitor_outbox_depth", "Deliveries owed to notifiers", registry=r)
         self.oldest_owed = Gauge("monitor_outbox_oldest_owed_age_seconds", "Age of the oldest owed alert (0: none)",
                                  registry=r)
+        self.dead_letters = Gauge("monitor_outbox_dead_letters", "Deliveries given up on in the last 24 hours",
+                                  registry=r)
         self.source_errors = Gauge("monitor_source_consecutive_errors", "Failed polls in a row (0: last poll was fine)",
                                    ["source"], registry=r)
         self.source_disabled = Gauge("monitor_source_disabled", "1 when a source was disabled (e.g. HTTP 410 Gone)",
@@ -114,6 +117,7 @@ class Metrics:
         self.outbox_depth.set(store.outbox_depth())
         oldest = store.oldest_owed()
         self.oldest_owed.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        self.dead_letters.set(store.dead_letters(now - RECENT_DEAD_LETTERS))
         for state in store.source_states():
             self.source_errors.labels(state.name).set(state.error_count)
             self.source_disabled.labels(state.name).set(1 if is_disabled(state) else 0)

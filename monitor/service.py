@@ -25,7 +25,7 @@ from monitor.fetch import Fetcher, FetchSettings
 from monitor.graceful import Graceful, drain_before_exit, stop_dispatcher
 from monitor.health import HealthServer, Liveness, assess
 from monitor.metrics import Metrics
-from monitor.notify import NOTIFIER_KINDS, Notifier, dispatch_forever, drain
+from monitor.notify import NOTIFIER_KINDS, RECENT_DEAD_LETTERS, Notifier, dispatch_forever, drain
 from monitor.notify.console import ConsoleNotifier
 from monitor.notify.telegram import TelegramNotifier
 from monitor.pipeline import Pipeline, PollReport
@@ -259,13 +259,15 @@ class Service:
         running = self._pipeline is not None and self._scheduler.running
         live = Liveness(running, self.health.started, self.health.last_job, self.settings.stale_after())
         oldest = self.store.oldest_owed()
+        dead = self.store.dead_letters(now - RECENT_DEAD_LETTERS)
         return assess(live, now, {
             "polls": self.health.polls,
             "failed_polls": self.health.failures,
             "sources_failing": sum(1 for s in self.store.source_states() if s.error_count),
             "outbox_depth": self.store.outbox_depth(),
             "oldest_owed_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
-        })
+            "dead_letters": dead,
+        }, [f"{dead} deliveries given up on in the last 24 h (dead letters; see the log)"] if dead else [])
 
     async def _start_extras(self, stack: AsyncExitStack) -> None:
         """The health endpoint, the config watcher and retention, as the config asks."""
@@ -315,6 +317,7 @@ class Service:
             f"last cycle: {last}; polls {body['polls']}, failed {body['failed_polls']}\n"
             f"sources failing: {body['sources_failing']}; outbox: {body['outbox_depth']} owed"
             + (f", oldest {body['oldest_owed_age_seconds']:.0f}s" if body["oldest_owed_age_seconds"] else "")
+            + (f"; dead letters (24 h): {body['dead_letters']}" if body["dead_letters"] else "")
         )
 
     def sources_text(self) -> str:
@@ -343,6 +346,7 @@ class Service:
             for notifier in plain:
                 if isinstance(notifier, TelegramNotifier):
                     notifier.on_send = self.metrics.telegram_send
+                    notifier.on_dead_letter = self._tell_admins
             notifiers = [Graceful(n) for n in plain]
             for notifier in notifiers:
                 await notifier.start()
@@ -360,7 +364,8 @@ class Service:
             self._scheduler = Scheduler(self._poll_job)
             self._scheduler.start(self.settings)
             stack.callback(self._scheduler.shutdown)
-            deliver = partial(dispatch_forever, self.store, list(notifiers), self._wake)
+            tell = self._tell_admins
+            deliver = partial(dispatch_forever, self.store, list(notifiers), self._wake, on_dead_letter=tell)
             dispatcher = asyncio.create_task(supervise("dispatcher", deliver))
             await self._start_extras(stack)
             log.info(
@@ -373,7 +378,7 @@ class Service:
             log.info("stopping")
             self._scheduler.shutdown()
             await stop_dispatcher(dispatcher, notifiers, patience=4)
-            await drain_before_exit(self.store, notifiers, budget=4)  # hand over what is already owed
+            await drain_before_exit(self.store, notifiers, budget=4, on_dead_letter=tell)  # hand over what is owed
         self.store.close()
         log.info("stopped")
 

@@ -3,7 +3,8 @@
 It serves what the bot calls (getMe, getUpdates, sendMessage, answerCallbackQuery, getChatMember,
 setMyCommands, deleteWebhook, ...), lets tests inject messages and button presses as updates,
 records every message it accepted, can be told to fail (429 + retry_after, 403, 400 "chat not
-found", 400 with migrate_to_chat_id, 5xx, or hang), validates the HTML of messages the way
+found", 400 with migrate_to_chat_id, 5xx, or hang) or to accept a message and answer 200 with a body
+the client cannot read (once, or for every message carrying a marker), validates the HTML of messages the way
 Telegram does, and records every breach of the sending limits (overall per second, per chat, per
 group per minute, and sending before a retry_after ran out).
 """
@@ -69,7 +70,9 @@ class Limits:
 
 @dataclass(frozen=True)
 class Fault:
-    """One scripted failure: kind is retry_after, forbidden, not_found, migrate, error (5xx), hang, bad_request."""
+    """One scripted failure: kind is retry_after, forbidden, not_found, migrate, error (5xx), hang, bad_request,
+    or one that accepts the message and answers 200 with a body python-telegram-bot cannot read: garbled (not
+    JSON) or odd_result (a result that is not a Message, as from a Bot API server of another version)."""
 
     kind: str
     value: float = 0
@@ -110,6 +113,7 @@ class BotApiStandIn:
         self.members: dict[tuple[int, int], str] = {}
         self.down = False  # every method answers 502 while True
         self._faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
+        self._poison: list[tuple[str, str, Fault]] = []  # (marker, chat or '*', fault) answered every time
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -152,6 +156,11 @@ class BotApiStandIn:
         """The next sendMessage calls to `chat` answer with these faults, in order (chat '*': any chat)."""
         with self.lock:
             self._faults[str(chat)].extend(faults)
+
+    def poison(self, marker: str, fault: Fault, chat: int | str = "*") -> None:
+        """Every sendMessage to `chat` (default: any) whose text contains `marker` answers with `fault`."""
+        with self.lock:
+            self._poison.append((marker, str(chat), fault))
 
     def set_member(self, chat: int, user: int, status: str) -> None:
         with self.lock:
@@ -235,7 +244,7 @@ class BotApiStandIn:
 
     # the API
 
-    def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any] | bytes]:
         if method == "getUpdates":
             return self._get_updates(params)
         with self.lock:
@@ -296,18 +305,18 @@ class BotApiStandIn:
         self._overall.append(now)
         self._per_chat[chat] = now
 
-    def _next_fault(self, chat: str) -> Fault | None:
+    def _next_fault(self, chat: str, text: str) -> Fault | None:
         for key in (chat, "*"):
             if self._faults[key]:
                 return self._faults[key].popleft()
-        return None
+        return next((f for marker, c, f in self._poison if marker in text and c in (chat, "*")), None)
 
-    def _send_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _send_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any] | bytes]:
         chat = str(params["chat_id"])
         now = self.clock()
         self._check_limits(chat, now)
-        fault = self._next_fault(chat)
-        if fault is not None:
+        fault = self._next_fault(chat, str(params.get("text", "")))
+        if fault is not None and fault.kind not in _ACCEPTING:
             return self._fault(chat, fault, now)
         try:
             visible = parse_html(params["text"]) if params.get("parse_mode") == "HTML" else params["text"]
@@ -317,6 +326,10 @@ class BotApiStandIn:
             return self._refuse(chat, 400, "Bad Request: message is too long")
         sent = Sent(_chat_id(chat), params["text"], visible, now, next(self._message_ids), params)
         self.sent.append(sent)
+        if fault is not None and fault.kind == "garbled":
+            return 200, b"<html><body>502 Bad Gateway</body></html>"
+        if fault is not None:  # odd_result: a reply from another Bot API version
+            return 200, _ok({"message_id": sent.message_id})
         message = {
             "message_id": sent.message_id,
             "date": int(time.time()),
@@ -358,6 +371,8 @@ class BotApiStandIn:
             return self._refuse(chat, 504, "Gateway Timeout")
         return self._refuse(chat, int(fault.value or 500), "Internal Server Error")
 
+
+_ACCEPTING = {"garbled", "odd_result"}  # faults that accept the message, then answer what the client cannot read
 
 _ADMIN_RIGHTS = {
     key: True
@@ -410,8 +425,8 @@ class _Handler(BaseHTTPRequestHandler):
             return dict(json.loads(raw or b"{}"))
         return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
 
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode("utf-8")
+    def _answer(self, status: int, body: dict[str, Any] | bytes) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

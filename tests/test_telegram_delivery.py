@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -312,3 +313,72 @@ def test_configured_channels_replace_the_previous_configuration(store: Any) -> N
     assert store.subscriptions("@alpha") == [] and store.subscriptions("-100777") == []
     assert store.subscriptions("@beta") == ["border", "ceasefire"]
     assert store.subscriptions("1301") == ["ceasefire"]  # users' own subscriptions stay
+
+
+def sends(api: BotApiStandIn, marker: str) -> int:
+    """sendMessage calls whose text carries `marker` (answered or not)."""
+    return sum(1 for method, params in api.calls if method == "sendMessage" and marker in str(params.get("text")))
+
+
+@pytest.mark.parametrize("kind", ["garbled", "odd_result"])
+async def test_a_message_the_bot_api_accepted_is_delivered_once_though_its_answer_is_unreadable(
+    store: Any, api: BotApiStandIn, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    subscribe(store, 1401, "ceasefire")
+    api.poison("Unreadable", Fault(kind))  # a 200 python-telegram-bot cannot parse, every time
+    make_alert(store, title="Unreadable answer")
+    make_alert(store, title="Next in line")
+    notifier = await running(store, api)
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: any(t.startswith("Next in line") for t in texts(api, 1401)))
+        await asyncio.sleep(1.2)  # over twice backoff_cap: a retry would have come by now
+    finally:
+        await notifier.stop()
+    assert [t.splitlines()[0] for t in texts(api, 1401)] == ["Unreadable answer", "Next in line"]
+    assert sends(api, "Unreadable") == 1
+    assert store.telegram_stats(NOTIFIER).owed == 0 and store.dead_letters(NOW - timedelta(days=1)) == 0
+    assert "answer could not be read" in caplog.text
+
+
+async def test_a_delivery_failing_while_the_bot_api_answers_is_dead_lettered_and_the_chat_moves_on(
+    store: Any, api: BotApiStandIn
+) -> None:
+    subscribe(store, 1501, "ceasefire")
+    subscribe(store, 1502, "ceasefire")
+    api.poison("Poison", Fault("error", 500), chat=1501)  # this message to this chat fails, always
+    make_alert(store, title="Poison pill")
+    make_alert(store, title="After the pill")
+    told: list[str] = []
+    # a long backoff: a failure that paused every chat (as in an outage) would hold 1502 for seconds
+    notifier = await running(store, api, max_attempts=3, backoff_base=0.4, backoff_cap=0.4)
+    notifier.on_dead_letter = told.append
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: len(texts(api, 1502)) == 2, timeout=1.5)  # the other chat is not held up
+        await until(lambda: any(t.startswith("After the pill") for t in texts(api, 1501)), timeout=5)
+    finally:
+        await notifier.stop()
+    assert [t.splitlines()[0] for t in texts(api, 1501)] == ["After the pill"]
+    assert sends(api, "Poison") == 4  # three to 1501, then given up; one to 1502
+    assert store.dead_letters(datetime.now(UTC) - timedelta(minutes=1)) == 1
+    assert store.telegram_stats(NOTIFIER).owed == 0
+    assert len(told) == 1 and "Poison pill" in told[0] and "1501" in told[0] and "3 attempts" in told[0]
+    assert TOKEN not in told[0]
+
+
+async def test_an_outage_longer_than_max_attempts_dead_letters_nothing(store: Any, api: BotApiStandIn) -> None:
+    subscribe(store, 1601, "ceasefire")
+    notifier = await running(store, api, max_attempts=2)
+    try:
+        await until(lambda: any(c[0] == "getMe" for c in api.calls))
+        api.down = True  # every method fails, getMe too: not the delivery's fault
+        make_alert(store, title="Through the outage")
+        await drain_all(store, notifier)
+        await until(lambda: sends(api, "Through the outage") >= 4)
+        api.down = False
+        await until(lambda: len(texts(api, 1601)) == 1)
+    finally:
+        await notifier.stop()
+    assert store.dead_letters(NOW - timedelta(days=1)) == 0
+    assert store.telegram_stats(NOTIFIER).owed == 0

@@ -25,11 +25,15 @@ SECRET = "s3cret-for-hmac"
 
 
 class Receiver:
-    """Records POSTs; answers each with the next scripted (status, headers), else 204."""
+    """Records POSTs; answers each with the next scripted (status, headers), else 204; `poison`: (marker, status)
+    answers every POST whose body carries the marker. A scripted Content-Length header is sent as is, with
+    the `body` given (so a test can promise more than it sends)."""
 
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.script: list[tuple[int, dict[str, str]]] = []
+        self.poison: tuple[bytes, int] | None = None
+        self.body = b""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,11 +44,16 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((dict(self.headers), body))
                 status, headers = receiver.script.pop(0) if receiver.script else (204, {})
+                if receiver.poison is not None and receiver.poison[0] in body:
+                    status = receiver.poison[1]
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", "0")
+                if "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
+                self.wfile.write(receiver.body)
+                self.close_connection = "Content-Length" in headers  # a body cut short ends with the connection
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -69,9 +78,10 @@ def store(tmp_path: Path) -> Iterator[Any]:
     s.close()
 
 
-def webhook(url: str, monkeypatch: pytest.MonkeyPatch) -> WebhookNotifier:
+def webhook(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> WebhookNotifier:
     monkeypatch.setenv("HOOK_SECRET", SECRET)
-    notifier = NOTIFIER_KINDS["webhook"]("hook", {"url": url, "secret_env": "HOOK_SECRET", "timeout": 2}, None)  # type: ignore[arg-type]
+    settings = {"url": url, "secret_env": "HOOK_SECRET", "timeout": 2, **options}
+    notifier = NOTIFIER_KINDS["webhook"]("hook", settings, None)  # type: ignore[arg-type]
     assert isinstance(notifier, WebhookNotifier)
     return notifier
 
@@ -170,3 +180,80 @@ def test_retry_after_parses_seconds_and_dates() -> None:
     assert parse_retry_after("Wed, 25 Nov 2026 12:01:00 GMT", now) == 60.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Content-Length": "100"}, b'{"ok": tr'),  # the answer is cut short
+        ({"Content-Encoding": "gzip"}, b"not gzip at all"),  # the answer cannot be decoded
+    ],
+)
+async def test_a_2xx_is_delivered_whatever_its_body(
+    store: Any,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    headers: dict[str, str],
+    body: bytes,
+) -> None:
+    receiver.body = body
+    receiver.script.append((200, headers))
+    notifier = webhook(receiver.url, monkeypatch)
+    make_alert(store, notifiers=("hook",))
+    try:
+        assert await drain(store, notifier) == 1
+    finally:
+        await notifier.stop()
+    assert len(receiver.received) == 1
+    assert store.outbox_depth() == 0 and store.attempts(1, "hook") == 0
+    assert "answer could not be read" in caplog.text
+
+
+def due_again(store: Any) -> None:
+    """Make every owed alert due now, as if its backoff had elapsed."""
+    store.conn.execute("UPDATE outbox SET next_attempt = '2000-01-01T00:00:00.000000+00:00' WHERE status = 'owed'")
+
+
+async def test_an_alert_failing_while_the_receiver_answers_is_dead_lettered_and_the_queue_moves_on(
+    store: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.poison = (b"Poison pill", 500)  # the receiver fails on this alert, every time
+    notifier = webhook(receiver.url, monkeypatch, max_attempts=3)
+    stuck = make_alert(store, title="Poison pill", notifiers=("hook",))
+    after = make_alert(store, title="After the pill", notifiers=("hook",))
+    told: list[str] = []
+    try:
+        for _ in range(2):
+            assert await drain(store, notifier, on_dead_letter=told.append) == 0  # the later alert waits its turn
+            due_again(store)
+        assert await drain(store, notifier, on_dead_letter=told.append) == 1  # third failure: given up; next goes
+    finally:
+        await notifier.stop()
+    titles = [json.loads(body)["title"] for _, body in receiver.received]
+    assert titles == ["Poison pill"] * 3 + ["After the pill"]
+    assert store.owed("hook", datetime.now(UTC) + timedelta(days=1)) == []
+    assert store.dead_letters(datetime.now(UTC) - timedelta(minutes=1)) == 1
+    assert len(told) == 1 and f"alert {stuck.id} " in told[0] and "3 attempts" in told[0]
+    assert f"alert {after.id} " not in told[0]
+
+
+@pytest.mark.parametrize("status", [503, None])  # unavailable, or nothing listening
+async def test_an_outage_of_the_receiver_dead_letters_nothing(
+    store: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, status: int | None
+) -> None:
+    url = receiver.url
+    if status is None:
+        receiver.stop()
+    else:
+        receiver.poison = (b"{", status)
+    notifier = webhook(url, monkeypatch, max_attempts=1)
+    alert = make_alert(store, notifiers=("hook",))
+    try:
+        for _ in range(3):
+            assert await drain(store, notifier) == 0
+            due_again(store)
+    finally:
+        await notifier.stop()
+    assert [a.id for a in store.owed("hook", datetime.now(UTC))] == [alert.id]
+    assert store.attempts(alert.id, "hook") == 3 and store.dead_letters(datetime(2000, 1, 1, tzinfo=UTC)) == 0

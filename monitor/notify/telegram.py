@@ -4,24 +4,33 @@
 `start()` drains those deliveries, oldest alert first per chat, through a rate limiter shared with
 the bot's replies. A delivery stays owed until Telegram accepted it, so restarts and outages lose
 nothing.
+
+Accepted means an HTTP 2xx, even when the reply cannot be read (a self-hosted or other-version Bot
+API server): sending it again would duplicate it. A failed send is followed by getMe: when the Bot
+API does not answer that either, it is an outage (every chat pauses, nothing counts against the
+delivery); when it does, the failure is the delivery's own, only its chat waits for the retry, and
+after `max_attempts` such failures the delivery is a dead letter and the chat's queue moves on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import os
 import time
 import warnings
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -31,7 +40,7 @@ from telegram.request import HTTPXRequest
 
 from monitor.bot.format import format_alert, format_digest
 from monitor.errors import ConfigError
-from monitor.notify import register
+from monitor.notify import DEFAULT_MAX_ATTEMPTS, DeadLetterHook, dead_letter_notice, register
 from monitor.records import Alert
 from monitor.retry import backoff
 from monitor.store import Store
@@ -84,6 +93,7 @@ class TelegramOptions(BaseModel):
     concurrency: int = Field(32, ge=1)  # requests in flight at once
     backoff_base: float = Field(2.0, gt=0)
     backoff_cap: float = Field(300.0, gt=0)
+    max_attempts: int = Field(DEFAULT_MAX_ATTEMPTS, ge=1)  # failed sends (outages aside) before a dead letter
     poll_timeout: float = Field(10.0, ge=0)  # long-polling timeout of getUpdates
 
     @field_validator("timezone")
@@ -296,6 +306,7 @@ class RateLimiter:
 
 
 _SENDING = ("send", "copyMessage", "forwardMessage")
+PROBE_REUSE = 1.0  # seconds a getMe answer stands for other sends that failed meanwhile
 
 
 class SharedRateLimiter(BaseRateLimiter[None]):
@@ -325,6 +336,37 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         return await callback(*args, **kwargs)
 
 
+@dataclass
+class Reply:
+    """The HTTP status the Bot API answered a call with (None: no answer came)."""
+
+    status: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+_REPLY: contextvars.ContextVar[Reply | None] = contextvars.ContextVar("telegram_reply", default=None)
+
+
+@contextlib.contextmanager
+def watch_reply() -> Iterator[Reply]:
+    """Record the HTTP status of the Bot API calls made in this context (in this task) on the `Reply` yielded."""
+    reply = Reply()
+    token = _REPLY.set(reply)
+    try:
+        yield reply
+    finally:
+        _REPLY.reset(token)
+
+
+async def _note_status(response: httpx.Response) -> None:
+    """httpx response hook: runs once the status line is in, before the body is read (or fails to be)."""
+    if (reply := _REPLY.get()) is not None:
+        reply.status = response.status_code
+
+
 def make_request(options: TelegramOptions, read_timeout: float | None = None) -> HTTPXRequest:
     return HTTPXRequest(
         connection_pool_size=max(8, options.concurrency * 2),
@@ -332,6 +374,7 @@ def make_request(options: TelegramOptions, read_timeout: float | None = None) ->
         write_timeout=options.timeout,
         connect_timeout=options.timeout,
         pool_timeout=options.timeout,
+        httpx_kwargs={"event_hooks": {"response": [_note_status]}},
     )
 
 
@@ -364,6 +407,7 @@ class TelegramNotifier:
         install_redaction(token)
         self.name = name
         self.options = options
+        self.max_attempts = options.max_attempts
         self.store = store
         self.token = token
         self.limiter = RateLimiter(options.rate)
@@ -379,8 +423,11 @@ class TelegramNotifier:
         self._busy: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self.on_send: Callable[[str], None] = lambda outcome: None  # "ok", "flood", "retry" or "failed" (metrics)
-        self._failures = 0  # network errors in a row, over all chats: an outage pauses all sending
+        self.on_dead_letter: DeadLetterHook = lambda notice: None  # the service tells the admins
+        self._failures = 0  # failed sends in a row during an outage, over all chats: it pauses all sending
         self._paused_until = 0.0  # time.monotonic()
+        self._probe: asyncio.Task[bool] | None = None  # the getMe shared by sends that failed together
+        self._probed = 0.0  # time.monotonic() the probe started
 
     async def deliver(self, alert: Alert) -> None:
         """Owe the alert to every subscribed chat (one transaction); the sender task does the rest."""
@@ -404,6 +451,9 @@ class TelegramNotifier:
         for task in list(self._inflight):
             task.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self._probe is not None:  # the sends waiting for it are gone
+            self._probe.cancel()
+            await asyncio.gather(self._probe, return_exceptions=True)
         try:  # closing the HTTP client must not hold up a stop
             async with asyncio.timeout(self.options.timeout):
                 await self.bot.shutdown()
@@ -475,11 +525,9 @@ class TelegramNotifier:
             await self._attempt(delivery)
         except asyncio.CancelledError:
             raise
-        except Exception:  # never let one delivery kill the sender; it stays owed
+        except Exception as exc:  # never let one delivery kill the sender; it stays owed, for max_attempts tries
             log.exception("telegram %s: delivery %d to chat %s crashed", self.name, delivery.id, delivery.chat)
-            self.store.retry_delivery(
-                delivery.id, "crashed", self._clock() + timedelta(seconds=self.options.backoff_cap)
-            )
+            self._retry(delivery, [delivery.id], f"crashed: {type(exc).__name__}: {exc}", outage=False)
 
     def _message(self, delivery: Delivery) -> tuple[str, list[int]]:
         """The text to send for the head delivery of a chat, and the deliveries it covers."""
@@ -493,43 +541,81 @@ class TelegramNotifier:
         text, ids = self._message(delivery)
         chat = delivery.chat
         try:
-            await self.bot.send_message(
-                chat_id=chat_id(chat),
-                text=text,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=not self.options.link_preview),
-            )
-        except RetryAfter as exc:
+            with watch_reply() as reply:
+                await self.bot.send_message(
+                    chat_id=chat_id(chat),
+                    text=text,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=not self.options.link_preview),
+                )
+        except Exception as exc:
+            if not reply.accepted:
+                return await self._refused(delivery, ids, exc)
+            log.warning("telegram %s: the Bot API accepted the message to chat %s (HTTP %s) but its answer could"
+                        " not be read (%s: %s); counted as delivered", self.name, chat, reply.status,
+                        type(exc).__name__, exc)
+        self._failures = 0
+        self.store.mark_sent(ids, self._clock())
+        self.on_send("ok")
+
+    async def _refused(self, delivery: Delivery, ids: list[int], exc: Exception) -> None:
+        """Act on a send the Bot API did not accept; an exception that is not the Bot API's propagates."""
+        chat = delivery.chat
+        if isinstance(exc, RetryAfter):
             seconds = retry_after_seconds(exc)
             self.limiter.hold(chat, seconds)
             self.on_send("flood")
             log.warning("telegram %s: chat %s flood-limited; retry in %.0fs", self.name, chat, seconds)
-            self.store.retry_delivery(delivery.id, str(exc), self._clock() + timedelta(seconds=seconds))
-        except ChatMigrated as exc:
+            self.store.retry_delivery(delivery.id, str(exc), self._clock() + timedelta(seconds=seconds), strike=False)
+        elif isinstance(exc, ChatMigrated):
             log.info("telegram %s: chat %s migrated to %s", self.name, chat, exc.new_chat_id)
             self.store.migrate_chat(chat, str(exc.new_chat_id))
-        except Forbidden as exc:
+        elif isinstance(exc, Forbidden) or (isinstance(exc, BadRequest) and "chat not found" in exc.message.lower()):
             self._deactivate(chat, str(exc))
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                self._deactivate(chat, str(exc))
-            else:
-                self.on_send("failed")
-                log.error("telegram %s: message for alert %d refused: %s", self.name, delivery.alert_id, exc)
-                for delivery_id in ids:
-                    self.store.fail_delivery(delivery_id, str(exc))
-        except TelegramError as exc:  # timeouts, network errors, 5xx: Telegram is unwell, pause all chats
-            self._failures += 1
-            attempts = max(delivery.attempts + 1, self._failures)
-            delay = backoff(attempts, None, self.options.backoff_base, self.options.backoff_cap)
-            self._paused_until = max(self._paused_until, time.monotonic() + delay)
-            self.on_send("retry")
-            log.warning("telegram %s: send to chat %s failed (%s); retry in %.1fs", self.name, chat, exc, delay)
-            self.store.retry_delivery(delivery.id, str(exc), self._clock() + timedelta(seconds=delay))
+        elif isinstance(exc, BadRequest):
+            self._dead_letter(delivery, ids, f"refused: {exc}")
+        elif isinstance(exc, TelegramError):  # timeouts, network errors, 5xx: an outage, or this delivery's own
+            self._retry(delivery, ids, str(exc), outage=not await self._bot_api_up())
         else:
-            self._failures = 0
-            self.store.mark_sent(ids, self._clock())
-            self.on_send("ok")
+            raise exc
+
+    def _retry(self, delivery: Delivery, ids: list[int], error: str, *, outage: bool) -> None:
+        """A failed attempt: retry later (an outage pauses every chat), or give up after max_attempts strikes."""
+        strikes = delivery.strikes + (0 if outage else 1)
+        if strikes >= self.options.max_attempts:
+            return self._dead_letter(delivery, ids, f"given up after {delivery.attempts + 1} attempts: {error}")
+        self._failures = self._failures + 1 if outage else 0
+        attempts = max(delivery.attempts + 1, self._failures)
+        delay = backoff(attempts, None, self.options.backoff_base, self.options.backoff_cap)
+        if outage:
+            self._paused_until = max(self._paused_until, time.monotonic() + delay)
+        self.on_send("retry")
+        log.warning("telegram %s: send to chat %s failed (%s)%s; retry in %.1fs", self.name, delivery.chat, error,
+                    ", the Bot API is unreachable" if outage else "", delay)
+        self.store.retry_delivery(delivery.id, error, self._clock() + timedelta(seconds=delay), strike=not outage)
+
+    def _dead_letter(self, delivery: Delivery, ids: list[int], why: str) -> None:
+        """Give up on the message (every delivery it covers) and tell the admins; the chat's queue moves on."""
+        self.on_send("failed")
+        log.error("telegram %s: alert %d to chat %s %s", self.name, delivery.alert_id, delivery.chat, why,
+                  extra={"alert": delivery.alert_id})
+        now = self._clock()
+        for delivery_id in ids:
+            self.store.fail_delivery(delivery_id, why, now)
+        alert = self.store._alert_by_id(delivery.alert_id)
+        self.on_dead_letter(redact(dead_letter_notice(self.name, alert, why, delivery.chat)))
+
+    async def _bot_api_up(self) -> bool:
+        """Whether the Bot API answers getMe with a 2xx; sends failing within PROBE_REUSE s share one probe."""
+        if self._probe is None or (self._probe.done() and time.monotonic() - self._probed > PROBE_REUSE):
+            self._probed = time.monotonic()
+            self._probe = asyncio.create_task(self._get_me())
+        return await asyncio.shield(self._probe)
+
+    async def _get_me(self) -> bool:
+        with watch_reply() as reply, contextlib.suppress(Exception):
+            await self.bot.get_me()
+        return reply.accepted
 
     def _deactivate(self, chat: str, reason: str) -> None:
         dropped = self.store.deactivate_chat(chat, reason)

@@ -1,10 +1,16 @@
-"""The `webhook` notifier: POSTs each alert as JSON, signed with HMAC-SHA256 of the body."""
+"""The `webhook` notifier: POSTs each alert as JSON, signed with HMAC-SHA256 of the body.
+
+A 2xx answer is a delivery whatever its body (it is read only to free the connection). A receiver that
+cannot be reached, or answers 408, 425, 429, 502, 503 or 504, is having an outage: those attempts never
+count towards `max_attempts`; other failures (5xx, no answer after the request went out) do.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -15,13 +21,17 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.errors import ConfigError, DeliveryError
-from monitor.notify import register
+from monitor.notify import DEFAULT_MAX_ATTEMPTS, register
 from monitor.records import Alert
 from monitor.retry import parse_retry_after
 from monitor.store import Store
 
+log = logging.getLogger(__name__)
+
 SIGNATURE_HEADER = "X-Monitor-Signature"
-_RETRYABLE = {408, 425, 429}
+_RETRYABLE = {408, 425, 429}  # 4xx worth retrying
+_UNAVAILABLE = _RETRYABLE | {502, 503, 504}  # the receiver is busy or down: retried, never counted
+_UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # the request never went out
 
 
 class WebhookOptions(BaseModel):
@@ -33,6 +43,7 @@ class WebhookOptions(BaseModel):
     secret_env: str | None = None
     timeout: float = Field(10.0, gt=0)
     headers: dict[str, str] = Field(default_factory=dict)
+    max_attempts: int = Field(DEFAULT_MAX_ATTEMPTS, ge=1)  # failed attempts (outages aside) before a dead letter
 
 
 def alert_json(alert: Alert) -> bytes:
@@ -57,6 +68,7 @@ class WebhookNotifier:
     def __init__(self, name: str, options: WebhookOptions, secret: bytes | None) -> None:
         self.name = name
         self.options = options
+        self.max_attempts = options.max_attempts
         self._secret = secret
         self._client: httpx.AsyncClient | None = None
 
@@ -79,17 +91,30 @@ class WebhookNotifier:
             await self.start()
         assert self._client is not None
         body = alert_json(alert)
+        request = self._client.build_request("POST", self.options.url, content=body, headers=self._headers(body))
         try:
-            response = await self._client.post(self.options.url, content=body, headers=self._headers(body))
+            response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook {self.name}: {type(exc).__name__}: {exc}") from exc
+            message = f"webhook {self.name}: {type(exc).__name__}: {exc}"
+            raise DeliveryError(message, outage=isinstance(exc, _UNREACHABLE)) from exc
+        try:
+            await response.aread()
+        except httpx.HTTPError as exc:
+            if response.is_success:
+                log.warning("webhook %s: alert %d accepted (HTTP %d) but the answer could not be read (%s: %s);"
+                            " counted as delivered", self.name, alert.id, response.status_code,
+                            type(exc).__name__, exc)
+        finally:
+            await response.aclose()
         status = response.status_code
-        if 200 <= status < 300:
+        if response.is_success:
             return
         message = f"webhook {self.name}: HTTP {status}"
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         permanent = 400 <= status < 500 and status not in _RETRYABLE
-        raise DeliveryError(message, permanent=permanent, retry_after=None if permanent else retry_after)
+        raise DeliveryError(
+            message, permanent=permanent, retry_after=None if permanent else retry_after, outage=status in _UNAVAILABLE
+        )
 
 
 @register("webhook")

@@ -113,11 +113,22 @@ class Store(ABC):
     def mark_delivered(self, alert_id: int, notifier: str) -> None: ...
 
     @abstractmethod
-    def mark_retry(self, alert_id: int, notifier: str, error: str, next_attempt: datetime) -> None: ...
+    def strikes(self, alert_id: int, notifier: str) -> int:
+        """How many of those failed attempts count towards the notifier's `max_attempts` (see `mark_retry`)."""
+
+    @abstractmethod
+    def mark_retry(
+        self, alert_id: int, notifier: str, error: str, next_attempt: datetime, *, strike: bool = True
+    ) -> None:
+        """A failed attempt; `strike=False` when it does not count towards `max_attempts` (an outage)."""
 
     @abstractmethod
     def mark_failed(self, alert_id: int, notifier: str, error: str) -> None:
-        """Give up on this delivery for good (a permanent error); it is no longer owed."""
+        """Give up on this delivery for good (a dead letter); it is no longer owed."""
+
+    @abstractmethod
+    def dead_letters(self, since: datetime) -> int:
+        """Deliveries given up on at or after `since`, over every outbox the store keeps."""
 
     @abstractmethod
     def outbox_depth(self) -> int: ...

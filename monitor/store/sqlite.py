@@ -123,6 +123,12 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX articles_source ON articles (source, first_seen);
     """,
+    # Dead letters: failed attempts that count towards a notifier's max_attempts, and when one was given up on.
+    """
+    ALTER TABLE outbox ADD COLUMN strikes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN failed_at TEXT;
+    CREATE INDEX outbox_dead_letters ON outbox (failed_at) WHERE status = 'failed';
+    """,
 )
 
 _ARTICLE_COLUMNS = "id, url, source, guid, title, text, content_hash, fingerprint, entry_hash, first_seen, duplicate_of"
@@ -573,13 +579,38 @@ class SqliteStore(TelegramStoreMixin, Store):
             alert_id, notifier, "status = 'delivered', delivered_at = ?, last_error = NULL", _ts(self._clock())
         )
 
-    def mark_retry(self, alert_id: int, notifier: str, error: str, next_attempt: datetime) -> None:
+    def strikes(self, alert_id: int, notifier: str) -> int:
+        row = self.conn.execute(
+            "SELECT strikes FROM outbox WHERE alert_id = ? AND notifier = ?", (alert_id, notifier)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def mark_retry(
+        self, alert_id: int, notifier: str, error: str, next_attempt: datetime, *, strike: bool = True
+    ) -> None:
         self._update_outbox(
-            alert_id, notifier, "attempts = attempts + 1, last_error = ?, next_attempt = ?", error, _ts(next_attempt)
+            alert_id,
+            notifier,
+            "attempts = attempts + 1, strikes = strikes + ?, last_error = ?, next_attempt = ?",
+            int(strike),
+            error,
+            _ts(next_attempt),
         )
 
     def mark_failed(self, alert_id: int, notifier: str, error: str) -> None:
-        self._update_outbox(alert_id, notifier, "status = 'failed', attempts = attempts + 1, last_error = ?", error)
+        self._update_outbox(
+            alert_id,
+            notifier,
+            "status = 'failed', attempts = attempts + 1, last_error = ?, failed_at = ?",
+            error,
+            _ts(self._clock()),
+        )
+
+    def dead_letters(self, since: datetime) -> int:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND failed_at >= ?", (_ts(since),)
+        ).fetchone()
+        return int(row[0]) + self.telegram_dead_letters(since)
 
     def _update_outbox(self, alert_id: int, notifier: str, assignments: str, *values: Any) -> None:
         self.conn.execute(

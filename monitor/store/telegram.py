@@ -58,6 +58,12 @@ TELEGRAM_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX tg_deliveries_queue ON tg_deliveries (notifier, status, chat, alert_id);
     """,
+    # Dead letters: failed attempts that count towards the notifier's max_attempts, and when one was given up on.
+    """
+    ALTER TABLE tg_deliveries ADD COLUMN strikes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tg_deliveries ADD COLUMN failed_at REAL;
+    CREATE INDEX tg_deliveries_dead_letters ON tg_deliveries (failed_at) WHERE status = 'failed';
+    """,
 )
 
 _HEAD = (
@@ -93,6 +99,7 @@ class Delivery:
     attempts: int
     kind: str  # the chat's kind ('' when the chat is unknown)
     due: datetime
+    strikes: int = 0  # failed attempts that count towards max_attempts (not those of an outage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +198,16 @@ class TelegramStore(ABC):
     def mark_sent(self, ids: Sequence[int], now: datetime) -> None: ...
 
     @abstractmethod
-    def retry_delivery(self, delivery_id: int, error: str, due: datetime) -> None: ...
+    def retry_delivery(self, delivery_id: int, error: str, due: datetime, *, strike: bool = True) -> None:
+        """A failed attempt; `strike=False` when it does not count towards max_attempts (an outage)."""
 
     @abstractmethod
-    def fail_delivery(self, delivery_id: int, error: str) -> None:
-        """Give up on one delivery (Telegram refused the message itself)."""
+    def fail_delivery(self, delivery_id: int, error: str, now: datetime) -> None:
+        """Give up on one delivery (a dead letter: refused, or out of attempts)."""
+
+    @abstractmethod
+    def telegram_dead_letters(self, since: datetime) -> int:
+        """Deliveries given up on at or after `since`."""
 
     @abstractmethod
     def telegram_stats(self, notifier: str) -> TelegramStats: ...
@@ -351,11 +363,11 @@ class TelegramStoreMixin(TelegramStore):
 
     def _deliveries(self, where: str, *params: Any) -> list[Delivery]:
         rows = self._q(
-            "SELECT d.id, d.chat, d.alert_id, d.digest, d.attempts, COALESCE(c.kind, ''), d.due"
+            "SELECT d.id, d.chat, d.alert_id, d.digest, d.attempts, COALESCE(c.kind, ''), d.due, d.strikes"
             f" FROM tg_deliveries d LEFT JOIN tg_chats c ON c.chat = d.chat WHERE {where}",
             *params,
         )
-        return [Delivery(r[0], r[1], r[2], r[3], r[4], r[5], cast(datetime, _dt(r[6]))) for r in rows]
+        return [Delivery(r[0], r[1], r[2], r[3], r[4], r[5], cast(datetime, _dt(r[6])), r[7]) for r in rows]
 
     def due_deliveries(self, notifier: str, now: datetime, limit: int = 100) -> list[Delivery]:
         return self._deliveries(f"{_HEAD} AND d.due <= ? ORDER BY d.alert_id, d.id LIMIT ?", notifier, _t(now), limit)
@@ -382,19 +394,25 @@ class TelegramStoreMixin(TelegramStore):
                 [(_t(now), i) for i in ids],
             )
 
-    def retry_delivery(self, delivery_id: int, error: str, due: datetime) -> None:
+    def retry_delivery(self, delivery_id: int, error: str, due: datetime, *, strike: bool = True) -> None:
         with self._tg_tx() as conn:
             conn.execute(
-                "UPDATE tg_deliveries SET attempts = attempts + 1, last_error = ?, due = ? WHERE id = ?",
-                (error, _t(due), delivery_id),
+                "UPDATE tg_deliveries SET attempts = attempts + 1, strikes = strikes + ?, last_error = ?, due = ?"
+                " WHERE id = ?",
+                (int(strike), error, _t(due), delivery_id),
             )
 
-    def fail_delivery(self, delivery_id: int, error: str) -> None:
+    def fail_delivery(self, delivery_id: int, error: str, now: datetime) -> None:
         with self._tg_tx() as conn:
             conn.execute(
-                "UPDATE tg_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
-                (error, delivery_id),
+                "UPDATE tg_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?, failed_at = ?"
+                " WHERE id = ? AND status = 'owed'",
+                (error, _t(now), delivery_id),
             )
+
+    def telegram_dead_letters(self, since: datetime) -> int:
+        return int(self._q("SELECT COUNT(*) FROM tg_deliveries WHERE status = 'failed' AND failed_at >= ?",
+                           _t(since))[0][0])
 
     def telegram_stats(self, notifier: str) -> TelegramStats:
         chats = {r[0]: int(r[1]) for r in self._q("SELECT kind, COUNT(*) FROM tg_chats WHERE active = 1 GROUP BY 1")}
