@@ -34,6 +34,7 @@ from monitor.records import Alert
 from monitor.reload import watch_config
 from monitor.retry import backoff
 from monitor.store import Store
+from monitor.store.lock import DatabaseLock
 from monitor.store.retention import prune_forever
 from monitor.store.sqlite import SqliteStore
 from monitor.workers import Workers, worker_count
@@ -133,9 +134,15 @@ async def run_once(
     on_done: Callable[[PollReport], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> OnceResult:
-    """One pass over the sources, then deliver what is owed. `dry_run` records and delivers nothing."""
+    """One pass over the sources, then deliver what is owed. `dry_run` records and delivers nothing.
+
+    While another process (a running service) holds the database, the pass records its alerts and
+    leaves their delivery to that process.
+    """
     sources = select_sources(settings, names)
     disk = SqliteStore(settings.db_path)
+    lock = DatabaseLock(settings.db_path, "once")
+    holder = None if dry_run else lock.acquire()
     store = disk.snapshot() if dry_run else disk
     try:
         notifiers = [] if dry_run else build_notifiers(settings, store)
@@ -147,7 +154,10 @@ async def run_once(
                 reports = await poll_sources(pipeline, settings, sources, on_done)
             finally:
                 workers.close()
-        for notifier in notifiers:
+        if holder is not None:
+            log.warning("the database %s is in use by %s: this pass recorded its alerts and leaves their delivery"
+                        " to it", settings.db_path, holder)
+        for notifier in notifiers if holder is None else []:
             await notifier.start()
             try:
                 while await drain(store, notifier, limit=1000):
@@ -158,6 +168,7 @@ async def run_once(
         if store is not disk:
             store.close()
         disk.close()
+        lock.release()
     return OnceResult(reports, [a for r in reports for a in r.alerts])
 
 
@@ -336,11 +347,14 @@ class Service:
         """Run until stop() or SIGTERM/SIGINT; SIGHUP reloads the config."""
         from monitor.scheduler import Scheduler
 
+        lock = DatabaseLock(self.settings.db_path, "run")
+        lock.hold()  # before anything can deliver: a second process on this database refuses to start
         loop = asyncio.get_running_loop()
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop), (signal.SIGHUP, self.reload)):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread: no signals
                 loop.add_signal_handler(sig, handler)
         async with AsyncExitStack() as stack:
+            stack.callback(lock.release)  # the last thing the stack undoes
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(self.settings), transport=self._transport))
             plain = build_notifiers(self.settings, self.store)
             for notifier in plain:
