@@ -44,7 +44,7 @@ class Lexicon:
         for part in self.parts:
             if isinstance(part, Term | Prefix):
                 start = stem_start(part.text) if isinstance(part, Term) else part.text
-                self._by_start.setdefault(start[:START_KEY], []).append(part)
+                self._by_start.setdefault(start[:START_KEY] or script_of(part.text), []).append(part)
         self._known: dict[str | None, tuple[set[str], set[str]]] = {}  # language -> (its words, other words)
         self._learned = 0  # words in self._known
 
@@ -76,7 +76,8 @@ class Lexicon:
 
     def _holds(self, doc: Document, word: str) -> bool:
         """Whether a folded word matches one of the list's single words or prefixes (as evaluate matches)."""
-        parts = (p for size in range(START_KEY + 1) for p in self._by_start.get(word[:size], ()))
+        starts = (*(word[:size] for size in range(1, START_KEY + 1)), script_of(word))  # no start: by script
+        parts = (p for start in starts for p in self._by_start.get(start, ()))
         return any(matches_word(p, word, doc.stem_lang(script_of(p.text))) for p in parts)
 
 
