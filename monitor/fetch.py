@@ -44,10 +44,10 @@ class FetchSettings:
 
     user_agent: str = USER_AGENT
     max_connections: int = 50  # in flight at once, all hosts together
-    per_host: int = 4  # in flight at once to one host
+    per_host: int = 4  # in flight at once to one host (scheme, name and port: an origin)
     connect_timeout: float = 10.0
     read_timeout: float = 20.0  # between two bytes of the answer
-    total_timeout: float = 45.0  # whole fetch, redirects included (waiting for a free slot is not counted)
+    total_timeout: float = 45.0  # whole fetch: waiting for connection slots and redirects included
     max_bytes: int = 5_000_000  # of the body after decompression
     max_redirects: int = 5
     backoff_base: float = 60.0
@@ -161,7 +161,7 @@ class Fetcher:
             follow_redirects=False,
         )
         self._global = asyncio.Semaphore(s.max_connections)
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._origins: dict[tuple[str, str, int | None], asyncio.Semaphore] = {}
 
     async def __aenter__(self) -> Fetcher:
         await self._client.__aenter__()
@@ -192,30 +192,36 @@ class Fetcher:
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
         guarded = guard or not self.allow_private
-        loop = asyncio.get_running_loop()
-        started: float | None = None
+        s = self.settings
         current = url
-        for _ in range(self.settings.max_redirects + 1):
-            target = _http_url(current, url)
-            async with self._slot(target.host):
-                started = started if started is not None else loop.time()
-                try:
-                    async with asyncio.timeout_at(started + self.settings.total_timeout):
+        connected = False  # holding the current hop's slots (else waiting for them, should the time run out)
+        try:
+            async with asyncio.timeout(s.total_timeout):
+                for _ in range(s.max_redirects + 1):
+                    target = _http_url(current, url)
+                    async with self._slot(target):
+                        connected = True
                         if guarded:
                             port = target.port or (443 if target.scheme == "https" else 80)
                             await resolve_public(target.host, port, url)
                         outcome = await self._get(url, target, request_headers)
-                except TimeoutError:
-                    raise FetchError(f"no complete answer within {self.settings.total_timeout:g} s", url) from None
-            if isinstance(outcome, FetchResult):
-                return outcome
-            current = outcome
-        raise FetchError(f"more than {self.settings.max_redirects} redirects", url)
+                    connected = False
+                    if isinstance(outcome, FetchResult):
+                        return outcome
+                    current = outcome
+        except TimeoutError:
+            if connected:
+                raise FetchError(f"no complete answer within {s.total_timeout:g} s", url) from None
+            raise FetchError(f"waited {s.total_timeout:g} s for a connection ({s.per_host} per host and"
+                             f" {s.max_connections} in all were busy)", url) from None
+        raise FetchError(f"more than {s.max_redirects} redirects", url)
 
     @asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one per-host and one global slot (per-host first, so a busy host never blocks others)."""
-        per_host = self._hosts.setdefault(host.lower(), asyncio.Semaphore(self.settings.per_host))
+    async def _slot(self, target: httpx.URL) -> AsyncIterator[None]:
+        """Hold one slot of the target's origin and one global slot; the origin's first, so requests to a busy
+        or hanging host wait without holding connections other hosts need."""
+        origin = (target.scheme, target.host.lower(), target.port)
+        per_host = self._origins.setdefault(origin, asyncio.Semaphore(self.settings.per_host))
         async with per_host, self._global:
             yield
 

@@ -50,10 +50,11 @@ class Route:
 
 @dataclass
 class Seen:
-    """One request as the server received it."""
+    """One request as the server received it, and when (time.monotonic())."""
 
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
 
 
 class LoopbackServer:

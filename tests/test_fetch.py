@@ -329,3 +329,41 @@ async def test_guard_checks_every_redirect_hop(http_server: LoopbackServer, monk
         hop = http_server.redirect("/hop", f"http://[::1]:{port}/feed")
         with pytest.raises(FetchError, match=r"non-public address \(::1\)"):
             await f.fetch(hop)
+
+
+async def test_waiting_for_a_slot_counts_against_the_total_timeout(http_server: LoopbackServer) -> None:
+    stuck = http_server.route("/stuck", hang=True)
+    async with fetcher(FetchSettings(per_host=1, read_timeout=5, total_timeout=1)) as f:
+        began = asyncio.get_running_loop().time()
+        outcomes = await asyncio.gather(*(f.fetch(stuck) for _ in range(3)), return_exceptions=True)
+        elapsed = asyncio.get_running_loop().time() - began
+    assert all(isinstance(o, FetchError) for o in outcomes) and elapsed < 1.5  # not one second after another
+    assert sum("waited 1 s for a connection" in str(o) for o in outcomes) == 2
+
+
+async def test_a_fetch_waits_for_the_global_pool_within_its_own_time_limit(http_server: LoopbackServer) -> None:
+    stuck = http_server.route("/stuck", hang=True)
+    fine = http_server.route("/feed", RSS2).replace("127.0.0.1", "localhost")
+    async with fetcher(FetchSettings(max_connections=1, read_timeout=5, total_timeout=1)) as f:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        hanging = [asyncio.create_task(f.fetch(stuck)) for _ in range(3)]  # the one connection, and two waiting
+        await asyncio.sleep(0.5)
+        result = await f.fetch(fine)  # gets the connection when the first hanging fetch gives up, not the third
+        elapsed = loop.time() - began
+        errors = [str(e) for e in await asyncio.gather(*hanging, return_exceptions=True)]
+    assert result.content == RSS2 and elapsed < 1.4
+    assert sorted(e[:20] for e in errors) == ["no complete answer w", "waited 1 s for a con", "waited 1 s for a con"]
+
+
+async def test_another_port_of_a_hanging_address_has_slots_of_its_own(http_server: LoopbackServer) -> None:
+    stuck = http_server.route("/stuck", hang=True)
+    with LoopbackServer() as other:
+        fine = other.route("/feed", RSS2)
+        async with fetcher(FetchSettings(per_host=2, read_timeout=5, total_timeout=5)) as f:
+            hanging = [asyncio.create_task(f.fetch(stuck)) for _ in range(4)]  # every slot of the hanging origin
+            result = await asyncio.wait_for(f.fetch(fine), 2)
+            assert result.content == RSS2 and not any(t.done() for t in hanging)
+            for task in hanging:
+                task.cancel()
+            await asyncio.gather(*hanging, return_exceptions=True)
