@@ -32,7 +32,9 @@ on one language's stories helps another's. Each is a number, mostly a share betw
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import islice, takewhile
 
 from monitor.query.document import TITLE, Document
 from monitor.query.lexicons import (
@@ -89,15 +91,52 @@ class Features:
     strong: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the features read of a document whatever the watch list: worked out once per document."""
+
+    body: list[int]  # sentences of the body with text, in order
+    violation: list[int]  # token indices of each lexicon's words, sorted
+    course: list[int]
+    other: list[int]
+    now: set[int]  # sentences that say today, yesterday or a weekday
+    conflict: set[int]  # sentences with armed-conflict words
+    dated: set[int]  # sentences that name a year
+    doc_values: dict[str, float]  # the features of the whole document
+
+
+def _facts(doc: Document) -> _Facts:
+    cached = doc.cache.get(_Facts)
+    if isinstance(cached, _Facts):
+        return cached
+    body = [sid for sid, s in enumerate(doc.sentences) if s.field != TITLE and doc.sentence_text(sid)]
+    violation, course, other = VIOLATION.hits(doc), COURSE.hits(doc), OTHER_SENSE.hits(doc)
+    conflict, economy = CONFLICT.hits(doc), ECONOMY.hits(doc)
+    words = len(doc.norms) or 1
+    doc_values = {
+        "title_war": float(any(doc.fields[i] == TITLE for i in conflict | violation | course)),
+        "title_other": float(any(doc.fields[i] == TITLE for i in other | economy)),
+        "conflict": min(1.0, math.log1p(len(conflict)) / CONFLICT_SCALE),
+        "economy": min(1.0, len(economy) / words / ECONOMY_SHARE),
+        "other_doc": min(1.0, len(other) / words / OTHER_SHARE),
+        "length": min(1.0, math.log1p(sum(1 for f in doc.fields if f != TITLE)) / LENGTH_SCALE),
+    }
+    years = (i for i, word in enumerate(doc.norms) if _is_year(word))
+    facts = _Facts(
+        body, sorted(violation), sorted(course), sorted(other), {doc.sents[i] for i in NOW.hits(doc)},
+        {doc.sents[i] for i in conflict}, {doc.sents[i] for i in years}, doc_values,
+    )
+    doc.cache[_Facts] = facts
+    return facts
+
+
 def features(doc: Document, mentions: list[int], queries: int) -> Features:
     """The relevance features of a watch list's ``mentions`` (token indices) in ``doc``."""
     by_sentence: dict[int, list[int]] = {}
     for index in sorted(mentions):
         by_sentence.setdefault(doc.sents[index], []).append(index)
-    body = [sid for sid, s in enumerate(doc.sentences) if s.field != TITLE and doc.sentence_text(sid)]
-    first_body = body[0] if body else None
-    violation, course, now = VIOLATION.hits(doc), COURSE.hits(doc), NOW.hits(doc)
-    conflict, other = CONFLICT.hits(doc), OTHER_SENSE.hits(doc)
+    facts = _facts(doc)
+    body = facts.body
     shares = ("violation", "course", "now", "dated", "background", "conflict_near", "other_sense")
     counts = dict.fromkeys((*shares, "headline_line"), 0)
     strong: int | None = None
@@ -105,57 +144,41 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
     for sid, indices in by_sentence.items():
         in_body = doc.sentences[sid].field != TITLE
         body_mentions += in_body
-        violated = any(_near(doc, i, violation, COURSE_WINDOW) for i in indices)
+        violated = any(_near(doc, i, facts.violation, COURSE_WINDOW) for i in indices)
         counts["violation"] += violated
-        counts["course"] += any(_near(doc, i, course, COURSE_WINDOW) for i in indices)
-        counts["now"] += any(doc.sents[i] == sid for i in now)
-        counts["dated"] += any(_is_year(doc.norms[i]) for i in _sentence_tokens(doc, indices[0]))
-        counts["conflict_near"] += any(doc.sents[i] == sid for i in conflict)
-        counts["other_sense"] += any(_near(doc, i, other, OTHER_WINDOW) for i in indices)
+        counts["course"] += any(_near(doc, i, facts.course, COURSE_WINDOW) for i in indices)
+        counts["now"] += sid in facts.now
+        counts["dated"] += sid in facts.dated
+        counts["conflict_near"] += sid in facts.conflict
+        counts["other_sense"] += any(_near(doc, i, facts.other, OTHER_WINDOW) for i in indices)
         counts["headline_line"] += in_body and _bare_line(doc, sid)
         if not violated and _is_background(doc, indices[0]):  # "violated the 1994 ceasefire" is news
             counts["background"] += 1
         elif strong is None or (doc.fields[strong] == TITLE and in_body):
             strong = indices[0]
     sentences = max(1, len(by_sentence))
-    words = len(doc.norms) or 1
-    body_words = sum(1 for f in doc.fields if f != TITLE)
     first_mention = next((sid for sid in sorted(by_sentence) if doc.sentences[sid].field != TITLE), None)
     values = {
+        **facts.doc_values,
         "title": float(any(doc.sentences[sid].field == TITLE for sid in by_sentence)),
-        "title_war": float(any(doc.fields[i] == TITLE for i in conflict | violation | course)),
-        "title_other": float(any(doc.fields[i] == TITLE for i in other | ECONOMY.hits(doc))),
-        "lead": float(first_body is not None and first_body in by_sentence),
+        "lead": float(bool(body) and body[0] in by_sentence),
         "early": float(any(sid in by_sentence for sid in body[:3])),
         "sentences": math.log1p(body_mentions),
         "density": body_mentions / len(body) if body else 0.0,
         "late": body.index(first_mention) / len(body) if first_mention in body else 1.0,
         **{name: counts[name] / sentences for name in shares},
-        "conflict": min(1.0, math.log1p(len(conflict)) / CONFLICT_SCALE),
-        "economy": min(1.0, len(ECONOMY.hits(doc)) / words / ECONOMY_SHARE),
-        "other_only": float(counts["other_sense"] > 0 and not conflict),
-        "other_doc": min(1.0, len(other) / words / OTHER_SHARE),
+        "other_only": float(counts["other_sense"] > 0 and not facts.conflict),
         "headline_line": counts["headline_line"] / max(1, body_mentions),
         "queries": math.log1p(queries),
-        "length": min(1.0, math.log1p(body_words) / LENGTH_SCALE),
     }
     return Features(values, strong)
 
 
-def _near(doc: Document, index: int, marks: set[int], window: int) -> bool:
-    """A marked word within ``window`` words of the mention, in the same sentence."""
-    around = range(max(0, index - window), min(len(doc.norms), index + window + 1))
-    return any(i in marks and doc.sents[i] == doc.sents[index] for i in around)
-
-
-def _sentence_tokens(doc: Document, index: int) -> range:
-    """The token indices of the sentence that token ``index`` is in."""
-    sid, first, last = doc.sents[index], index, index
-    while first > 0 and doc.sents[first - 1] == sid:
-        first -= 1
-    while last + 1 < len(doc.norms) and doc.sents[last + 1] == sid:
-        last += 1
-    return range(first, last + 1)
+def _near(doc: Document, index: int, marks: list[int], window: int) -> bool:
+    """A marked word (``marks``: sorted token indices) within ``window`` words of the mention, in its sentence."""
+    at = bisect_left(marks, index - window)
+    sentence = doc.sents[index]
+    return any(doc.sents[i] == sentence for i in takewhile((index + window).__ge__, islice(marks, at, None)))
 
 
 def _is_background(doc: Document, index: int) -> bool:

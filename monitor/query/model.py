@@ -33,6 +33,13 @@ class RelevanceModel:
     weights: tuple[float, ...]
     intercept: float
     info: dict[str, Any] = field(default_factory=dict, compare=False)
+    _folded: tuple[tuple[tuple[str, float], ...], float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """The standardisation folded into the weights, for probability's one dot product."""
+        coefficients = tuple(w / s for w, s in zip(self.weights, self.scale, strict=True))
+        offset = self.intercept - sum(c * m for c, m in zip(coefficients, self.mean, strict=True))
+        object.__setattr__(self, "_folded", (tuple(zip(self.features, coefficients, strict=True)), offset))
 
     def contributions(self, values: dict[str, float]) -> list[tuple[str, float, float]]:
         """Per feature: its value and what it adds to the log-odds."""
@@ -43,7 +50,8 @@ class RelevanceModel:
 
     def probability(self, values: dict[str, float]) -> float:
         """The probability that a document with these feature values is a story about the subject."""
-        logit = self.intercept + sum(c for _, _, c in self.contributions(values))
+        pairs, offset = self._folded
+        logit = offset + sum(c * values.get(name, 0.0) for name, c in pairs)
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
     def to_json(self) -> dict[str, Any]:

@@ -20,32 +20,27 @@ from monitor.records import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 class Relevance:
     """A probability with what made it, and the first mention that is not a time frame (body before title).
 
-    ``contributions`` holds, per feature, its value and what it added to the log-odds; ``reasons``
-    words them (only explain needs that).
+    ``values`` holds the features; ``reasons`` words what each added to the log-odds under ``model``
+    (only explain needs that).
     """
 
     score: float
     strong: int | None = None
     values: dict[str, float] = field(default_factory=dict)
-    contributions: list[tuple[str, float, float]] = field(default_factory=list)
-    intercept: float = 0.0
+    model: RelevanceModel | None = None
 
     @property
     def reasons(self) -> list[str]:
         """One line per feature, largest effect first, then the base log-odds."""
-        ranked = sorted(self.contributions, key=lambda c: -abs(c[2]))
+        if self.model is None:
+            return []
+        ranked = sorted(self.model.contributions(self.values), key=lambda c: -abs(c[2]))
         lines = [f"feature {name} = {value:.2f}: {effect:+.2f} log-odds" for name, value, effect in ranked]
-        return [*lines, f"base log-odds {self.intercept:+.2f}; probability {self.score:.3f}"] if lines else []
+        return [*lines, f"base log-odds {self.model.intercept:+.2f}; probability {self.score:.3f}"]
 
 
 def relevance(doc: Document, mentions: list[int], queries: int, model: RelevanceModel) -> Relevance:
     """The probability that ``doc`` is about the subject, given a watch list's mentions (token indices) and
     how many of its queries matched."""
     found = features(doc, mentions, queries)
-    return Relevance(
-        score=model.probability(found.values),
-        strong=found.strong,
-        values=found.values,
-        contributions=model.contributions(found.values),
-        intercept=model.intercept,
-    )
+    return Relevance(model.probability(found.values), found.strong, found.values, model)
