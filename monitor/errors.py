@@ -34,6 +34,10 @@ class FetchError(MonitorError):
         self.retry_after = retry_after
 
 
+class Unreachable(FetchError):
+    """No connection could be made: the name did not resolve, the connection was refused or timed out."""
+
+
 class AddressRefused(FetchError):
     """The address guard refused a URL: its host is (or resolves to) a non-public address."""
 

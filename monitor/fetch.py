@@ -22,7 +22,7 @@ import brotli
 import certifi
 import httpx
 
-from monitor.errors import AddressRefused, FetchError
+from monitor.errors import AddressRefused, FetchError, Unreachable
 from monitor.records import FetchResult
 from monitor.retry import parse_retry_after
 
@@ -75,7 +75,7 @@ async def resolve_public(host: str, port: int, url: str | None = None) -> None:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            raise FetchError(f"cannot resolve {host}: {exc}", url or host) from exc
+            raise Unreachable(f"cannot resolve {host}: {exc}", url or host) from exc
         addresses = [str(info[4][0]) for info in infos]
     for address in addresses:
         if not is_public_address(address):
@@ -236,6 +236,10 @@ class Fetcher:
                 if status != 304 and not 200 <= status < 300:
                     raise _status_error(url, response)
                 content = await self._read(url, response)  # read to the end even for a 304: keeps the connection
+        except httpx.ConnectTimeout as exc:
+            raise Unreachable(f"timed out (ConnectTimeout) fetching {target}", url) from exc
+        except httpx.ConnectError as exc:
+            raise Unreachable(f"ConnectError fetching {target}: {exc}", url) from exc
         except httpx.TimeoutException as exc:
             raise FetchError(f"timed out ({type(exc).__name__}) fetching {target}", url) from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

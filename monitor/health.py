@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 MAX_HEADER_LINES = 100
 REQUEST_TIMEOUT = 5.0
 LINE_LIMIT = 8192
+NO_SOURCE_REACHABLE = "no source is reachable: check the network or DNS"
 
 HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
 MetricsPage = Callable[[], bytes]
@@ -39,13 +40,19 @@ class Liveness:
 
 
 def assess(
-    live: Liveness, now: datetime, details: dict[str, Any] | None = None, concerns: Sequence[str] = ()
+    live: Liveness,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+    concerns: Sequence[str] = (),
+    faults: Sequence[str] = (),
 ) -> tuple[bool, dict[str, Any]]:
-    """(healthy, JSON body): healthy while the scheduler runs and the last poll job is recent.
+    """(healthy, JSON body): healthy while the scheduler runs, the last poll job is recent and there are no
+    `faults` (what keeps a running service from working, e.g. a failing database: "fail", 503).
 
-    `concerns` (e.g. dead letters) make a healthy service "degraded": still 200, the reasons say why.
+    `concerns` (e.g. dead letters, every source failing) make a healthy service "degraded": still 200, the
+    reasons say why.
     """
-    reasons = []
+    reasons = list(faults)
     if not live.scheduler_running:
         reasons.append("scheduler is not running")
     since = live.last_job or live.started
@@ -61,6 +68,50 @@ def assess(
         **(details or {}),
     }
     return not reasons, body
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFailure:
+    """Why a source's latest poll failed; `unreachable`: no connection could be made at all."""
+
+    error: str
+    unreachable: bool = False
+
+
+class SourceHealth:
+    """The latest poll outcome of each enabled source, and what they say together: whether every one fails.
+
+    Kept in memory, from the polls themselves, so it holds when the store cannot record them.
+    """
+
+    def __init__(self) -> None:
+        self._enabled: frozenset[str] = frozenset()
+        self._failing: dict[str, SourceFailure] = {}
+
+    def configure(self, enabled: Iterable[str], failing: Mapping[str, SourceFailure] | None = None) -> None:
+        """The sources polled from now on (at start, with their stored failures, and on reload)."""
+        self._enabled = frozenset(enabled)
+        known = {**(failing or {}), **self._failing}
+        self._failing = {name: f for name, f in known.items() if name in self._enabled}
+
+    def observe(self, source: str, failure: SourceFailure | None) -> None:
+        """Record a source's latest poll: how it failed, or None when it worked."""
+        if failure is None:
+            self._failing.pop(source, None)
+        elif source in self._enabled:
+            self._failing[source] = failure
+
+    @property
+    def failing(self) -> int:
+        return len(self._failing)
+
+    def concern(self) -> str | None:
+        """Why the service is degraded when every enabled source fails; None while one works (or none is set up)."""
+        if not self._enabled or len(self._failing) < len(self._enabled):
+            return None
+        if all(f.unreachable for f in self._failing.values()):
+            return NO_SOURCE_REACHABLE
+        return f"every source is failing ({len(self._enabled)}): see sources_failing, `monitor sources` and the log"
 
 
 class HealthServer:

@@ -7,6 +7,7 @@ Notifiers count their own sends through `Metrics.telegram_*`.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter as Tally
 from datetime import UTC, datetime
 
@@ -123,9 +124,11 @@ class Metrics:
             self.source_disabled.labels(state.name).set(1 if is_disabled(state) else 0)
 
     def render(self, store: Store | None = None) -> bytes:
-        """The Prometheus text exposition, with the stored-state gauges refreshed first when a store is given."""
+        """The Prometheus text exposition, with the stored-state gauges refreshed first when a store is given
+        (and can be read: a failing store leaves them as they were, /healthz says why)."""
         if store is not None:
-            self.refresh(store)
+            with contextlib.suppress(*store.faults):
+                self.refresh(store)
         return generate_latest(self.registry)
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor import diff
 from monitor.config import FetchConfig, SourceConfig
-from monitor.errors import AddressRefused, FetchError, MonitorError
+from monitor.errors import AddressRefused, FetchError, MonitorError, Unreachable
 from monitor.fetch import Fetcher
 from monitor.records import Alert, AlertKind, SourceState
 from monitor.retry import backoff
@@ -55,6 +55,11 @@ class PollReport:
     def not_modified(self) -> bool:
         return self.status == 304
 
+    @property
+    def unreachable(self) -> bool:
+        """The poll failed without a connection (name not resolved, refused, connect timeout)."""
+        return self.error_type == Unreachable.__name__
+
 
 class Pipeline:
     """Runs one source through every stage; safe to call concurrently for different sources."""
@@ -75,12 +80,15 @@ class Pipeline:
 
     async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:
         """Poll one source once; never raises for an error of its own (fetch, parse, or any exception its documents
-        cause): that is recorded as the source's error and backed off, and other sources go on."""
+        cause): that is recorded as the source's error and backed off, and other sources go on. A fault of the
+        store (`Store.faults`) is no source's error and has nowhere to be recorded: it is raised."""
         now = now or datetime.now(UTC)
         report = PollReport(source.name)
         state = self.store.source_state(source.name)
         try:
             await self._poll(source, interval, now, state, report)
+        except self.store.faults:
+            raise
         except Exception as exc:
             report.error, report.error_type = describe(exc), type(exc).__name__
             report.crashed = not isinstance(exc, MonitorError)

@@ -23,12 +23,12 @@ from monitor.config import Settings, SourceConfig, load
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.graceful import Graceful, drain_before_exit, stop_dispatcher
-from monitor.health import HealthServer, Liveness, assess
+from monitor.health import HealthServer, Liveness, SourceFailure, SourceHealth, assess
 from monitor.metrics import Metrics
 from monitor.notify import NOTIFIER_KINDS, RECENT_DEAD_LETTERS, Notifier, dispatch_forever, drain
 from monitor.notify.console import ConsoleNotifier
 from monitor.notify.telegram import TelegramNotifier
-from monitor.pipeline import Pipeline, PollReport
+from monitor.pipeline import Pipeline, PollReport, describe
 from monitor.query import Matcher
 from monitor.records import Alert
 from monitor.reload import watch_config
@@ -197,31 +197,35 @@ class Service:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._pipeline: Pipeline | None = None
+        self._sources = SourceHealth()
+        self._concern: str | None = None  # why every source fails, as last logged
+        self._store_fault: str | None = None  # the store's error since which no poll could record anything
 
     def stop(self) -> None:
         self._stop.set()
 
     async def _poll_job(self, source: SourceConfig, interval: float) -> None:
         assert self._pipeline is not None
-        state = self.store.source_state(source.name)
         now = self.health.last_job = datetime.now(UTC)
-        if state.error_count and state.next_due and state.next_due > now:
-            log.debug("source %s backing off until %s", source.name, state.next_due)
-            return
         began = time.monotonic()
         try:
+            state = self.store.source_state(source.name)
+            if state.error_count and state.next_due and state.next_due > now:
+                log.debug("source %s backing off until %s", source.name, state.next_due)
+                return
             report = await self._pipeline.poll(source, interval, now)
         except asyncio.CancelledError:  # the service is stopping: the poll is redone after the restart
             log.info("poll of %s cut short by shutdown", source.name, extra={"source": source.name})
             return
-        except Exception:  # a bug in one poll must not kill the job or the service
-            log.exception("poll of %s crashed", source.name, extra={"source": source.name})
-            self.metrics.poll_crashes.labels(source.name).inc()
-            self.health.failures += 1
-            return
+        except Exception as exc:  # a failing store, or a bug: it must not kill the job or the service
+            report = self._crashed(source, exc)
+        else:
+            self._store_works()
         self.metrics.observe_poll(report, time.monotonic() - began)
         self.health.polls += 1
         self.health.last_cycle = datetime.now(UTC)
+        self._sources.observe(source.name, SourceFailure(report.error, report.unreachable) if report.error else None)
+        self._judge_sources()
         if report.error:
             self.health.failures += 1
             if report.status == 410:
@@ -229,6 +233,36 @@ class Service:
         if report.alerts:
             log.info("source %s: %d new alert(s)", source.name, len(report.alerts))
             self._wake.set()
+
+    def _crashed(self, source: SourceConfig, exc: Exception) -> PollReport:
+        """A poll that raised: the store failed (said once, until a poll records again), or a bug (logged)."""
+        where = {"source": source.name}
+        if isinstance(exc, self.store.faults):
+            if self._store_fault is None:
+                log.error("the database fails, no poll can record anything: %s", describe(exc), exc_info=exc,
+                          extra=where)
+            self._store_fault = describe(exc)
+        else:
+            log.exception("poll of %s crashed", source.name, extra=where)
+        return PollReport(source.name, error=describe(exc), error_type=type(exc).__name__, crashed=True)
+
+    def _store_works(self) -> None:
+        if self._store_fault is not None:
+            log.info("the database works again (a poll was recorded)")
+            self._store_fault = None
+
+    def _judge_sources(self) -> None:
+        """Log when every source starts failing, saying why, and when one works again: once, not per poll."""
+        concern = self._sources.concern()
+        if concern != self._concern:
+            if concern:
+                log.error("%s", concern)
+            else:
+                log.info("a source works again (%d of %d failing)", self._sources.failing, len(self._enabled()))
+            self._concern = concern
+
+    def _enabled(self) -> list[str]:
+        return [s.name for s in self.settings.enabled_sources()]
 
     def reload(self) -> str:
         """Re-read the config; apply it if valid, keep the running one otherwise. Returns what happened."""
@@ -244,6 +278,7 @@ class Service:
         self.settings = settings
         self._pipeline.workers.reconfigure(matcher, worker_count(settings.monitor.workers))
         added, changed, removed = self._scheduler.reconcile(settings)
+        self._sources.configure(self._enabled())
         self._resume(changed)
         self.metrics.reloads.labels("ok").inc()
         outcome = f"reloaded: {len(added)} sources added, {len(changed)} changed, {len(removed)} removed"
@@ -269,16 +304,24 @@ class Service:
         now = datetime.now(UTC)
         running = self._pipeline is not None and self._scheduler.running
         live = Liveness(running, self.health.started, self.health.last_job, self.settings.stale_after())
-        oldest = self.store.oldest_owed()
-        dead = self.store.dead_letters(now - RECENT_DEAD_LETTERS)
+        fault = self._store_fault
+        try:
+            oldest, depth = self.store.oldest_owed(), self.store.outbox_depth()
+            dead = self.store.dead_letters(now - RECENT_DEAD_LETTERS)
+        except self.store.faults as exc:
+            fault, oldest, depth, dead = describe(exc), None, None, 0
+        faults = [f"the database fails: {fault} (disk full? a damaged file? see the log)"] if fault else []
+        concerns = [c for c in (self._sources.concern(),) if c]
+        if dead:
+            concerns.append(f"{dead} deliveries given up on in the last 24 h (dead letters; see the log)")
         return assess(live, now, {
             "polls": self.health.polls,
             "failed_polls": self.health.failures,
-            "sources_failing": sum(1 for s in self.store.source_states() if s.error_count),
-            "outbox_depth": self.store.outbox_depth(),
+            "sources_failing": self._sources.failing,
+            "outbox_depth": depth,
             "oldest_owed_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
             "dead_letters": dead,
-        }, [f"{dead} deliveries given up on in the last 24 h (dead letters; see the log)"] if dead else [])
+        }, concerns, faults)
 
     async def _start_extras(self, stack: AsyncExitStack) -> None:
         """The health endpoint, the config watcher and retention, as the config asks."""
@@ -375,6 +418,8 @@ class Service:
                 [n.name for n in notifiers],
                 self.settings.monitor.fetch,
             )
+            stored = {s.name: SourceFailure(s.last_error or "") for s in self.store.source_states() if s.error_count}
+            self._sources.configure(self._enabled(), stored)
             self._scheduler = Scheduler(self._poll_job)
             self._scheduler.start(self.settings)
             stack.callback(self._scheduler.shutdown)

@@ -32,7 +32,13 @@ class StoredArticle:
 
 
 class Store(ABC):
-    """Source state, articles with versions, matches, and the outbox of alerts owed to notifiers."""
+    """Source state, articles with versions, matches, and the outbox of alerts owed to notifiers.
+
+    `faults` are the exceptions that mean the store itself failed (disk full, a damaged file), not what
+    was asked of it: callers tell them from a source's or a notifier's errors.
+    """
+
+    faults: tuple[type[Exception], ...] = ()
 
     @abstractmethod
     def close(self) -> None: ...

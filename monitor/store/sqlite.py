@@ -178,6 +178,8 @@ class SqliteStore(TelegramStoreMixin, Store):
     "now" for first/last seen and alert times; tests may fix it.
     """
 
+    faults = (sqlite3.Error,)
+
     def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> None:
         self.path = str(path)
         try:
