@@ -108,7 +108,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def _notifier_states(settings: config_mod.Settings) -> list[str]:
     """Whether each notifier can start (options valid, secrets present), as the service would build it."""
-    from monitor.notify import NOTIFIER_KINDS
+    from monitor.notify.roster import build
     from monitor.store.sqlite import SqliteStore
 
     store = SqliteStore(":memory:")
@@ -119,14 +119,14 @@ def _notifier_states(settings: config_mod.Settings) -> list[str]:
                 lines.append(f"{cfg.name} ({cfg.kind}): disabled")
                 continue
             try:
-                NOTIFIER_KINDS[cfg.kind](cfg.name, cfg.options, store)
+                build(cfg, store)
                 lines.append(f"{cfg.name} ({cfg.kind}): ready")
             except MonitorError as exc:
-                lines.append(f"{cfg.name} ({cfg.kind}): off: {exc}")
+                lines.append(f"{cfg.name} ({cfg.kind}): waiting: {exc} (its alerts are kept until it can start)")
     finally:
         store.close()
     if not any(line.endswith("ready") for line in lines):
-        lines.append("console: alerts are printed (no other notifier can start)")
+        lines.append("console: alerts are printed as well (no other notifier can start)")
     return lines
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter as Tally
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -76,6 +77,8 @@ class Metrics:
         self.reloads = Counter("monitor_config_reloads", "Config reloads, by outcome (ok, rejected)", ["outcome"],
                                registry=r)
         self.prunes = Counter("monitor_retention_pruned", "Rows removed by retention, by table", ["table"], registry=r)
+        self.notifier_up = Gauge("monitor_notifier_up", "1 while a notifier runs, 0 while it cannot start (its alerts"
+                                 " are kept for it)", ["notifier"], registry=r)
         for outcome in ("ok", "rejected"):
             self.reloads.labels(outcome)
 
@@ -106,6 +109,12 @@ class Metrics:
             self.telegram_retries.inc()
         if outcome == "flood":
             self.telegram_429.inc()
+
+    def notifiers(self, up: Mapping[str, bool]) -> None:
+        """Set each notifier's state (True: running, False: waiting to start); notifiers no longer known go."""
+        self.notifier_up.clear()
+        for name, running in up.items():
+            self.notifier_up.labels(name).set(1 if running else 0)
 
     def pruned(self, report: PruneReport) -> None:
         """Count the rows one retention run removed."""

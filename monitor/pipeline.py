@@ -1,6 +1,6 @@
 """`Pipeline.poll(source)`: fetch, parse, extract, diff/dedupe, match, record alerts — in that order.
 
-No global state: the store, fetcher, workers (parsing, extraction, matching) and notifier names are handed in.
+No global state: the store, fetcher, workers (parsing, extraction, matching) and who alerts are owed to are handed in.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -69,13 +69,13 @@ class Pipeline:
         store: Store,
         fetcher: Fetcher,
         workers: Workers,
-        notifiers: Sequence[str],
+        owed_to: Callable[[], Sequence[str]],
         fetch_config: FetchConfig | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.workers = workers
-        self.notifiers = tuple(notifiers)
+        self.owed_to = owed_to  # the notifiers a new alert is owed to, asked as each article is recorded
         self.fetch_config = fetch_config or FetchConfig.model_validate({})
 
     async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:
@@ -267,7 +267,7 @@ class Pipeline:
             fingerprint=fingerprint,
             kind=kind,
             matches=matches,
-            notifiers=self.notifiers,
+            notifiers=self.owed_to(),
             added=added,
             duplicate_of=duplicate_of,
             stored_id=stored.id if stored else None,

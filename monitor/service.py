@@ -22,11 +22,11 @@ from monitor.bot.handlers import AdminHooks
 from monitor.config import Settings, SourceConfig, load
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher, FetchSettings
-from monitor.graceful import Graceful, drain_before_exit, stop_dispatcher
+from monitor.graceful import drain_before_exit, stop_dispatcher
 from monitor.health import HealthServer, Liveness, SourceFailure, SourceHealth, assess
 from monitor.metrics import Metrics
-from monitor.notify import NOTIFIER_KINDS, RECENT_DEAD_LETTERS, Notifier, dispatch_forever, drain
-from monitor.notify.console import ConsoleNotifier
+from monitor.notify import RECENT_DEAD_LETTERS, Notifier, dispatch_forever, drain
+from monitor.notify.roster import RETRY_INTERVAL, Roster
 from monitor.notify.telegram import TelegramNotifier
 from monitor.pipeline import Pipeline, PollReport, describe
 from monitor.query import Matcher
@@ -64,22 +64,6 @@ def fetch_settings(settings: Settings) -> FetchSettings:
 def build_workers(settings: Settings) -> Workers:
     """The parsing, extraction and matching workers the config asks for (`workers`)."""
     return Workers(Matcher(settings.watchlist_records()), worker_count(settings.monitor.workers))
-
-
-def build_notifiers(settings: Settings, store: Store) -> list[Notifier]:
-    """Every enabled notifier that can start; the console when none can (e.g. no bot token)."""
-    notifiers: list[Notifier] = []
-    for cfg in settings.monitor.notifiers:
-        if not cfg.enabled:
-            continue
-        try:
-            notifiers.append(NOTIFIER_KINDS[cfg.kind](cfg.name, cfg.options, store))
-        except MonitorError as exc:
-            log.warning("notifier %s (%s) is off: %s", cfg.name, cfg.kind, exc)
-    if not notifiers:
-        log.info("no notifier could start: alerts go to the console")
-        notifiers.append(ConsoleNotifier("console"))
-    return notifiers
 
 
 async def poll_sources(
@@ -136,6 +120,7 @@ async def run_once(
 ) -> OnceResult:
     """One pass over the sources, then deliver what is owed. `dry_run` records and delivers nothing.
 
+    Alerts are owed to every configured notifier; those that cannot start keep them for a later run.
     While another process (a running service) holds the database, the pass records its alerts and
     leaves their delivery to that process.
     """
@@ -144,12 +129,13 @@ async def run_once(
     lock = DatabaseLock(settings.db_path, "once")
     holder = None if dry_run else lock.acquire()
     store = disk.snapshot() if dry_run else disk
+    roster = Roster(store, settings)
     try:
-        notifiers = [] if dry_run else build_notifiers(settings, store)
+        if not dry_run and holder is None:
+            await roster.start()
         async with Fetcher(fetch_settings(settings), transport=transport) as fetcher:
             workers = build_workers(settings)
-            names_ = [n.name for n in notifiers] or ["console"]
-            pipeline = Pipeline(store, fetcher, workers, names_, settings.monitor.fetch)
+            pipeline = Pipeline(store, fetcher, workers, roster.owed, settings.monitor.fetch)
             try:
                 reports = await poll_sources(pipeline, settings, sources, on_done)
             finally:
@@ -157,14 +143,11 @@ async def run_once(
         if holder is not None:
             log.warning("the database %s is in use by %s: this pass recorded its alerts and leaves their delivery"
                         " to it", settings.db_path, holder)
-        for notifier in notifiers if holder is None else []:
-            await notifier.start()
-            try:
-                while await drain(store, notifier, limit=1000):
-                    pass
-            finally:
-                await notifier.stop()
+        for notifier in roster.running:
+            while await drain(store, notifier, limit=1000):
+                pass
     finally:
+        await roster.stop()
         if store is not disk:
             store.close()
         disk.close()
@@ -197,6 +180,10 @@ class Service:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._pipeline: Pipeline | None = None
+        self.roster = Roster(self.store, settings, self._prepare)
+        self.notifier_retry = RETRY_INTERVAL  # seconds between tries of the notifiers that cannot start
+        self._retry = asyncio.Event()  # set: try them now (a reload)
+        self._bot: asyncio.Task[None] | None = None
         self._sources = SourceHealth()
         self._concern: str | None = None  # why every source fails, as last logged
         self._store_fault: str | None = None  # the store's error since which no poll could record anything
@@ -276,6 +263,8 @@ class Service:
             return f"rejected: {exc}"
         assert self._pipeline is not None
         self.settings = settings
+        self.roster.configure(settings)
+        self._retry.set()
         self._pipeline.workers.reconfigure(matcher, worker_count(settings.monitor.workers))
         added, changed, removed = self._scheduler.reconcile(settings)
         self._sources.configure(self._enabled())
@@ -314,6 +303,9 @@ class Service:
         concerns = [c for c in (self._sources.concern(),) if c]
         if dead:
             concerns.append(f"{dead} deliveries given up on in the last 24 h (dead letters; see the log)")
+        waiting = self._notifiers_waiting()
+        concerns += [f"notifier {w['name']} ({w['kind']}) cannot start: {w['reason']}; its alerts are kept for it"
+                     for w in waiting]
         return assess(live, now, {
             "polls": self.health.polls,
             "failed_polls": self.health.failures,
@@ -321,14 +313,24 @@ class Service:
             "outbox_depth": depth,
             "oldest_owed_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
             "dead_letters": dead,
+            "notifiers_waiting": waiting,
         }, concerns, faults)
+
+    def _notifiers_waiting(self) -> list[dict[str, str]]:
+        """The notifiers that cannot start, and why, for /healthz."""
+        return [{"name": name, "kind": w.kind, "reason": w.reason, "since": w.since.isoformat()}
+                for name, w in self.roster.waiting.items()]
+
+    def _metrics_page(self) -> bytes:
+        self.metrics.notifiers(self.roster.up())
+        return self.metrics.render(self.store)
 
     async def _start_extras(self, stack: AsyncExitStack) -> None:
         """The health endpoint, the config watcher and retention, as the config asks."""
         mon = self.settings.monitor
         if mon.health.enabled:
             self.health_server = HealthServer(
-                mon.health.host, mon.health.port, self.check_health, lambda: self.metrics.render(self.store)
+                mon.health.host, mon.health.port, self.check_health, self._metrics_page
             )
             try:
                 await self.health_server.start()
@@ -339,27 +341,42 @@ class Service:
         if mon.reload.watch:
             _background(stack, "config watcher", lambda: watch_config(root, self.reload, every))
         _background(stack, "retention", lambda: prune_forever(db, keep.max_age, keep.every, self.metrics.pruned))
+        _background(stack, "notifier retry", self._retry_notifiers)
 
-    def _start_bot(self, stack: AsyncExitStack, notifiers: Sequence[Notifier]) -> None:
-        """The Telegram bot (subscriber and admin commands), when a telegram notifier runs."""
+    async def _retry_notifiers(self) -> None:
+        """Try the notifiers that cannot start every `notifier_retry` seconds, and at once after a reload."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.notifier_retry):
+                    await self._retry.wait()
+            self._retry.clear()
+            if await self.roster.start():
+                self._wake.set()  # deliver what they were owed
+
+    def _prepare(self, notifier: Notifier) -> None:
+        """Hook a notifier into the service before it starts: Telegram's send metrics, dead-letter notices and,
+        for the first telegram notifier, the bot (subscriber and admin commands)."""
+        if not isinstance(notifier, TelegramNotifier):
+            return
+        notifier.on_send = self.metrics.telegram_send
+        notifier.on_dead_letter = self._tell_admins
+        if self._bot is not None:
+            return
         watchlists = lambda: {w.name: w.description for w in self.settings.watchlists}  # noqa: E731 - follows reloads
 
         async def reload() -> str:
             return self.reload()
 
         hooks = AdminHooks(status=self.status_text, sources=self.sources_text, reload=reload)
-        task = start_bot(notifiers, watchlists, hooks)
-        if task is None:
-            return
-        tell = admin_notice(notifiers)
+        self._bot = start_bot([notifier], watchlists, hooks)
+        tell = admin_notice([notifier])
         if tell:
             self.admin_notices.append(tell)
 
-        async def cancel() -> None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-        stack.push_async_callback(cancel)  # stops before the notifiers (the stack unwinds in reverse)
+    async def _stop_bot(self) -> None:
+        if self._bot is not None:
+            self._bot.cancel()
+            await asyncio.gather(self._bot, return_exceptions=True)
 
     def status_text(self) -> str:
         """/status: uptime, failing sources, outbox depth, last cycle."""
@@ -372,6 +389,7 @@ class Service:
             f"sources failing: {body['sources_failing']}; outbox: {body['outbox_depth']} owed"
             + (f", oldest {body['oldest_owed_age_seconds']:.0f}s" if body["oldest_owed_age_seconds"] else "")
             + (f"; dead letters (24 h): {body['dead_letters']}" if body["dead_letters"] else "")
+            + "".join(f"\nnotifier {w['name']} waiting: {w['reason']}" for w in body["notifiers_waiting"])
         )
 
     def sources_text(self) -> str:
@@ -399,23 +417,17 @@ class Service:
         async with AsyncExitStack() as stack:
             stack.callback(lock.release)  # the last thing the stack undoes
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(self.settings), transport=self._transport))
-            plain = build_notifiers(self.settings, self.store)
-            for notifier in plain:
-                if isinstance(notifier, TelegramNotifier):
-                    notifier.on_send = self.metrics.telegram_send
-                    notifier.on_dead_letter = self._tell_admins
-            notifiers = [Graceful(n) for n in plain]
-            for notifier in notifiers:
-                await notifier.start()
-                stack.push_async_callback(notifier.stop)
-            self._start_bot(stack, plain)
+            stack.push_async_callback(self.roster.stop)
+            await self.roster.start()
+            stack.push_async_callback(self._stop_bot)  # the bot stops before the notifiers (the stack unwinds)
+            notifiers = self.roster.running  # grows when a waiting notifier starts
             workers = build_workers(self.settings)
             stack.callback(workers.close)
             self._pipeline = Pipeline(
                 self.store,
                 fetcher,
                 workers,
-                [n.name for n in notifiers],
+                self.roster.owed,
                 self.settings.monitor.fetch,
             )
             stored = {s.name: SourceFailure(s.last_error or "") for s in self.store.source_states() if s.error_count}
@@ -424,14 +436,15 @@ class Service:
             self._scheduler.start(self.settings)
             stack.callback(self._scheduler.shutdown)
             tell = self._tell_admins
-            deliver = partial(dispatch_forever, self.store, list(notifiers), self._wake, on_dead_letter=tell)
+            deliver = partial(dispatch_forever, self.store, notifiers, self._wake, on_dead_letter=tell)
             dispatcher = asyncio.create_task(supervise("dispatcher", deliver))
             await self._start_extras(stack)
             log.info(
-                "monitor running: %d sources, %d watch lists, notifiers: %s",
+                "monitor running: %d sources, %d watch lists, notifiers: %s%s",
                 len(self.settings.enabled_sources()),
                 len(self.settings.watchlists),
                 ", ".join(n.name for n in notifiers),
+                "".join(f", {name} (waiting)" for name in self.roster.waiting),
             )
             await self._stop.wait()
             log.info("stopping")

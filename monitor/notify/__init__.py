@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -104,12 +104,15 @@ async def drain(
 
 async def dispatch_forever(
     store: Store,
-    notifiers: list[Notifier],
+    notifiers: Sequence[Notifier],
     wake: asyncio.Event,
     idle: float = 5.0,
     on_dead_letter: DeadLetterHook | None = None,
 ) -> None:
-    """Drain every notifier whenever woken (new alerts) or every `idle` seconds, until cancelled."""
+    """Drain every notifier whenever woken (new alerts) or every `idle` seconds, until cancelled.
+
+    `notifiers` is read anew every round: a notifier added to it (one that could start at last) is drained too.
+    """
     while True:
         for notifier in notifiers:
             try:

@@ -137,7 +137,8 @@ class Store(ABC):
         """Deliveries given up on at or after `since`, over every outbox the store keeps."""
 
     @abstractmethod
-    def outbox_depth(self) -> int: ...
+    def outbox_depth(self, notifier: str | None = None) -> int:
+        """Deliveries owed (to one notifier, or to all)."""
 
     @abstractmethod
     def oldest_owed(self) -> datetime | None: ...

@@ -620,8 +620,10 @@ class SqliteStore(TelegramStoreMixin, Store):
             (*values, alert_id, notifier),
         )
 
-    def outbox_depth(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'owed'").fetchone()[0])
+    def outbox_depth(self, notifier: str | None = None) -> int:
+        return int(self.conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'owed' AND (? IS NULL OR notifier = ?)", (notifier, notifier)
+        ).fetchone()[0])
 
     def oldest_owed(self) -> datetime | None:
         row = self.conn.execute(
