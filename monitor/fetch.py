@@ -193,27 +193,30 @@ class Fetcher:
             request_headers["If-Modified-Since"] = last_modified
         guarded = guard or not self.allow_private
         s = self.settings
+        clock = asyncio.get_running_loop().time
         current = url
-        connected = False  # holding the current hop's slots (else waiting for them, should the time run out)
+        waited = 0.0  # seconds spent waiting for connection slots, over the hops so far
+        since: float | None = None  # when the current hop began to wait for its slots (None: it holds them)
         try:
             async with asyncio.timeout(s.total_timeout):
                 for _ in range(s.max_redirects + 1):
                     target = _http_url(current, url)
+                    since = clock()
                     async with self._slot(target):
-                        connected = True
+                        waited, since = waited + clock() - since, None
                         if guarded:
                             port = target.port or (443 if target.scheme == "https" else 80)
                             await resolve_public(target.host, port, url)
                         outcome = await self._get(url, target, request_headers)
-                    connected = False
                     if isinstance(outcome, FetchResult):
                         return outcome
                     current = outcome
         except TimeoutError:
-            if connected:
-                raise FetchError(f"no complete answer within {s.total_timeout:g} s", url) from None
-            raise FetchError(f"waited {s.total_timeout:g} s for a connection ({s.per_host} per host and"
-                             f" {s.max_connections} in all were busy)", url) from None
+            if since is not None:
+                raise FetchError(f"waited {s.total_timeout:g} s for a connection ({s.per_host} per host and"
+                                 f" {s.max_connections} in all were busy)", url) from None
+            spent = f" ({waited:.1f} s of it waiting for a connection)" if waited >= s.total_timeout / 10 else ""
+            raise FetchError(f"no complete answer within {s.total_timeout:g} s{spent}", url) from None
         raise FetchError(f"more than {s.max_redirects} redirects", url)
 
     @asynccontextmanager
