@@ -34,6 +34,7 @@ ACCEPT = (
 CONTENT_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "br"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+AUTH_STATUSES = frozenset({401, 403})  # a refusal that the source's withheld headers may explain
 # Cloud metadata endpoints that are not caught by the link-local/private checks.
 METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
 
@@ -126,7 +127,7 @@ class PerHostTransport(httpx.AsyncBaseTransport):
         self._pools: dict[tuple[str, str, int | None], httpx.AsyncHTTPTransport] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = (request.url.scheme, request.url.host, request.url.port)
+        key = _origin(request.url)
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = httpx.AsyncHTTPTransport(verify=self._tls, limits=self._limits)
@@ -179,18 +180,23 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         headers: Mapping[str, str] | None = None,
+        headers_for: str | None = None,
         guard: bool = False,
     ) -> FetchResult:
         """GET `url` (conditionally when `etag`/`last_modified` are given); a 304 comes back with no body.
 
+        `headers` (a source's own: credentials, cookies) go only to the origin (scheme, host, port) of
+        `headers_for`, default `url`: not to a URL of another origin, nor to any hop after a redirect leaves it.
         Raises FetchError for network errors, timeouts, statuses other than 2xx/304, bodies over
         `max_bytes`, too many redirects, non-HTTP redirects and (when guarded) non-public addresses.
         """
-        request_headers = dict(headers or {})
+        conditional: dict[str, str] = {}
         if etag:
-            request_headers["If-None-Match"] = etag
+            conditional["If-None-Match"] = etag
         if last_modified:
-            request_headers["If-Modified-Since"] = last_modified
+            conditional["If-Modified-Since"] = last_modified
+        scoped = dict(headers or {})  # sent while the fetch stays on the origin they belong to
+        home = _origin(_http_url(headers_for or url, url)) if scoped else None
         guarded = guard or not self.allow_private
         s = self.settings
         clock = asyncio.get_running_loop().time
@@ -201,13 +207,16 @@ class Fetcher:
             async with asyncio.timeout(s.total_timeout):
                 for _ in range(s.max_redirects + 1):
                     target = _http_url(current, url)
+                    if scoped and _origin(target) != home:
+                        scoped = {}  # left the origin: not sent again, even to a redirect back to it
+                    withheld = bool(headers) and not scoped
                     since = clock()
                     async with self._slot(target):
                         waited, since = waited + clock() - since, None
                         if guarded:
                             port = target.port or (443 if target.scheme == "https" else 80)
                             await resolve_public(target.host, port, url)
-                        outcome = await self._get(url, target, request_headers)
+                        outcome = await self._get(url, target, {**scoped, **conditional}, withheld)
                     if isinstance(outcome, FetchResult):
                         return outcome
                     current = outcome
@@ -223,13 +232,13 @@ class Fetcher:
     async def _slot(self, target: httpx.URL) -> AsyncIterator[None]:
         """Hold one slot of the target's origin and one global slot; the origin's first, so requests to a busy
         or hanging host wait without holding connections other hosts need."""
-        origin = (target.scheme, target.host.lower(), target.port)
-        per_host = self._origins.setdefault(origin, asyncio.Semaphore(self.settings.per_host))
+        per_host = self._origins.setdefault(_origin(target), asyncio.Semaphore(self.settings.per_host))
         async with per_host, self._global:
             yield
 
-    async def _get(self, url: str, target: httpx.URL, headers: Mapping[str, str]) -> FetchResult | str:
-        """One request: the result, or the absolute address a redirect points to."""
+    async def _get(self, url: str, target: httpx.URL, headers: Mapping[str, str], withheld: bool) -> FetchResult | str:
+        """One request: the result, or the absolute address a redirect points to; `withheld`: without the
+        source's headers, which a refusal's error then says."""
         began = time.monotonic()
         try:
             async with self._client.stream("GET", target, headers=headers) as response:
@@ -237,7 +246,7 @@ class Fetcher:
                 if status in REDIRECT_STATUSES and "location" in response.headers:
                     return urljoin(str(response.url), response.headers["location"])
                 if status != 304 and not 200 <= status < 300:
-                    raise _status_error(url, response)
+                    raise _status_error(url, response, withheld)
                 content = await self._read(url, response)  # read to the end even for a 304: keeps the connection
         except httpx.ConnectTimeout as exc:
             raise Unreachable(f"timed out (ConnectTimeout) fetching {target}", url) from exc
@@ -293,8 +302,16 @@ def _http_url(address: str, asked: str) -> httpx.URL:
     return target
 
 
-def _status_error(url: str, response: httpx.Response) -> FetchError:
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port (None: the scheme's default) of `url`, the unit of trust and of connection pools."""
+    return url.scheme, url.host.lower(), url.port
+
+
+def _status_error(url: str, response: httpx.Response, withheld: bool) -> FetchError:
     status = response.status_code
     retry_after = parse_retry_after(response.headers.get("retry-after")) if status in RETRY_AFTER_STATUSES else None
-    wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
-    return FetchError(f"HTTP {status} {response.reason_phrase}{wait}", url, status=status, retry_after=retry_after)
+    notes = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
+    if withheld and status in AUTH_STATUSES:
+        where = f"{response.url.scheme}://{response.url.netloc.decode()}"
+        notes += f" (the source's headers were not sent to {where}: they go to the source's own origin only)"
+    return FetchError(f"HTTP {status} {response.reason_phrase}{notes}", url, status=status, retry_after=retry_after)

@@ -209,7 +209,9 @@ class Pipeline:
         (counted in the report: one page's failure is its own, the source's other items go on)."""
         item = parsed.article
         try:
-            page = await self.fetcher.fetch(item.url, headers=source.headers, guard=not source.allow_private)
+            page = await self.fetcher.fetch(
+                item.url, headers=source.headers, headers_for=str(source.url), guard=not source.allow_private
+            )
             info = await self.workers.extract(page.content, page.final_url, source.article_selector, page.charset)
         except Exception as exc:
             error = describe(exc)
