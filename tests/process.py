@@ -19,6 +19,7 @@ from typing import IO, Any
 import httpx
 import yaml
 
+from .servers import LoopbackServer
 from .testdata import REPO
 
 
@@ -41,6 +42,14 @@ def write_config(workdir: Path, sources: list[dict[str, object]], **sections: ob
     path = workdir / "monitor.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path, port
+
+
+def write_feed_config(
+    workdir: Path, site: LoopbackServer, notifier: dict[str, Any], interval: float
+) -> tuple[Path, int]:
+    """write_config for one source, `site`'s /feed polled every `interval` s without jitter, and one notifier."""
+    return write_config(workdir, [{"name": "site", "url": site.url("/feed")}], notifiers=[notifier],
+                        schedule={"interval": interval, "jitter": 0})
 
 
 class MonitorProcess:

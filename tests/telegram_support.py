@@ -68,6 +68,12 @@ def notifier_for(store: Any, base_url: str, **options: Any) -> TelegramNotifier:
     return TelegramNotifier(NOTIFIER, parse_options(NOTIFIER, opts), store, TOKEN)
 
 
+def telegram_config(api: BotApiStandIn, **options: Any) -> dict[str, Any]:
+    """A config's `telegram` notifier against the stand-in `api`, with the quick limits of `stand_in`."""
+    return {"name": "telegram", "kind": "telegram", "base_url": api.base_url, "poll_timeout": 0.5,
+            "rate": {"per_second": 30, "chat_interval": 0.1, "group_per_minute": 20}, **options}
+
+
 async def drain_all(store: Any, notifier: TelegramNotifier) -> int:
     """Move everything owed to the notifier from the outbox to its per-chat deliveries."""
     total = 0

@@ -19,14 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from .botapi import BotApiStandIn, Fault
+from .process import write_feed_config
 from .servers import LoopbackServer
-from .telegram_support import TOKEN, stand_in
+from .telegram_support import TOKEN, stand_in, telegram_config
 from .test_health import sample
-from .test_hostile import free_port
-from .test_pipeline import REPO
+from .testdata import REPO
 
 SUBSCRIBER = 7
 OPERATOR = 42
@@ -63,33 +62,9 @@ def wait_healthy(port: int, proc: subprocess.Popen[str], timeout: float = 15.0) 
     raise AssertionError("the service did not come up")
 
 
-def write_config(workdir: Path, site: LoopbackServer, api: BotApiStandIn, port: int) -> Path:
-    (workdir / "watchlists").mkdir()
-    (workdir / "watchlists" / "ceasefire.yaml").write_text(
-        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    telegram = {
-        "name": "telegram",
-        "kind": "telegram",
-        "base_url": api.base_url,
-        "admins": [OPERATOR],
-        "rate": {"per_second": 30, "chat_interval": 0.1, "group_per_minute": 20},
-        "poll_timeout": 0.5,
-        "backoff_base": 0.1,
-        "backoff_cap": 0.3,
-        "max_attempts": 3,
-    }
-    config = {
-        "storage": {"path": "db.sqlite3"},
-        "schedule": {"interval": 0.5, "jitter": 0},
-        "health": {"port": port},
-        "reload": {"watch": False},
-        "notifiers": [telegram],
-        "sources": [{"name": "site", "url": site.url("/feed")}],
-    }
-    path = workdir / "monitor.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+def write_config(workdir: Path, site: LoopbackServer, api: BotApiStandIn) -> tuple[Path, int]:
+    telegram = telegram_config(api, admins=[OPERATOR], backoff_base=0.1, backoff_cap=0.3, max_attempts=3)
+    return write_feed_config(workdir, site, telegram, interval=0.5)
 
 
 def wait(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -106,8 +81,7 @@ def test_a_stuck_delivery_is_dead_lettered_seen_and_passed_and_an_unreadable_2xx
     http_server.route("/feed", feed(base, range(0)))
     api.poison("Border report 0", Fault("error", 500), chat=SUBSCRIBER)
     api.poison("Border report 1", Fault("garbled"), chat=SUBSCRIBER)
-    port = free_port()
-    config = write_config(tmp_path, http_server, api, port)
+    config, port = write_config(tmp_path, http_server, api)
     env = {**os.environ, "PYTHONPATH": str(REPO), "TELEGRAM_BOT_TOKEN": TOKEN}
     cmd = [sys.executable, "-m", "monitor", "run", "--config", str(config)]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

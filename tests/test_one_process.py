@@ -7,80 +7,34 @@ and leaves the delivery to the service: with a slow webhook receiver, nothing ar
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
 
+from .process import write_feed_config
+from .receivers import WebhookReceiver
 from .servers import LoopbackServer
 from .test_dead_letters import feed, wait_healthy
-from .test_hostile import free_port
-from .test_pipeline import REPO
+from .testdata import REPO
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that takes `delay` seconds per POST and records each alert's URL."""
-
-    def __init__(self, delay: float) -> None:
-        self.urls: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                time.sleep(delay)
-                receiver.urls.append(body["url"])
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver(delay=0.3)
-    yield r
-    r.stop()
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver(delay=0.3) as r:
+        yield r
 
 
-def write_config(workdir: Path, site: LoopbackServer, hook: str, port: int) -> Path:
-    (workdir / "watchlists").mkdir(exist_ok=True)
-    (workdir / "watchlists" / "ceasefire.yaml").write_text(
-        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    config = {
-        "storage": {"path": "db.sqlite3"},
-        "schedule": {"interval": 60, "jitter": 0},  # one poll at start: what comes later is for `once` to find
-        "health": {"port": port},
-        "reload": {"watch": False},
-        "notifiers": [{"name": "hook", "kind": "webhook", "url": hook, "timeout": 5}],
-        "sources": [{"name": "site", "url": site.url("/feed")}],
-    }
-    path = workdir / "monitor.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+def write_config(workdir: Path, site: LoopbackServer, hook: str) -> tuple[Path, int]:
+    notifier = {"name": "hook", "kind": "webhook", "url": hook, "timeout": 5}
+    return write_feed_config(workdir, site, notifier, interval=60)  # one poll at start: later is for `once`
 
 
 def monitor(*args: str, cwd: Path) -> subprocess.Popen[str]:
@@ -100,11 +54,10 @@ def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> int:
 
 
 def test_a_second_service_on_one_database_refuses_to_start_and_a_sigkill_frees_it(
-    http_server: LoopbackServer, receiver: Receiver, tmp_path: Path
+    http_server: LoopbackServer, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     http_server.route("/feed", feed(http_server.base, range(0)))
-    port = free_port()
-    config = write_config(tmp_path, http_server, receiver.url, port)
+    config, port = write_config(tmp_path, http_server, receiver.url)
     first = monitor("run", "--config", str(config), cwd=tmp_path)
     try:
         wait_healthy(port, first)
@@ -124,12 +77,11 @@ def test_a_second_service_on_one_database_refuses_to_start_and_a_sigkill_frees_i
 
 
 def test_once_beside_a_running_service_records_and_leaves_the_delivery_to_it(
-    http_server: LoopbackServer, receiver: Receiver, tmp_path: Path
+    http_server: LoopbackServer, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     base = http_server.base
     http_server.route("/feed", feed(base, range(12)))
-    port = free_port()
-    config = write_config(tmp_path, http_server, receiver.url, port)
+    config, port = write_config(tmp_path, http_server, receiver.url)
     service = monitor("run", "--config", str(config), cwd=tmp_path)
     try:
         wait_healthy(port, service)

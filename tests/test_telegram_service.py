@@ -12,7 +12,7 @@ from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.service import Service
 from tests.botapi import BotApiStandIn
-from tests.telegram_support import TOKEN, stand_in, until
+from tests.telegram_support import TOKEN, stand_in, telegram_config, until
 
 from .test_pipeline import seed_source, write_config
 
@@ -32,14 +32,7 @@ async def test_a_subscriber_gets_the_seed_alert_once_and_operators_get_status(
     api: BotApiStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    telegram = {
-        "name": "telegram",
-        "kind": "telegram",
-        "base_url": api.base_url,
-        "admins": [OPERATOR],
-        "rate": {"per_second": 30, "chat_interval": 0.1, "group_per_minute": 20},
-        "poll_timeout": 0.5,
-    }
+    telegram = telegram_config(api, admins=[OPERATOR])
     with StaticSite({}) as site:
         site.routes = seed_routes(site.base)
         site.routes["/eng/rss/"] = (EMPTY_FEED, "application/rss+xml")  # nothing to alert on yet

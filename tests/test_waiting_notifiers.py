@@ -10,17 +10,12 @@ notifiers, not to the ones it could build itself.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,11 +31,12 @@ from monitor.service import Service, run_once
 from monitor.store import Store
 
 from .botapi import BotApiStandIn
+from .process import write_feed_config
+from .receivers import WebhookReceiver
 from .servers import LoopbackServer
-from .telegram_support import TOKEN, stand_in, until
+from .telegram_support import TOKEN, stand_in, telegram_config, until
 from .test_dead_letters import feed, wait, wait_healthy
 from .test_health import sample
-from .test_hostile import free_port
 from .testdata import REPO
 
 SECRET_ENV = "HOOK_SECRET"
@@ -51,42 +47,10 @@ SECRETS = (SECRET_ENV, "TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN_FILE")
 BASE_ENV = {k: v for k, v in os.environ.items() if k not in SECRETS}
 
 
-class Receiver:
-    """A webhook receiver on 127.0.0.1: records each alert's URL, in arrival order, and whether it was signed."""
-
-    def __init__(self) -> None:
-        self.urls: list[str] = []
-        self.signed: list[bool] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                receiver.signed.append(self.headers.get("X-Monitor-Signature") == good)
-                receiver.urls.append(json.loads(body)["url"])
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.stop()
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver(secret=SECRET) as r:
+        yield r
 
 
 @pytest.fixture
@@ -96,26 +60,12 @@ def api() -> Iterator[BotApiStandIn]:
 
 
 def write_config(workdir: Path, site: LoopbackServer, notifier: dict[str, Any], interval: float = 0.5) -> Path:
-    (workdir / "watchlists").mkdir(exist_ok=True)
-    (workdir / "watchlists" / "ceasefire.yaml").write_text(
-        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    config = {
-        "storage": {"path": "db.sqlite3"},
-        "schedule": {"interval": interval, "jitter": 0},
-        "health": {"port": free_port()},
-        "reload": {"watch": False},
-        "notifiers": [notifier],
-        "sources": [{"name": "site", "url": site.url("/feed")}],
-    }
-    path = workdir / "monitor.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    return write_feed_config(workdir, site, notifier, interval)[0]
 
 
-def telegram(api: BotApiStandIn, **options: Any) -> dict[str, Any]:
-    return {"name": "telegram", "kind": "telegram", "base_url": api.base_url, "poll_timeout": 0.5,
-            "rate": {"per_second": 30, "chat_interval": 0.1, "group_per_minute": 20}, **options}
+def signed_hook(receiver: WebhookReceiver) -> dict[str, Any]:
+    """The webhook notifier for `receiver`, its secret in ${SECRET_ENV}."""
+    return {"name": "hook", "kind": "webhook", "url": receiver.url, "secret_env": SECRET_ENV, "timeout": 5}
 
 
 class Run:
@@ -160,11 +110,11 @@ def stories(base: str, numbers: range) -> list[str]:
 
 
 def test_a_webhook_without_its_secret_waits_and_after_a_restart_with_it_delivers_everything_once_in_order(
-    http_server: LoopbackServer, receiver: Receiver, tmp_path: Path
+    http_server: LoopbackServer, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     base = http_server.base
     http_server.route("/feed", feed(base, range(3)))
-    hook = {"name": "hook", "kind": "webhook", "url": receiver.url, "secret_env": SECRET_ENV, "timeout": 5}
+    hook = signed_hook(receiver)
     config = write_config(tmp_path, http_server, hook)
 
     check = subprocess.run([sys.executable, "-m", "monitor", "check-config", "--config", str(config)],
@@ -204,7 +154,7 @@ def test_telegram_without_a_token_waits_and_after_a_restart_with_one_every_subsc
 ) -> None:
     base = http_server.base
     http_server.route("/feed", feed(base, range(0)))
-    config = write_config(tmp_path, http_server, telegram(api))
+    config = write_config(tmp_path, http_server, telegram_config(api))
 
     with Run(config, {"TELEGRAM_BOT_TOKEN": TOKEN}):  # two chats subscribe
         wait(lambda: any(method == "setMyCommands" for method, _ in api.calls))
@@ -239,7 +189,7 @@ def test_a_token_file_that_appears_before_a_sighup_starts_telegram_and_it_sends_
     base = http_server.base
     http_server.route("/feed", feed(base, range(3)))
     channel = {"chat": CHANNEL, "watchlists": ["ceasefire"]}
-    config = write_config(tmp_path, http_server, telegram(api, channels=[channel]))
+    config = write_config(tmp_path, http_server, telegram_config(api, channels=[channel]))
     token_file = tmp_path / "bot_token"
     with Run(config, {"TELEGRAM_BOT_TOKEN_FILE": str(token_file)}) as service:
         wait(lambda: service.health()["outbox_depth"] == 3)
@@ -255,11 +205,11 @@ def test_a_token_file_that_appears_before_a_sighup_starts_telegram_and_it_sends_
 
 
 def test_once_beside_a_service_owes_its_alerts_to_the_configured_notifiers_not_to_those_it_can_build(
-    http_server: LoopbackServer, receiver: Receiver, tmp_path: Path
+    http_server: LoopbackServer, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     base = http_server.base
     http_server.route("/feed", feed(base, range(2)))
-    hook = {"name": "hook", "kind": "webhook", "url": receiver.url, "secret_env": SECRET_ENV, "timeout": 5}
+    hook = signed_hook(receiver)
     config = write_config(tmp_path, http_server, hook, interval=60)  # the service polls once, at start
     with Run(config, {SECRET_ENV: SECRET}) as service:
         wait(lambda: len(receiver.urls) == 2)

@@ -6,10 +6,8 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,56 +17,16 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.notify import NOTIFIER_KINDS, drain
 from monitor.notify.webhook import SIGNATURE_HEADER, WebhookNotifier
 from monitor.retry import parse_retry_after
+from tests.receivers import WebhookReceiver
 from tests.telegram_support import make_alert, open_store
 
 SECRET = "s3cret-for-hmac"
 
 
-class Receiver:
-    """Records POSTs; answers each with the next scripted (status, headers), else 204; `poison`: (marker, status)
-    answers every POST whose body carries the marker. A scripted Content-Length header is sent as is, with
-    the `body` given (so a test can promise more than it sends)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.script: list[tuple[int, dict[str, str]]] = []
-        self.poison: tuple[bytes, int] | None = None
-        self.body = b""
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
-                status, headers = receiver.script.pop(0) if receiver.script else (204, {})
-                if receiver.poison is not None and receiver.poison[0] in body:
-                    status = receiver.poison[1]
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                if "Content-Length" not in headers:
-                    self.send_header("Content-Length", str(len(receiver.body)))
-                self.end_headers()
-                self.wfile.write(receiver.body)
-                self.close_connection = "Content-Length" in headers  # a body cut short ends with the connection
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.stop()
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as r:
+        yield r
 
 
 @pytest.fixture
@@ -86,7 +44,9 @@ def webhook(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> Webhoo
     return notifier
 
 
-async def test_posts_the_alert_as_signed_json(store: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_posts_the_alert_as_signed_json(
+    store: Any, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     notifier = webhook(receiver.url, monkeypatch)
     alert = make_alert(store, title="Truce <b> & co", notifiers=("hook",))
     await notifier.start()
@@ -118,7 +78,7 @@ async def test_posts_the_alert_as_signed_json(store: Any, receiver: Receiver, mo
 )
 async def test_error_answers_become_delivery_errors(
     store: Any,
-    receiver: Receiver,
+    receiver: WebhookReceiver,
     monkeypatch: pytest.MonkeyPatch,
     status: int,
     headers: dict[str, str],
@@ -151,7 +111,7 @@ async def test_a_network_error_is_retried(store: Any, monkeypatch: pytest.Monkey
 
 
 async def test_through_the_outbox_retry_after_is_honoured_then_delivered(
-    store: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    store: Any, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.script.append((429, {"Retry-After": "120"}))
     notifier = webhook(receiver.url, monkeypatch)
@@ -191,7 +151,7 @@ def test_retry_after_parses_seconds_and_dates() -> None:
 )
 async def test_a_2xx_is_delivered_whatever_its_body(
     store: Any,
-    receiver: Receiver,
+    receiver: WebhookReceiver,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     headers: dict[str, str],
@@ -216,7 +176,7 @@ def due_again(store: Any) -> None:
 
 
 async def test_an_alert_failing_while_the_receiver_answers_is_dead_lettered_and_the_queue_moves_on(
-    store: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    store: Any, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.poison = (b"Poison pill", 500)  # the receiver fails on this alert, every time
     notifier = webhook(receiver.url, monkeypatch, max_attempts=3)
@@ -240,7 +200,7 @@ async def test_an_alert_failing_while_the_receiver_answers_is_dead_lettered_and_
 
 @pytest.mark.parametrize("status", [503, None])  # unavailable, or nothing listening
 async def test_an_outage_of_the_receiver_dead_letters_nothing(
-    store: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, status: int | None
+    store: Any, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch, status: int | None
 ) -> None:
     url = receiver.url
     if status is None:
