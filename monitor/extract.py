@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import trafilatura
 from bs4 import BeautifulSoup
 from bs4.dammit import EncodingDetector
-from bs4.element import Comment, NavigableString, Tag
+from bs4.element import Comment, NavigableString, PageElement, Tag
 from charset_normalizer import from_bytes
 from htmldate import find_date
 from lxml.html import HtmlElement
@@ -241,19 +241,22 @@ def select_text(html: str, selector: str) -> str:
 
 
 def _text_pieces(node: Tag) -> Iterator[str]:
-    """Text of an element with a newline around each block-level element, skipping scripts and comments."""
-    for child in node.children:
-        if isinstance(child, Comment):
+    """Text of an element with a newline around each block-level element, skipping scripts and comments
+    (walked with a stack of its own: a page may nest elements far deeper than Python may recurse)."""
+    stack: list[PageElement | None] = list(reversed(node.contents))  # None: the end of a block
+    while stack:
+        child = stack.pop()
+        if child is None:
+            yield "\n"
+        elif isinstance(child, Comment):
             continue
-        if isinstance(child, NavigableString):
+        elif isinstance(child, NavigableString):
             yield SPACES.sub(" ", child)
         elif isinstance(child, Tag) and child.name not in SKIP_TAGS:
-            block = child.name in BLOCK_TAGS
-            if block:
+            if child.name in BLOCK_TAGS:
                 yield "\n"
-            yield from _text_pieces(child)
-            if block:
-                yield "\n"
+                stack.append(None)
+            stack.extend(reversed(child.contents))
 
 
 def normalise_text(text: str) -> str:

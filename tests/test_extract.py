@@ -170,6 +170,10 @@ def test_selector_nested_matches_are_not_repeated() -> None:
     assert extract_body(html, selector=".x") == "Outer.\nInner."
 
 
+def test_selector_reads_elements_nested_deeper_than_python_recurses() -> None:
+    assert extract_body(page("<main>" + "<div>deep " * 5000 + "</main>"), selector="main").count("deep") == 5000
+
+
 def test_selector_on_seed_article_excludes_sidebar() -> None:
     body = extract_body(seed("article.html"), SEED_URL, selector="div.article-body")
     truth = SEED_BODY.read_text(encoding="utf-8")
