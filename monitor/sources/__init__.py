@@ -1,11 +1,13 @@
 """Source kinds, registered under the name the config uses (`kind: feed`, `kind: html`).
 
-A kind turns a fetched document into `Article` records; fetching itself is the fetcher's job.
+A kind turns a fetched document into `Article` records; fetching itself is the fetcher's job. A document
+gives at most `MAX_ITEMS` of them (its first ones): memory and work stay bounded whatever it lists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from monitor.records import Article, FetchResult
@@ -30,6 +32,9 @@ SOURCE_KINDS: Registry[SourceKind] = Registry(
 )
 
 K = TypeVar("K", bound=type)
+T = TypeVar("T")
+MAX_ITEMS = 1_000  # items (feed entries, listing links) read from one document; the rest are ignored
+log = logging.getLogger(__name__)
 
 
 def register(name: str) -> Callable[[K], K]:
@@ -40,3 +45,16 @@ def register(name: str) -> Callable[[K], K]:
         return cls
 
     return add
+
+
+def first_items(items: Sequence[T], source: str, url: str) -> Sequence[T]:
+    """The first `MAX_ITEMS` of a document's items (a warning when there are more)."""
+    if len(items) > MAX_ITEMS:
+        items_cut(source, url)
+    return items[:MAX_ITEMS]
+
+
+def items_cut(source: str, url: str) -> None:
+    """Warn that the document at `url` lists more than `MAX_ITEMS` items and only the first are read."""
+    log.warning("source %s: %s lists more than %d items; reading the first %d", source, url, MAX_ITEMS, MAX_ITEMS,
+                extra={"source": source})

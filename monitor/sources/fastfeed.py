@@ -36,6 +36,7 @@ DCTERMS = frozenset({"http://purl.org/dc/terms/"})
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 HTML_TYPES = frozenset({"", "text/html", "html", "application/xhtml+xml", "xhtml"})
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
+PARSER_OPTIONS: dict[str, Any] = {"resolve_entities": False, "no_network": True, "load_dtd": False, "encoding": "utf-8"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +67,16 @@ def plausible(when: datetime) -> datetime | None:
     return when if when > EPOCH else None
 
 
-def parse_simple(text: str, url: str) -> list[FeedItem] | None:
-    """The items of a well-formed RSS or Atom 1.0 document; None when feedparser should read it."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, encoding="utf-8")
+def parse_simple(text: str, url: str, *, cut: bool = False) -> list[FeedItem] | None:
+    """The items of a well-formed RSS or Atom 1.0 document; None when feedparser should read it.
+
+    `cut`: the text stops before the document's end (just before an item), so its open elements stay open.
+    """
     try:
-        root = etree.fromstring(text.encode("utf-8"), parser, base_url=url)
+        root = _root(text.encode("utf-8"), url, cut)
     except (etree.XMLSyntaxError, ValueError):
+        return None
+    if root is None:
         return None
     if root.getroottree().docinfo.internalDTD is not None:
         return None  # entities declared in the document: feedparser knows what to do with them
@@ -84,6 +89,15 @@ def parse_simple(text: str, url: str) -> list[FeedItem] | None:
     if root.tag == f"{{{ATOM_NS}}}feed":
         return [_atom_item(entry) for entry in _children(root, ATOM, "entry")]
     return None
+
+
+def _root(data: bytes, url: str, cut: bool) -> etree._Element | None:
+    """The document's root element, every byte of it read (and checked); None for a cut text with no element."""
+    if not cut:
+        return etree.fromstring(data, etree.XMLParser(**PARSER_OPTIONS), base_url=url)
+    parser = etree.XMLPullParser(events=("start",), base_url=url, **PARSER_OPTIONS)  # no end needed, no end checked
+    parser.feed(data)
+    return next((element for _, element in parser.read_events()), None)
 
 
 class _Fields:

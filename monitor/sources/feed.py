@@ -1,4 +1,9 @@
-"""Source kind `feed`: RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed 1/1.1 via json."""
+"""Source kind `feed`: RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed 1/1.1 via json.
+
+Of a document, the first `MAX_ITEMS` items are read; of XML, only the items before the one in which its
+`MAX_FEED_ELEMENTS`-th element is, and JSON of more objects is refused: parse trees grow with the elements
+(100-600 bytes each), whatever their size.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,9 +22,9 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.records import Article, FetchResult
-from monitor.sources import register
+from monitor.sources import MAX_ITEMS, first_items, items_cut, register
 from monitor.sources.fastfeed import FeedItem, from_struct, parse_simple, plausible
-from monitor.sources.text import decode_document, html_to_text
+from monitor.sources.text import decode_document, html_to_text, nth_start_tag
 from monitor.urls import canonical_url
 
 # GUIDs unique by their form: a URL, a URN, a tag: URI or a UUID
@@ -30,6 +36,8 @@ MAX_INFLATED = 20_000_000  # a feed saved gzipped and served without Content-Enc
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/", "1")
 # feedparser's notes that say nothing about the items (we decode to UTF-8 ourselves, types vary in the wild)
 HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+ITEM_START = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")  # an RSS item's or Atom entry's start tag
+MAX_FEED_ELEMENTS = 50_000  # real feeds have up to ~75 elements an item, and rarely more than 5,000 in all
 
 
 @register("feed")
@@ -49,7 +57,10 @@ class FeedKind:
         body = text.lstrip("\ufeff \t\r\n")
         if not body:
             raise ParseError(f"{result.url}: empty document, not a feed")
-        items = _json_items(body, result.url) if body.startswith("{") else _xml_items(body, result.url)
+        if body.startswith("{"):
+            items = first_items(_json_items(body, result.url), source, result.url)
+        else:
+            items = _xml_items(body, result.url, source)
         return _articles(items, result.final_url or result.url, source, language)
 
 
@@ -67,12 +78,33 @@ def _inflate(content: bytes, url: str) -> bytes:
     return inflated
 
 
-def _xml_items(text: str, url: str) -> list[FeedItem]:
-    fast = parse_simple(text, url)
-    return fast if fast is not None else _feedparser_items(text, url)
+def _xml_items(text: str, url: str, source: str) -> list[FeedItem]:
+    first = _first_items(text, url, source)
+    cut = len(first) < len(text)
+    fast = parse_simple(first, url, cut=cut)
+    return fast if fast is not None else _feedparser_items(first, url, cut=cut)
 
 
-def _feedparser_items(text: str, url: str) -> list[FeedItem]:
+def _first_items(text: str, url: str, source: str) -> str:
+    """The document up to its (`MAX_ITEMS` + 1)-th item, or up to its last item that starts before its
+    (`MAX_FEED_ELEMENTS` + 1)-th element, with a warning; all of it when it is within both bounds."""
+    limit = nth_start_tag(text, MAX_FEED_ELEMENTS + 1)
+    starts = [m.start() for m in islice(ITEM_START.finditer(text, 0, len(text) if limit is None else limit),
+                                        MAX_ITEMS + 1)]
+    if len(starts) > MAX_ITEMS:
+        items_cut(source, url)
+        return text[: starts[MAX_ITEMS]]
+    if limit is None:
+        return text
+    if len(starts) < 2:
+        raise ParseError(f"{url}: more than {MAX_FEED_ELEMENTS} elements before the end of its first item; not read")
+    log.warning("source %s: %s has more than %d elements; reading its first %d items", source, url,
+                MAX_FEED_ELEMENTS, len(starts) - 1, extra={"source": source})
+    return text[: starts[-1]]
+
+
+def _feedparser_items(text: str, url: str, *, cut: bool = False) -> list[FeedItem]:
+    """The items feedparser reads; `cut`: the text stops short on purpose (no warning that it is not well-formed)."""
     parsed = feedparser.parse(
         io.BytesIO(text.encode("utf-8")),  # a file object: feedparser would open a bare string as a path
         response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
@@ -83,7 +115,7 @@ def _feedparser_items(text: str, url: str) -> list[FeedItem]:
         problem = parsed.get("bozo_exception") or "no RSS, RDF or Atom root element"
         raise ParseError(f"{url}: not a feed ({problem})")
     problem = parsed.get("bozo_exception")
-    if parsed.get("bozo") and not isinstance(problem, HARMLESS_BOZO):
+    if parsed.get("bozo") and not isinstance(problem, HARMLESS_BOZO) and not cut:
         log.warning("%s: feed is not well-formed (%s); using the %d items read", url, problem, len(parsed.entries))
     feed_language = parsed.feed.get("language")
     return [_xml_item(entry, feed_language) for entry in parsed.entries]
@@ -111,8 +143,9 @@ def _xml_language(entry: Mapping[str, Any]) -> str | None:
 
 
 def _json_items(text: str, url: str) -> list[FeedItem]:
+    """The first `MAX_ITEMS` + 1 items of a JSON Feed (ParseError for one of more than `MAX_FEED_ELEMENTS` objects)."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_CountedObjects(url))
     except ValueError as exc:
         raise ParseError(f"{url}: not a feed (invalid JSON: {exc})") from exc
     version = data.get("version") if isinstance(data, dict) else None
@@ -121,7 +154,21 @@ def _json_items(text: str, url: str) -> list[FeedItem]:
     ):
         raise ParseError(f"{url}: not a feed (JSON without a JSON Feed version and items)")
     feed_language = data.get("language")
-    return [_json_item(entry, feed_language) for entry in data["items"] if isinstance(entry, dict)]
+    return [_json_item(entry, feed_language) for entry in data["items"][: MAX_ITEMS + 1] if isinstance(entry, dict)]
+
+
+class _CountedObjects:
+    """json's object_pairs_hook: each object as a dict, and a ParseError at the (`MAX_FEED_ELEMENTS` + 1)-th."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.count = 0
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        self.count += 1
+        if self.count > MAX_FEED_ELEMENTS:
+            raise ParseError(f"{self.url}: more than {MAX_FEED_ELEMENTS} JSON objects; not read")
+        return dict(pairs)
 
 
 def _json_item(entry: Mapping[str, Any], feed_language: Any) -> FeedItem:

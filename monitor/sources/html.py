@@ -3,23 +3,23 @@
 Options: `link_selector` (required: CSS selector of the links, e.g. "h2 a"), `title_selector` (optional:
 CSS selector of the title inside each link; default the link's text; an image-only link takes the
 title of a later link to the same URL, or none), `same_site` (optional: keep only
-links on the listing page's host or its subdomains).
+links on the listing page's host or its subdomains). A page is read up to its `MAX_HTML_ELEMENTS`-th element and
+gives its first `MAX_ITEMS` links.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, Tag
+from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
 from monitor.errors import ParseError
 from monitor.records import Article, FetchResult
-from monitor.sources import register
-from monitor.sources.text import clean_text, decode_document
+from monitor.sources import first_items, register
+from monitor.sources.text import clean_text, decode_document, first_elements, soup_of
 from monitor.urls import canonical_url
 
 NOT_ARTICLES = ("javascript:", "mailto:", "tel:", "data:", "#")
@@ -42,20 +42,18 @@ class HtmlKind:
         if not link_selector:
             raise ParseError(f"source {source}: an html source needs link_selector")
         page = result.final_url or result.url
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-            soup = BeautifulSoup(decode_document(result.content, result.charset, is_html=True), "lxml")
-        base_tag = soup.find("base", href=True)
-        base = urljoin(page, str(base_tag["href"])) if isinstance(base_tag, Tag) else page
-        titles = _links(_select(soup, link_selector, source), base, options.get("title_selector"), source)
+        with soup_of(first_elements(decode_document(result.content, result.charset, is_html=True), result.url)) as soup:
+            base_tag = soup.find("base", href=True)
+            base = urljoin(page, str(base_tag["href"])) if isinstance(base_tag, Tag) else page
+            titles = _links(_select(soup, link_selector, source), base, options.get("title_selector"), source)
+            html_tag = soup.find("html")
+            lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
         if options.get("same_site"):
             titles = {url: title for url, title in titles.items() if _same_site(url, page)}
-        html_tag = soup.find("html")
-        lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
         page_language = clean_text(lang) if isinstance(lang, str) and lang.strip() else None
         return [
             Article(url=url, source=source, title=title, language=page_language or language)
-            for url, title in titles.items()
+            for url, title in first_items(list(titles.items()), source, result.url)
         ]
 
 

@@ -1,12 +1,19 @@
-"""Text helpers shared by the source kinds: decoding document bytes, and HTML to plain text."""
+"""Text helpers shared by the source kinds: decoding document bytes, HTML to plain text, the bound on the
+elements of HTML that is parsed, and BeautifulSoup trees that are freed as soon as they are done with."""
 
 from __future__ import annotations
 
 import codecs
+import itertools
+import logging
 import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import charset_normalizer
 import lxml.html
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from bs4.dammit import EncodingDetector
 from lxml import etree
 
@@ -24,6 +31,10 @@ BLOCK_TAGS = (
     "table", "tr", "td", "th", "section", "article", "header", "footer", "figure", "figcaption", "img",
 )
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2060\ufeff]")
+START_TAG = re.compile(r"<[A-Za-z]")
+# elements of HTML (a page, an item's text) parsed at most: lxml, BeautifulSoup and trafilatura spend 0.5-2 KB on each
+MAX_HTML_ELEMENTS = 20_000
+log = logging.getLogger(__name__)
 
 
 def decode_document(content: bytes, declared: str | None = None, *, is_html: bool = False) -> str:
@@ -62,6 +73,37 @@ def _mostly_utf8(content: bytes) -> bool:
     return len(_NON_ASCII.findall(text)) >= 4 * text.count("\ufffd")
 
 
+def nth_start_tag(text: str, n: int) -> int | None:
+    """Where the `n`-th start tag (`<` and a letter) of a document begins; None when it has fewer."""
+    if text.count("<") < n:  # quick, and true of almost every document
+        return None
+    found = next(itertools.islice(START_TAG.finditer(text), n - 1, None), None)
+    return None if found is None else found.start()
+
+
+def first_elements(markup: str, name: str) -> str:
+    """HTML cut before its (`MAX_HTML_ELEMENTS` + 1)-th start tag, with a warning naming it (`name`)."""
+    cut = nth_start_tag(markup, MAX_HTML_ELEMENTS + 1)
+    if cut is None:
+        return markup
+    log.warning("%s has more than %d elements; reading it up to there", name, MAX_HTML_ELEMENTS)
+    return markup[:cut]
+
+
+@contextmanager
+def soup_of(markup: str) -> Iterator[BeautifulSoup]:
+    """A BeautifulSoup tree (lxml) of a page, taken apart when the block ends: its elements refer to each other, so
+    the garbage collector would free them only at its next full collection."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(markup, "lxml")
+    try:
+        yield soup
+    finally:
+        for child in list(soup.contents):
+            child.decompose()
+
+
 def html_to_text(markup: str) -> str:
     """Plain text of an HTML fragment (or of plain text): tags dropped, entities decoded, spaces collapsed.
 
@@ -70,7 +112,7 @@ def html_to_text(markup: str) -> str:
     if "<" not in markup and "&" not in markup:
         return clean_text(markup)
     try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+        root = lxml.html.fragment_fromstring(first_elements(markup, "an HTML text"), create_parent="div")
     except (etree.ParserError, ValueError):
         return clean_text(markup)
     etree.strip_elements(root, *INVISIBLE_TAGS, with_tail=False)
