@@ -1,5 +1,5 @@
 """Memory stays bounded within the size cap: a document is read up to its first `MAX_ITEMS` items and a bounded
-number of elements."""
+number of elements, and the memory a big document's parse freed goes back to the system."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import logging
 
 import pytest
 
+from monitor import workers
+from monitor.config import SourceConfig
 from monitor.errors import ParseError
 from monitor.extract import extract_page
+from monitor.query import Matcher
 from monitor.records import Article, FetchResult
 from monitor.sources import MAX_ITEMS, SOURCE_KINDS
 from monitor.sources import feed as feed_mod
+from monitor.sources.fastfeed import parse_simple
 from monitor.sources.feed import MAX_FEED_ELEMENTS
 from monitor.sources.text import MAX_HTML_ELEMENTS, html_to_text
 
@@ -43,7 +47,7 @@ def test_a_feed_of_10000_items_gives_its_first_1000(doctype: str, caplog: pytest
 
 def test_both_parsers_read_a_cut_feed_alike() -> None:
     text = feed_mod._first_items(rss(3 * MAX_ITEMS).decode(), URL, "s")
-    fast = feed_mod.parse_simple(text, URL, cut=True)
+    fast = parse_simple(text, URL, cut=True)
     assert fast is not None and len(fast) == MAX_ITEMS
     reference = feed_mod._feedparser_items(text, URL, cut=True)
     assert feed_mod._articles(fast, URL, "s", None) == feed_mod._articles(reference, URL, "s", None)
@@ -101,3 +105,18 @@ def test_an_article_page_is_read_up_to_the_bound() -> None:
     for selector in (None, "article"):
         body = extract_page(page, "http://news.example/a", selector).body
         assert "Paragraph 100 " in body and f"Paragraph {MAX_HTML_ELEMENTS + 100} " not in body
+
+
+# -- memory given back ---------------------------------------------------------------------------------------------
+
+
+async def test_memory_is_given_back_after_a_big_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    trims: list[int] = []
+    monkeypatch.setattr(workers, "_malloc_trim", lambda: trims.append)
+    pool = workers.Workers(Matcher([]))
+    source = SourceConfig.model_validate({"name": "s", "url": URL})
+    small, big = rss(10), rss(10).replace(b"<title>t</title>", b"<title>t</title><!--" + b" " * 2_000_000 + b"-->")
+    await pool.parse(source, FetchResult(URL, URL, 200, small), frozenset())
+    assert trims == []
+    assert len(await pool.parse(source, FetchResult(URL, URL, 200, big), frozenset())) == 10
+    assert trims == [0]
