@@ -1,9 +1,15 @@
 """Memory stays bounded within the size cap: a document is read up to its first `MAX_ITEMS` items and a bounded
-number of elements, and the memory a big document's parse freed goes back to the system."""
+number of elements, and the memory a big document's parse freed goes back to the system.
+
+The first tests run a real `monitor once` against loopback servers (tests/memory_cases.py) and bound the child's
+peak RSS; the others pin each bound down in-process.
+"""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +25,40 @@ from monitor.sources.fastfeed import parse_simple
 from monitor.sources.feed import MAX_FEED_ELEMENTS
 from monitor.sources.text import MAX_HTML_ELEMENTS, html_to_text
 
-from .memory_cases import LISTING_LINKS, nested_divs
+from .memory_cases import LISTING_LINKS, nested_divs, peak_rss
 
 URL = "http://news.example/feed.xml"
+
+
+def stored_titles(db: Path, source: str) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [t for (t,) in conn.execute("SELECT title FROM articles WHERE source = ?", (source,))]
+
+
+# -- real processes ----------------------------------------------------------------------------------------------
+# Peak RSS before the bounds: 556, 343 and 800 MB (2 cores, 2026-12-01, bench/hostile_memory.py); after: 92, 83, 280.
+
+
+def test_a_listing_page_of_nested_divs_is_read_with_bounded_memory(tmp_path: Path) -> None:
+    run = peak_rss("nested-divs", tmp_path / "run")
+    assert run.peak_mb < 200, run.stderr[-2000:]
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert len(stored_titles(run.db, "nested-divs")) == LISTING_LINKS  # the links before the cut
+    assert f"has more than {MAX_HTML_ELEMENTS} elements" in run.stderr
+
+
+def test_a_feed_of_600000_empty_items_is_read_with_bounded_memory(tmp_path: Path) -> None:
+    run = peak_rss("empty-items", tmp_path / "run")
+    assert run.peak_mb < 200, run.stderr[-2000:]
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert f"lists more than {MAX_ITEMS} items; reading the first {MAX_ITEMS}" in run.stderr
+
+
+def test_every_hostile_source_together_stays_under_400_mb(tmp_path: Path) -> None:
+    run = peak_rss("all", tmp_path / "run")
+    assert run.peak_mb < 400, run.stderr[-2000:]
+    assert len(stored_titles(run.db, "10k-items")) == MAX_ITEMS
+    assert len(stored_titles(run.db, "nested-divs")) == LISTING_LINKS
 
 
 # -- feeds ---------------------------------------------------------------------------------------------------------
