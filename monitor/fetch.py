@@ -12,14 +12,17 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from itertools import zip_longest
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
+import anyio
 import brotli
 import certifi
+import httpcore
 import httpx
 
 from monitor.errors import AddressRefused, FetchError, Unreachable
@@ -37,6 +40,13 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 AUTH_STATUSES = frozenset({401, 403})  # a refusal that the source's withheld headers may explain
 # Cloud metadata endpoints that are not caught by the link-local/private checks.
 METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
+# IPv6 prefixes whose last 32 bits are an IPv4 address: IPv4-compatible, -mapped, -translated (SIIT), NAT64.
+IPV4_CARRIERS = tuple(ipaddress.IPv6Network(n) for n in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
+# IPv6 ranges never public, whatever ipaddress says: site-local (deprecated), local-use NAT64 (RFC 8215).
+NEVER_PUBLIC = tuple(ipaddress.IPv6Network(n) for n in ("fec0::/10", "64:ff9b:1::/48"))
+GUARD = "monitor.guard"  # request extension: True connects to public addresses only (GuardedBackend)
+GUARDED = {GUARD: True}
+HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address is tried beside one that has not answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,31 +66,116 @@ class FetchSettings:
 
 
 def is_public_address(address: str) -> bool:
-    """True for a globally routable unicast IP address; False for loopback, private, link-local, metadata,
-    multicast, reserved and unspecified addresses, and for anything that is not an IP address."""
+    """True for a globally routable unicast IP address; False for loopback, private, link-local, site-local,
+    metadata, multicast, reserved and unspecified addresses, for an IPv6 address that carries a non-public
+    IPv4 one (`embedded_ipv4`), and for anything that is not an IP address."""
     try:
         ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in NEVER_PUBLIC):
+            return False
+        ip = embedded_ipv4(ip) or ip
     return ip.is_global and not ip.is_multicast and ip not in METADATA_ADDRESSES
 
 
-async def resolve_public(host: str, port: int, url: str | None = None) -> None:
-    """Raise FetchError (about `url`, default the host) unless every address `host` resolves to is public."""
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address `ip` stands for: IPv4-mapped, -translated, -compatible (not `::1`, `::`), NAT64
+    (64:ff9b::/96) or 6to4 (2002::/16); None for any other IPv6 address."""
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if int(ip) > 1 and any(ip in net for net in IPV4_CARRIERS):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    return None
+
+
+async def public_addresses(host: str, port: int) -> list[str]:
+    """The addresses `host` stands for (itself when it is an IP address, else one lookup), in the resolver's
+    order; AddressRefused unless every one is public, OSError when the name does not resolve."""
     try:
-        ipaddress.ip_address(host.strip("[]"))
+        ipaddress.ip_address(host)
         addresses = [host]
     except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise Unreachable(f"cannot resolve {host}: {exc}", url or host) from exc
-        addresses = [str(info[4][0]) for info in infos]
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for address in addresses:
         if not is_public_address(address):
-            raise AddressRefused(f"refused: {host} is a non-public address ({address})", url or host)
+            raise AddressRefused(f"refused: {host} is a non-public address ({address})", host)
+    return addresses
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects to public addresses only, and to exactly those it checked: the name is resolved once per
+    connection and the connection made to the addresses found (so a second answer, DNS rebinding, is never
+    asked for); TLS and the Host header still name the host."""
+
+    def __init__(self, network: httpcore.AsyncNetworkBackend) -> None:
+        self._network = network
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            with anyio.fail_after(timeout):
+                try:
+                    addresses = await public_addresses(host, port)
+                except OSError as exc:
+                    raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+                return await self._first(_interleaved(addresses), port, local_address, socket_options)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"no connection to {host} within {timeout} s") from exc
+
+    async def _first(
+        self,
+        addresses: list[str],
+        port: int,
+        local_address: str | None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None,
+    ) -> httpcore.AsyncNetworkStream:
+        """A connection to the first address that accepts one, each next address tried when the one before
+        failed or has not answered within HAPPY_EYEBALLS_DELAY (RFC 8305); the last error when none does."""
+        connected: list[httpcore.AsyncNetworkStream] = []
+        errors: list[httpcore.ConnectError] = []
+
+        async def attempt(address: str, over: anyio.Event) -> None:
+            try:
+                connected.append(await self._network.connect_tcp(
+                    address, port, local_address=local_address, socket_options=socket_options
+                ))
+                group.cancel_scope.cancel()
+            except httpcore.ConnectError as exc:
+                errors.append(exc)
+            finally:
+                over.set()
+
+        async with anyio.create_task_group() as group:
+            for address in addresses:
+                over = anyio.Event()
+                group.start_soon(attempt, address, over)
+                with anyio.move_on_after(HAPPY_EYEBALLS_DELAY):
+                    await over.wait()
+        for extra in connected[1:]:  # two that connected at the same moment
+            await extra.aclose()
+        if not connected:
+            raise errors[-1]
+        return connected[0]
+
+    async def sleep(self, seconds: float) -> None:
+        await self._network.sleep(seconds)
+
+
+def _interleaved(addresses: list[str]) -> list[str]:
+    """IPv6 and IPv4 addresses in turns, the resolver's first family first, each family in its order (RFC 8305)."""
+    first = ":" in addresses[0]
+    same = [a for a in addresses if (":" in a) == first]
+    other = [a for a in addresses if (":" in a) != first]
+    return [a for pair in zip_longest(same, other) for a in pair if a is not None]
 
 
 class _Decoder:
@@ -115,23 +210,40 @@ def _zlib_header(data: bytes) -> bool:
 
 
 class PerHostTransport(httpx.AsyncBaseTransport):
-    """One small connection pool per host behind the one shared client.
+    """One small connection pool per host behind the one shared client, and the address guard.
 
     httpcore's pool bookkeeping grows with the connections a pool holds, so one pool for every host
     costs several times the CPU per request of a few connections per host. The TLS context is shared.
+    A request with the GUARD extension goes through pools of their own, whose connections GuardedBackend
+    makes, so it never rides on a connection made without the check.
     """
 
     def __init__(self, per_host: int) -> None:
         self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
         self._tls = ssl.create_default_context(cafile=certifi.where())
-        self._pools: dict[tuple[str, str, int | None], httpx.AsyncHTTPTransport] = {}
+        network = httpcore.AnyIOBackend()  # what httpx uses under asyncio
+        self._networks: dict[bool, httpcore.AsyncNetworkBackend] = {False: network, True: GuardedBackend(network)}
+        self._pools: dict[tuple[bool, str, str, int | None], httpx.AsyncHTTPTransport] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = _origin(request.url)
+        guarded = bool(request.extensions.get(GUARD))
+        key = (guarded, *_origin(request.url))
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = httpx.AsyncHTTPTransport(verify=self._tls, limits=self._limits)
+            pool = self._pools[key] = self._pool(self._networks[guarded])
         return await pool.handle_async_request(request)
+
+    def _pool(self, network: httpcore.AsyncNetworkBackend) -> httpx.AsyncHTTPTransport:
+        """httpx's transport over an httpcore pool whose connections `network` makes (httpx has no option for it)."""
+        transport = httpx.AsyncHTTPTransport(verify=self._tls, limits=self._limits)
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=self._tls,
+            max_connections=self._limits.max_connections,
+            max_keepalive_connections=self._limits.max_keepalive_connections,
+            keepalive_expiry=self._limits.keepalive_expiry,
+            network_backend=network,
+        )
+        return transport
 
     async def aclose(self) -> None:
         for pool in self._pools.values():
@@ -142,7 +254,8 @@ class Fetcher:
     """Polite, bounded HTTP GETs over one shared client. Use as `async with Fetcher(settings) as f:`.
 
     `allow_private=False` refuses every address that is not public; `fetch(..., guard=True)` does the
-    same for one fetch (article links taken from feeds).
+    same for one fetch (article links taken from feeds). The check is PerHostTransport's, made on the
+    addresses connected to; a `transport` given instead connects as it likes.
     """
 
     def __init__(
@@ -213,10 +326,7 @@ class Fetcher:
                     since = clock()
                     async with self._slot(target):
                         waited, since = waited + clock() - since, None
-                        if guarded:
-                            port = target.port or (443 if target.scheme == "https" else 80)
-                            await resolve_public(target.host, port, url)
-                        outcome = await self._get(url, target, {**scoped, **conditional}, withheld)
+                        outcome = await self._get(url, target, {**scoped, **conditional}, withheld, guarded)
                     if isinstance(outcome, FetchResult):
                         return outcome
                     current = outcome
@@ -236,18 +346,23 @@ class Fetcher:
         async with per_host, self._global:
             yield
 
-    async def _get(self, url: str, target: httpx.URL, headers: Mapping[str, str], withheld: bool) -> FetchResult | str:
+    async def _get(
+        self, url: str, target: httpx.URL, headers: Mapping[str, str], withheld: bool, guarded: bool
+    ) -> FetchResult | str:
         """One request: the result, or the absolute address a redirect points to; `withheld`: without the
-        source's headers, which a refusal's error then says."""
+        source's headers, which a refusal's error then says; `guarded`: to public addresses only."""
         began = time.monotonic()
+        extensions = GUARDED if guarded else None
         try:
-            async with self._client.stream("GET", target, headers=headers) as response:
+            async with self._client.stream("GET", target, headers=headers, extensions=extensions) as response:
                 status = response.status_code
                 if status in REDIRECT_STATUSES and "location" in response.headers:
                     return urljoin(str(response.url), response.headers["location"])
                 if status != 304 and not 200 <= status < 300:
                     raise _status_error(url, response, withheld)
                 content = await self._read(url, response)  # read to the end even for a 304: keeps the connection
+        except AddressRefused as exc:  # from GuardedBackend, which knows the host but not the URL
+            raise AddressRefused(str(exc), url) from None
         except httpx.ConnectTimeout as exc:
             raise Unreachable(f"timed out (ConnectTimeout) fetching {target}", url) from exc
         except httpx.ConnectError as exc:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from monitor import fetch as fetch_module
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchSettings, is_public_address, resolve_public
+from monitor.fetch import Fetcher, FetchSettings, is_public_address
 from monitor.retry import backoff, parse_retry_after
 from tests.servers import LoopbackServer
 from tests.testdata import FEEDS
@@ -282,14 +282,6 @@ async def test_guard_refuses_loopback_unless_allowed(http_server: LoopbackServer
 )
 def test_is_public_address(address: str, public: bool) -> None:
     assert is_public_address(address) is public
-
-
-async def test_resolve_public_resolves_names() -> None:
-    with pytest.raises(FetchError, match=r"localhost is a non-public address \(127\.0\.0\.1\)"):
-        await resolve_public("localhost", 80)
-    await resolve_public("8.8.8.8", 443)  # a public literal needs no DNS and passes
-    with pytest.raises(FetchError, match="cannot resolve"):
-        await resolve_public("no-such-host.invalid", 80)
 
 
 @given(
