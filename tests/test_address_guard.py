@@ -12,10 +12,16 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
+import threading
 from asyncio import base_events, selector_events
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -177,6 +183,48 @@ async def test_the_guarded_connection_goes_to_the_checked_address_and_keeps_the_
             assert (await f.fetch(url, guard=True)).content == b"<rss/>"
     assert network.lookups == ["news.test"] and network.connects == ["127.0.0.1"]  # one connection, kept alive
     assert [seen.headers["host"] for seen in http_server.requests] == [url.split("/")[2]] * 2
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+async def test_tls_to_the_checked_address_names_the_host(
+    network: Network, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SNI and the certificate check use the name, not the address connected to."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=news.test",
+                    "-addext", "subjectAltName=DNS:news.test"], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"<rss/>")
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    monkeypatch.setattr(fetch_module, "is_public_address", lambda address: address == "127.0.0.1")
+    monkeypatch.setattr(fetch_module.certifi, "where", lambda: str(cert))  # the fetcher trusts this certificate
+    network.answers = {"news.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]}
+    try:
+        async with Fetcher(QUICK) as f:
+            assert (await f.fetch(f"https://news.test:{port}/feed", guard=True)).content == b"<rss/>"
+            with pytest.raises(Unreachable, match="CERTIFICATE_VERIFY_FAILED"):  # a name the certificate is not for
+                await f.fetch(f"https://other.test:{port}/feed", guard=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert names == ["news.test", "other.test"] and network.connects == ["127.0.0.1", "127.0.0.1"]
 
 
 async def test_the_next_checked_address_is_tried_when_one_fails_or_hangs(
