@@ -83,7 +83,7 @@ def test_a_feed_of_10000_items_gives_its_first_1000(doctype: str, caplog: pytest
 
 
 def test_both_parsers_read_a_cut_feed_alike() -> None:
-    text = feed_mod._first_items(rss(3 * MAX_ITEMS).decode(), URL, "s")
+    text = feed_mod._first_items(rss(MAX_FEED_ELEMENTS).decode(), URL, "s")
     fast = parse_simple(text, URL, cut=True)
     assert fast is not None and len(fast) == MAX_ITEMS
     reference = feed_mod._feedparser_items(text, URL, cut=True)

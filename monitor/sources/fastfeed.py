@@ -18,6 +18,8 @@ from urllib.parse import urljoin
 from feedparser.datetimes import _parse_date
 from lxml import etree
 
+from monitor.sources import MAX_ITEMS
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RSS = frozenset(
@@ -68,7 +70,8 @@ def plausible(when: datetime) -> datetime | None:
 
 
 def parse_simple(text: str, url: str, *, cut: bool = False) -> list[FeedItem] | None:
-    """The items of a well-formed RSS or Atom 1.0 document; None when feedparser should read it.
+    """The items (the first `MAX_ITEMS` + 1) of a well-formed RSS or Atom 1.0 document; None when feedparser
+    should read it.
 
     `cut`: the text stops before the document's end (just before an item), so its open elements stay open.
     """
@@ -87,7 +90,7 @@ def parse_simple(text: str, url: str, *, cut: bool = False) -> list[FeedItem] | 
         parent = channel if root.tag in _tags(RSS, "rss") else root  # RSS 1.0: items are the channel's siblings
         return _rss_items(parent, _Fields(channel))
     if root.tag == f"{{{ATOM_NS}}}feed":
-        return [_atom_item(entry) for entry in _children(root, ATOM, "entry")]
+        return [_atom_item(entry) for entry in _children(root, ATOM, "entry")[: MAX_ITEMS + 1]]
     return None
 
 
@@ -139,7 +142,7 @@ class _Fields:
 
 def _rss_items(parent: etree._Element, channel: _Fields) -> list[FeedItem]:
     language = channel.text(RSS, "language") or channel.text(DC, "language")
-    return [_rss_item(_Fields(item), language) for item in _children(parent, RSS, "item")]
+    return [_rss_item(_Fields(item), language) for item in _children(parent, RSS, "item")[: MAX_ITEMS + 1]]
 
 
 def _rss_item(item: _Fields, channel_language: str | None) -> FeedItem:

@@ -1,8 +1,8 @@
 """Source kind `feed`: RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed 1/1.1 via json.
 
-Of a document, the first `MAX_ITEMS` items are read; of XML, only the items before the one in which its
-`MAX_FEED_ELEMENTS`-th element is, and JSON of more objects is refused: parse trees grow with the elements
-(100-600 bytes each), whatever their size.
+Of a document, the first `MAX_ITEMS` items are read; XML of more than `MAX_FEED_ELEMENTS` elements is read
+only up to the item in which its (`MAX_FEED_ELEMENTS` + 1)-th element is, and JSON of more objects is refused:
+parse trees grow with the elements (100-600 bytes each), whatever their size.
 """
 
 from __future__ import annotations
@@ -57,11 +57,8 @@ class FeedKind:
         body = text.lstrip("\ufeff \t\r\n")
         if not body:
             raise ParseError(f"{result.url}: empty document, not a feed")
-        if body.startswith("{"):
-            items = first_items(_json_items(body, result.url), source, result.url)
-        else:
-            items = _xml_items(body, result.url, source)
-        return _articles(items, result.final_url or result.url, source, language)
+        items = _json_items(body, result.url) if body.startswith("{") else _xml_items(body, result.url, source)
+        return _articles(first_items(items, source, result.url), result.final_url or result.url, source, language)
 
 
 def _inflate(content: bytes, url: str) -> bytes:
@@ -86,16 +83,15 @@ def _xml_items(text: str, url: str, source: str) -> list[FeedItem]:
 
 
 def _first_items(text: str, url: str, source: str) -> str:
-    """The document up to its (`MAX_ITEMS` + 1)-th item, or up to its last item that starts before its
-    (`MAX_FEED_ELEMENTS` + 1)-th element, with a warning; all of it when it is within both bounds."""
+    """All of a document of at most `MAX_FEED_ELEMENTS` elements; of a bigger one, with a warning, the part before
+    its (`MAX_ITEMS` + 1)-th item and before the item in which its (`MAX_FEED_ELEMENTS` + 1)-th element is."""
     limit = nth_start_tag(text, MAX_FEED_ELEMENTS + 1)
-    starts = [m.start() for m in islice(ITEM_START.finditer(text, 0, len(text) if limit is None else limit),
-                                        MAX_ITEMS + 1)]
+    if limit is None:
+        return text
+    starts = [m.start() for m in islice(ITEM_START.finditer(text, 0, limit), MAX_ITEMS + 1)]
     if len(starts) > MAX_ITEMS:
         items_cut(source, url)
         return text[: starts[MAX_ITEMS]]
-    if limit is None:
-        return text
     if len(starts) < 2:
         raise ParseError(f"{url}: more than {MAX_FEED_ELEMENTS} elements before the end of its first item; not read")
     log.warning("source %s: %s has more than %d elements; reading its first %d items", source, url,
