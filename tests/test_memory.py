@@ -36,7 +36,7 @@ def stored_titles(db: Path, source: str) -> list[str]:
 
 
 # -- real processes ----------------------------------------------------------------------------------------------
-# Peak RSS before the bounds: 556, 343 and 800 MB (2 cores, 2026-12-01, bench/hostile_memory.py); after: 92, 83, 280.
+# Peak RSS before the bounds: 566, 348 and 793 MB (2 cores, 2026-12-01, bench/hostile_memory.py); after: 92, 83, 265.
 
 
 def test_a_listing_page_of_nested_divs_is_read_with_bounded_memory(tmp_path: Path) -> None:
