@@ -15,7 +15,7 @@ SENTENCES = {
     "fr": "Le cessez-le-feu conclu la semaine dernière entre les deux pays a été violé dans la nuit de samedi à "
     "dimanche, selon le ministère de la Défense.",
     "de": "Die Waffenruhe zwischen den Konfliktparteien wurde in der Nacht erneut gebrochen, teilte das "
-    "Verteidigungsministerium mit.",
+    "Verteidigungsministerium mit; die Lage bleibe äußerst angespannt.",
     "es": "El alto el fuego acordado entre las partes fue violado anoche, según informó el Ministerio de Defensa.",
     "pt": "O cessar-fogo acordado entre as partes foi violado durante a noite, segundo o Ministério da Defesa.",
     "it": "Il cessate il fuoco concordato tra le parti è stato violato durante la notte, ha comunicato il ministero.",
@@ -71,6 +71,17 @@ def test_a_short_or_unclear_text_keeps_its_hint(title: str, body: str, hint: str
 def test_each_item_of_a_multilingual_feed_gets_its_own_language() -> None:
     feed = [Document("", text, "en") for text in SENTENCES.values()]
     assert [doc.language for doc in feed] == list(SENTENCES)
+
+
+def test_a_hinted_text_in_the_hints_letters_keeps_it_without_loading_the_model() -> None:
+    language._identifier.cache_clear()
+    assert Document("", SENTENCES["en"], "en").language == "en"
+    assert Document("", SENTENCES["ru"], "ru").language == "ru"
+    assert language._identifier.cache_info().currsize == 0  # no model loaded for them
+    # the limit of that shortcut: German without umlauts or ß in its start reads as the hint says
+    plain_german = "Die Waffenruhe wurde in der Nacht erneut gebrochen, teilte das Verteidigungsministerium mit."
+    assert Document("", plain_german, "en").language == "en"
+    assert Document("", plain_german).language == "de"
 
 
 def test_detection_reads_the_start_of_a_long_text() -> None:
