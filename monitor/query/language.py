@@ -3,8 +3,9 @@
 
 Detection is py3langid's model (shipped in its wheel, loaded on first use), restricted to the languages
 the matcher stems or has vocabulary for, on the start of the text only. A hint is kept when the text is
-short, mostly in other scripts (Chinese, Hindi: languages outside the list), not clearly in one language,
-or clearly in the hint's from its first words; it gives way to a confident detection of another language
+short, written only in the hint language's letters (then the model is not even loaded), mostly in other
+scripts (Chinese, Hindi: languages outside the list), not clearly in one language, or clearly in the hint's
+from its first words; it gives way to a confident detection of another language
 (a feed that says ``en`` for a French item, ``ru`` for a Ukrainian one). Without a hint the detected
 language is used when it is confident.
 """
