@@ -102,6 +102,8 @@ class _Facts:
     now: set[int]  # sentences that say today, yesterday or a weekday
     conflict: set[int]  # sentences with armed-conflict words
     dated: set[int]  # sentences that name a year
+    before: list[int]  # time-frame words and years (sorted token indices): a mention just after is dated
+    after: list[int]  # postpositions and years: a mention just before is dated
     doc_values: dict[str, float]  # the features of the whole document
 
 
@@ -121,10 +123,11 @@ def _facts(doc: Document) -> _Facts:
         "other_doc": min(1.0, len(other) / words / OTHER_SHARE),
         "length": min(1.0, math.log1p(sum(1 for f in doc.fields if f != TITLE)) / LENGTH_SCALE),
     }
-    years = (i for i, word in enumerate(doc.norms) if _is_year(word))
+    years = {i for i, word in enumerate(doc.norms) if _is_year(word)}
     facts = _Facts(
         body, sorted(violation), sorted(course), sorted(other), {doc.sents[i] for i in NOW.hits(doc)},
-        {doc.sents[i] for i in conflict}, {doc.sents[i] for i in years}, doc_values,
+        {doc.sents[i] for i in conflict}, {doc.sents[i] for i in years}, sorted(years | BACKGROUND.hits(doc)),
+        sorted(years | BACKGROUND_AFTER.hits(doc)), doc_values,
     )
     doc.cache[_Facts] = facts
     return facts
@@ -152,7 +155,7 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         counts["conflict_near"] += sid in facts.conflict
         counts["other_sense"] += any(_near(doc, i, facts.other, OTHER_WINDOW) for i in indices)
         counts["headline_line"] += in_body and _bare_line(doc, sid)
-        if not violated and _is_background(doc, indices[0]):  # "violated the 1994 ceasefire" is news
+        if not violated and _is_background(doc, indices[0], facts):  # "violated the 1994 ceasefire" is news
             counts["background"] += 1
         elif strong is None or (doc.fields[strong] == TITLE and in_body):
             strong = indices[0]
@@ -176,23 +179,24 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
 
 def _near(doc: Document, index: int, marks: list[int], window: int) -> bool:
     """A marked word (``marks``: sorted token indices) within ``window`` words of the mention, in its sentence."""
-    at = bisect_left(marks, index - window)
-    sentence = doc.sents[index]
-    return any(doc.sents[i] == sentence for i in takewhile((index + window).__ge__, islice(marks, at, None)))
+    return _within(doc, index, marks, index - window, index + window)
 
 
-def _is_background(doc: Document, index: int) -> bool:
-    """A time-frame word or a year just before the mention (or a postposition just after it), or a date
-    right before it, in the same sentence."""
-    before_marks, after_marks = BACKGROUND.hits(doc), BACKGROUND_AFTER.hits(doc)
+def _within(doc: Document, index: int, marks: list[int], first: int, last: int) -> bool:
+    """A marked word (sorted token indices) at ``first``..``last``, in the sentence of token ``index``."""
     sentence = doc.sents[index]
-    if index > 0 and doc.sents[index - 1] == sentence and _is_day(doc, index - 1):
+    found = islice(marks, bisect_left(marks, first), None)
+    return any(doc.sents[i] == sentence for i in takewhile(last.__ge__, found))
+
+
+def _is_background(doc: Document, index: int, facts: _Facts) -> bool:
+    """A time-frame word or a year just before the mention (or a postposition or a year just after it), or
+    a date right before it, in the same sentence."""
+    if index > 0 and doc.sents[index - 1] == doc.sents[index] and _is_day(doc, index - 1):
         return True
-    for before in range(max(0, index - BACKGROUND_WINDOW), index):
-        if doc.sents[before] == sentence and (before in before_marks or _is_year(doc.norms[before])):
-            return True
-    after = range(index + 1, min(len(doc.norms), index + BACKGROUND_WINDOW + 1))
-    return any(doc.sents[i] == sentence and (i in after_marks or _is_year(doc.norms[i])) for i in after)
+    return _within(doc, index, facts.before, index - BACKGROUND_WINDOW, index - 1) or _within(
+        doc, index, facts.after, index + 1, index + BACKGROUND_WINDOW
+    )
 
 
 def _is_year(word: str) -> bool:
