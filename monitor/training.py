@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,7 @@ def read_rows(paths: Sequence[Path], watchlist: WatchList) -> list[Row]:
     return rows
 
 
-def fit(rows: Sequence[Row], strength: float, info: dict[str, Any] | None = None) -> RelevanceModel:
+def fit(rows: Sequence[Row], strength: float) -> RelevanceModel:
     """A logistic regression on the rows a query matched, vetoed ones included (standardised features, L2)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -109,7 +109,7 @@ def fit(rows: Sequence[Row], strength: float, info: dict[str, Any] | None = None
     standard = [[(v - m) / s for v, m, s in zip(row, scaler.mean_, scale, strict=True)] for row in matrix]
     regression = LogisticRegression(C=strength, max_iter=1000).fit(standard, labels)
     return RelevanceModel(NAMES, tuple(float(m) for m in scaler.mean_), tuple(scale),
-                          tuple(float(w) for w in regression.coef_[0]), float(regression.intercept_[0]), info or {})
+                          tuple(float(w) for w in regression.coef_[0]), float(regression.intercept_[0]))
 
 
 def predict(model: RelevanceModel, rows: Sequence[Row], threshold: float) -> list[bool]:
@@ -164,7 +164,7 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
     if not rows:
         raise ConfigError("no labelled items in " + ", ".join(map(str, args.files)))
     threshold = watchlist.threshold
-    fit(rows, args.strength)  # a ConfigError now, before any fold, when the items cannot be fitted at all
+    fitted = fit(rows, args.strength)  # a ConfigError now, before any fold, when the items cannot be fitted at all
     if len({r.site for r in rows}) < 2:
         raise ConfigError("the labelled items come from one site: cross-validation grouped by site needs two or more")
     predictions: dict[str, Sequence[bool | None]] = {
@@ -189,7 +189,7 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         "strength": args.strength,
         "cross_validated": {k: _figures(v) for k, v in (reports | by_file).items()},
     }
-    model = fit(rows, args.strength, info)
+    model = replace(fitted, info=info)
     if args.json:
         print(json.dumps({k: v.as_dict() for k, v in reports.items()} | {"by_file": {k: v.as_dict() for k, v in
                          by_file.items()}, "model": model.to_json()},
