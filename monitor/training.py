@@ -27,8 +27,7 @@ from monitor.config import Settings
 from monitor.errors import ConfigError
 from monitor.evaluation import as_article, print_report, read_item, read_lines
 from monitor.query import Matcher
-from monitor.query.document import Document
-from monitor.query.evaluate import EvalReport, Verdict, tally
+from monitor.query.evaluate import EvalReport, Verdict, item_document, item_groups, tally
 from monitor.query.features import NAMES, features
 from monitor.query.matcher import mention_tokens
 from monitor.query.model import RelevanceModel
@@ -79,13 +78,13 @@ def read_rows(paths: Sequence[Path], watchlist: WatchList) -> list[Row]:
             if item is None:
                 continue
             item = as_article(item)
-            doc = Document(str(item.get("title") or ""), str(item.get("text") or ""), item.get("lang"))
+            doc = item_document(item)
             outcome = next(iter(matcher.outcomes(doc)), None)
             values = None
             if outcome is not None and outcome.queries:
                 values = features(doc, mention_tokens(outcome.spans), len(outcome.queries)).values
             label = int(item["label"])
-            lang, kind = str(item.get("lang") or "?"), str(item.get("kind") or "?")
+            lang, kind = item_groups(item)
             rows.append(Row(str(item.get("id", f"{path.name}:{number}")), path.name, label, lang, kind,
                             site_of(item, path), values, outcome is not None and outcome.excluded_by is not None))
     if problems:

@@ -97,14 +97,24 @@ class Verdict:
     error: EvalError | None
 
 
+def item_document(item: dict[str, Any]) -> Document:
+    """A labelled item's title and text as the matcher reads them, its ``lang`` the hint."""
+    return Document(str(item.get("title") or ""), str(item.get("text") or ""), item.get("lang"))
+
+
+def item_groups(item: dict[str, Any]) -> tuple[str, str]:
+    """A labelled item's language and kind, as the reports group them ("?" when not given)."""
+    return str(item.get("lang") or "?"), str(item.get("kind") or "?")
+
+
 def judge(item: dict[str, Any], number: int, matcher: Matcher, watchlists: Sequence[str]) -> list[Verdict]:
     """One verdict per name in ``watchlists`` on a labelled item (tokenised and matched once, as the pipeline does)."""
-    doc = Document(str(item.get("title") or ""), str(item.get("text") or ""), item.get("lang"))
+    doc = item_document(item)
     found: dict[str, Outcome] = {}
     for each in matcher.outcomes(doc):
         found.setdefault(each.watchlist.name, each)
     label = bool(item["label"])
-    lang, kind = str(item.get("lang") or "?"), str(item.get("kind") or "?")
+    lang, kind = item_groups(item)
     out = []
     for name in watchlists:
         outcome = found.get(name)
