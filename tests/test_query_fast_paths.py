@@ -85,3 +85,22 @@ def test_a_full_lexicon_memory_starts_over_without_changing_hits(monkeypatch: py
         expected = reference_hits(lexicon, title, body, language)
         assert lexicon.hits(Document(title, body, language)) == expected and expected
         assert sum(len(yes) + len(no) for yes, no in lexicon._known.values()) <= 5 + len(Document(title, body).words())
+
+
+@pytest.mark.parametrize(
+    ("language", "body"),
+    [
+        ("az", "Bazar ertəsi günü qaçqınlar evlərinə qayıtdılar."),  # Monday: "the day after the market day"
+        ("az", "Bazar günü atəşkəs pozulub."),  # Sunday
+        ("tr", "Pazar günü ateşkes ihlal edildi."),  # Sunday
+    ],
+)
+def test_a_weekday_named_after_the_market_is_a_day_not_a_market(language: str, body: str) -> None:
+    doc = Document("", body, language)
+    assert not ECONOMY.hits(doc)
+    assert NOW.hits(doc) == {0}, doc.norms
+
+
+def test_the_market_itself_still_counts_in_azerbaijani() -> None:
+    doc = Document("", "Neft bazarında qiymətlər düşdü, bazarlar atəşkəsə reaksiya verdi.", "az")
+    assert len(ECONOMY.hits(doc)) >= 3
