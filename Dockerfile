@@ -6,14 +6,17 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VENV=/opt/venv PATH=/opt/venv/bin:$PATH \
-    MONITOR_CONFIG=/app/config/monitor.yaml MONITOR_HEALTH_URL=http://127.0.0.1:9108/healthz
+    MONITOR_CONFIG=/app/config/monitor.yaml
 WORKDIR /app
 
-# Dependencies first, in their own cached layer: only pyproject/constraints changes rebuild it.
-COPY pyproject.toml constraints.txt README.md ./
-COPY scripts/install.sh scripts/start.sh scripts/
-RUN mkdir -p monitor && touch monitor/__init__.py && scripts/start.sh install
+# Dependencies first, in their own cached layer: only pyproject.toml, constraints.txt or install.sh
+# changes rebuild it (the project itself, README included, is installed after its files are copied).
+COPY pyproject.toml constraints.txt ./
+COPY scripts/install.sh scripts/
+RUN scripts/install.sh deps
 
+COPY README.md ./
+COPY scripts scripts
 COPY monitor monitor
 COPY config config
 COPY run_monitor.py ./
@@ -24,7 +27,7 @@ USER monitor
 # SQLite lives here; the config folder is meant to be mounted read-only over /app/config.
 VOLUME ["/app/data"]
 
-# /healthz listens on 127.0.0.1:9108 inside the container (health.host/port in the config).
+# /healthz listens where health.host/port in $MONITOR_CONFIG say (127.0.0.1:9108 by default); the check asks there.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["/app/scripts/start.sh", "healthcheck"]
 # SIGTERM: the service finishes the delivery in flight and exits within 10 s.
 STOPSIGNAL SIGTERM

@@ -248,6 +248,21 @@ def config_path(explicit: str | Path | None = None) -> Path:
     return Path(explicit or os.environ.get("MONITOR_CONFIG") or DEFAULT_CONFIG)
 
 
+def health_url(path: str | Path | None = None) -> str:
+    """The /healthz address the service listens on by the config's `health:` section (the container's
+    healthcheck asks there); only that section is read, so a rejected edit elsewhere does not hide it."""
+    file = config_path(path)
+    data = _read_yaml(file)
+    try:
+        health = HealthConfig.model_validate((data if isinstance(data, dict) else {}).get("health") or {})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file)) from None
+    if not health.enabled or health.port == 0:
+        raise ConfigError(f"{file}: health: no fixed /healthz address (enabled: false, or port 0)")
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(health.host, health.host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{health.port}/healthz"
+
+
 def _describe(error: ValidationError, file: Path) -> str:
     lines = []
     for item in error.errors():
