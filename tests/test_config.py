@@ -34,6 +34,12 @@ def test_shipped_config_is_valid_and_covers_the_region() -> None:
     assert settings.db_path == REPO / "config" / ".." / "data" / "monitor.sqlite3"
 
 
+def test_shipped_sources_speak_every_language_the_watch_list_reads() -> None:
+    settings = config_mod.load(REPO / "config" / "monitor.yaml")
+    spoken = {s.language for s in settings.enabled_sources()}
+    assert {"ar", "az", "de", "en", "es", "fr", "hy", "ru", "tr", "uk"} <= spoken
+
+
 def test_defaults_apply_and_durations_accept_units(tmp_path: Path) -> None:
     path = write(
         tmp_path,
