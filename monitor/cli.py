@@ -41,7 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_once(args: argparse.Namespace) -> int:
     from monitor.notify.console import render_text
-    from monitor.pipeline import PollReport
+    from monitor.records import PollReport
     from monitor.service import run_once, select_sources
 
     settings = _settings(args)

@@ -16,7 +16,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from monitor.metrics import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
 

@@ -13,15 +13,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from monitor.notify import RECENT_DEAD_LETTERS
-from monitor.pipeline import DISABLED_UNTIL, PollReport
-from monitor.records import SourceState
+from monitor.records import PollReport
 from monitor.store import Store
 from monitor.store.retention import PruneReport
-
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "error_kind"]
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -130,7 +126,7 @@ class Metrics:
         self.dead_letters.set(store.dead_letters(now - RECENT_DEAD_LETTERS))
         for state in store.source_states():
             self.source_errors.labels(state.name).set(state.error_count)
-            self.source_disabled.labels(state.name).set(1 if is_disabled(state) else 0)
+            self.source_disabled.labels(state.name).set(1 if state.disabled else 0)
 
     def render(self, store: Store | None = None) -> bytes:
         """The Prometheus text exposition, with the stored-state gauges refreshed first when a store is given
@@ -140,7 +136,3 @@ class Metrics:
                 self.refresh(store)
         return generate_latest(self.registry)
 
-
-def is_disabled(state: SourceState) -> bool:
-    """True when the source was taken out of the schedule for good (see `pipeline` on HTTP 410)."""
-    return state.next_due is not None and state.next_due >= DISABLED_UNTIL

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor import diff
 from monitor.config import FetchConfig, SourceConfig
-from monitor.errors import AddressRefused, FetchError, MonitorError, Unreachable
+from monitor.errors import AddressRefused, FetchError, MonitorError
 from monitor.fetch import Fetcher
-from monitor.records import Alert, AlertKind, SourceState
+from monitor.records import DISABLED_UNTIL, AlertKind, PollReport, SourceState
 from monitor.retry import backoff
 from monitor.store import Store, StoredArticle
 from monitor.workers import MAX_TEXT_CHARS, Analysis, Parsed, Workers, clipped
@@ -25,40 +24,11 @@ log = logging.getLogger(__name__)
 
 NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
 YIELD_EVERY = 50  # items handled between two yields to the event loop
-DISABLED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # next_due of a source that is gone (HTTP 410)
 MIN_WORDS_FOR_NEAR_DUPLICATE = 40  # short teasers are too alike to call duplicates
 SKIP_REASONS = {
     "repeated": "repeated in the document",
     "deferred": "over max_articles (read at the next poll)",
 }
-
-
-@dataclass
-class PollReport:
-    """What one poll of one source did."""
-
-    source: str
-    status: int | None = None
-    items: int = 0
-    new: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    alerts: list[Alert] = field(default_factory=list)
-    matched: list[str] = field(default_factory=list)  # watch list of each match on new or edited text
-    error: str | None = None
-    error_type: str | None = None  # class name of the error (FetchError, ParseError, or what crashed the poll)
-    crashed: bool = False  # the error was not one the monitor raises on purpose (a bug, or a malformed input)
-    article_errors: list[str] = field(default_factory=list)  # "URL: error" of each article page not fetched
-    skipped: Counter[str] = field(default_factory=Counter)  # items not recorded, by reason (see SKIP_REASONS)
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
-
-    @property
-    def unreachable(self) -> bool:
-        """The poll failed without a connection (name not resolved, refused, connect timeout)."""
-        return self.error_type == Unreachable.__name__
 
 
 class Pipeline:
@@ -262,7 +232,6 @@ class Pipeline:
                 # a copy that matches a watch list its original did not alert on is not a duplicate to it
                 if original and all(m.watchlist in original.alerted for m in matches):
                     duplicate_of, matches = original.id, []
-            report.duplicates += duplicate_of is not None
             report.new += duplicate_of is None
         alerts = self.store.save_article(
             article,

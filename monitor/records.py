@@ -1,15 +1,19 @@
-"""Small typed records passed between pipeline stages. Pure: imports nothing of ours."""
+"""Small typed records passed between pipeline stages. Pure: imports nothing of ours but the error classes."""
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
+
+from monitor.errors import Unreachable
 
 AlertKind = Literal["new", "updated"]
 DEFAULT_THRESHOLD = 0.5  # watch-list relevance: the probability a candidate needs to be a story about the subject
+DISABLED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # next_due of a source that is gone (HTTP 410)
 
 
 def content_hash(title: str, body: str) -> str:
@@ -84,6 +88,11 @@ class SourceState:
     error_count: int = 0
     next_due: datetime | None = None
 
+    @property
+    def disabled(self) -> bool:
+        """Taken out of the schedule for good (the pipeline does it on HTTP 410) until its config changes."""
+        return self.next_due is not None and self.next_due >= DISABLED_UNTIL
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -113,6 +122,33 @@ class Alert:
     created: datetime
     added: tuple[str, ...] = ()  # for "updated" alerts: the sentences the edit added
     also_in: tuple[str, ...] = ()  # other outlets that ran the same story
+
+
+@dataclass
+class PollReport:
+    """What one poll of one source did."""
+
+    source: str
+    status: int | None = None
+    items: int = 0
+    new: int = 0
+    updated: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)  # watch list of each match on new or edited text
+    error: str | None = None
+    error_type: str | None = None  # class name of the error (FetchError, ParseError, or what crashed the poll)
+    crashed: bool = False  # the error was not one the monitor raises on purpose (a bug, or a malformed input)
+    article_errors: list[str] = field(default_factory=list)  # "URL: error" of each article page not fetched
+    skipped: Counter[str] = field(default_factory=Counter)  # items not recorded, by reason (see pipeline.SKIP_REASONS)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def unreachable(self) -> bool:
+        """The poll failed without a connection (name not resolved, refused, connect timeout)."""
+        return self.error_type == Unreachable.__name__
 
 
 @dataclass(frozen=True, slots=True)

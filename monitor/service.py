@@ -28,9 +28,9 @@ from monitor.metrics import Metrics
 from monitor.notify import RECENT_DEAD_LETTERS, Notifier, dispatch_forever, drain
 from monitor.notify.roster import RETRY_INTERVAL, Roster
 from monitor.notify.telegram import TelegramNotifier
-from monitor.pipeline import Pipeline, PollReport, describe
+from monitor.pipeline import Pipeline, describe
 from monitor.query import Matcher
-from monitor.records import Alert
+from monitor.records import Alert, PollReport
 from monitor.reload import watch_config
 from monitor.retry import backoff
 from monitor.store import Store

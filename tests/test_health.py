@@ -19,7 +19,7 @@ from monitor.demo import StaticSite, seed_routes
 from monitor.health import HealthServer, Liveness, assess
 from monitor.logs import setup_logging
 from monitor.metrics import Metrics
-from monitor.pipeline import PollReport
+from monitor.records import PollReport
 from monitor.service import Service
 
 from .servers import LoopbackServer

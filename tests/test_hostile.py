@@ -24,7 +24,7 @@ import httpx
 import pytest
 import yaml
 
-from monitor.pipeline import DISABLED_UNTIL
+from monitor.records import DISABLED_UNTIL
 from monitor.workers import MAX_TEXT_CHARS
 
 from .hostile import HOSTILE, XXE_SECRET, HostileServer

@@ -1,0 +1,30 @@
+"""Arrows point down: a low-level module, imported alone in a fresh interpreter, loads none of the layers above it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("monitor.pipeline", "monitor.config", "monitor.query", "monitor.service", "pydantic", "httpx", "telegram")
+
+
+def loaded_by(module: str) -> set[str]:
+    """The modules in sys.modules after importing `module` in a fresh interpreter."""
+    code = f"import sys, {module}; print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def heavy(modules: set[str], names: tuple[str, ...] = HEAVY) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_importing_the_health_endpoint_loads_no_pipeline_config_query_pydantic_or_httpx() -> None:
+    assert heavy(loaded_by("monitor.health")) == []
+
+
+@pytest.mark.parametrize("module", ["monitor.metrics", "monitor.records", "monitor.retry", "monitor.logs"])
+def test_low_modules_load_nothing_above_them(module: str) -> None:
+    assert heavy(loaded_by(module)) == []
