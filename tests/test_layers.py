@@ -28,3 +28,7 @@ def test_importing_the_health_endpoint_loads_no_pipeline_config_query_pydantic_o
 @pytest.mark.parametrize("module", ["monitor.metrics", "monitor.records", "monitor.retry", "monitor.logs"])
 def test_low_modules_load_nothing_above_them(module: str) -> None:
     assert heavy(loaded_by(module)) == []
+
+
+def test_the_telegram_notifier_loads_no_bot_module() -> None:
+    assert heavy(loaded_by("monitor.notify.telegram"), ("monitor.bot",)) == []

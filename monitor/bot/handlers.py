@@ -17,7 +17,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from monitor.bot.format import format_digest, when
+from monitor.notify.telegram_format import format_digest, when
 from monitor.store.telegram import DigestMode, TelegramStore
 
 log = logging.getLogger(__name__)

@@ -38,9 +38,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from monitor.bot.format import format_alert, format_digest
 from monitor.errors import ConfigError
 from monitor.notify import DEFAULT_MAX_ATTEMPTS, DeadLetterHook, dead_letter_notice, register
+from monitor.notify.telegram_format import format_alert, format_digest
 from monitor.records import Alert
 from monitor.retry import backoff
 from monitor.store import Store
