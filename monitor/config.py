@@ -6,7 +6,6 @@ Errors name the file, the key path and what was expected; nothing starts on an i
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,7 +14,6 @@ import yaml
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -23,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.durations import Seconds
 from monitor.errors import ConfigError, QuerySyntaxError
 from monitor.notify import NOTIFIER_KINDS
 from monitor.query import DEFAULT_THRESHOLD, parse
@@ -31,21 +30,6 @@ from monitor.records import WatchList
 from monitor.sources import SOURCE_KINDS
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def _seconds(value: Any) -> Any:
-    """Accept durations as seconds or as text such as '90s', '5m', '2h', '1d'."""
-    if isinstance(value, str):
-        found = _DURATION.match(value)
-        if not found:
-            raise ValueError("expected a duration such as 300, '30s', '5m', '2h' or '1d'")
-        return float(found.group(1)) * _UNITS[found.group(2)]
-    return value
-
-
-Seconds = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
 
 
 class Strict(BaseModel):
@@ -186,8 +170,8 @@ class MonitorConfig(Strict):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     reload: ReloadConfig = Field(default_factory=ReloadConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
-    schedule: ScheduleConfig = ScheduleConfig()
-    fetch: FetchConfig = FetchConfig.model_validate({})
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
     # processes for parsing, extraction and matching: 0 = in the service process, "auto" = one per core but one
     workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = 0
     watchlists: list[str] = Field(default_factory=lambda: ["watchlists/*.yaml"])

@@ -17,6 +17,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from monitor.durations import seconds
 from monitor.notify.telegram_format import format_digest, when
 from monitor.store.telegram import DigestMode, TelegramStore
 
@@ -25,8 +26,6 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 MAX_RECENT = 20
 MAX_MUTE = timedelta(days=30)
-_DURATION = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _GROUPS = (TgChat.GROUP, TgChat.SUPERGROUP)
 _CHAT_ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
@@ -53,14 +52,13 @@ class AdminHooks:
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """'90m', '2h', '1h30m', '1d', '1w' (a bare number is minutes); None when unreadable."""
-    text = text.strip().lower()
-    if text.isdigit():
-        return timedelta(minutes=int(text))
-    parts = _DURATION.findall(text)
-    if not parts or _DURATION.sub("", text).strip():
+    """/mute's duration: '90m', '2h', '1h30m', '1d', '1w' (monitor.durations), but a bare number is minutes;
+    None when unreadable."""
+    text = text.strip()
+    try:
+        return timedelta(minutes=float(text)) if text.isdigit() else timedelta(seconds=seconds(text))
+    except (ValueError, OverflowError):
         return None
-    return timedelta(seconds=sum(int(n) * _UNITS[u.lower()] for n, u in parts))
 
 
 class BotHandlers:
