@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import trafilatura
@@ -22,6 +22,7 @@ from charset_normalizer import from_bytes
 from htmldate import find_date
 from lxml.html import HtmlElement
 
+from monitor.records import parse_datetime
 from monitor.sources.text import first_elements, soup_of
 from monitor.urls import canonical_url as _canonical
 
@@ -349,17 +350,6 @@ def _find_key(data: object, key: str) -> Iterator[str]:
     elif isinstance(data, list):
         for item in data:
             yield from _find_key(item, key)
-
-
-def parse_datetime(value: str) -> datetime | None:
-    """An ISO-8601 timestamp as an aware UTC datetime (naive means UTC); None if it is not one."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _guessed_date(tree: HtmlElement, url: str) -> datetime | None:

@@ -1,4 +1,7 @@
-"""Small typed records passed between pipeline stages. Pure: imports nothing of ours but the error classes."""
+"""Small typed records passed between pipeline stages, and the pure helpers they are made with.
+
+Pure: imports nothing of ours but the error classes.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +28,15 @@ def content_hash(title: str, body: str) -> str:
 def article_id(canonical_url: str) -> str:
     """Stable article id derived from its canonical URL."""
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:24]
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """An ISO-8601 timestamp as an aware UTC datetime (naive means UTC); None if it is not one."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
