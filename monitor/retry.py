@@ -1,10 +1,17 @@
-"""Retry timing shared by the fetcher and the notifiers: capped exponential backoff and `Retry-After`."""
+"""Retry timing shared by the fetcher and the notifiers: capped exponential backoff, `Retry-After`, and
+calling something again until it works."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def backoff(
@@ -38,3 +45,24 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+async def retry_forever(
+    attempt: Callable[[], Awaitable[T]],
+    errors: type[Exception] | tuple[type[Exception], ...],
+    failed: str,
+    log: logging.Logger,
+    base: float,
+    cap: float,
+) -> T:
+    """What `attempt()` returns, calling it again after each of `errors` it raises, `backoff` seconds later
+    (cancel to stop); each failure is logged as a warning: `failed`, the error and the delay."""
+    failures = 0
+    while True:
+        try:
+            return await attempt()
+        except errors as exc:
+            failures += 1
+            delay = backoff(failures, None, base, cap)
+            log.warning("%s (%s); retry in %.1fs", failed, exc, delay)
+            await asyncio.sleep(delay)

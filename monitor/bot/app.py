@@ -20,7 +20,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from monitor.bot.handlers import AdminHooks, BotHandlers
 from monitor.notify import Notifier
 from monitor.notify.telegram import SharedRateLimiter, TelegramNotifier, make_request
-from monitor.retry import backoff
+from monitor.retry import retry_forever
 
 __all__ = ["AdminHooks", "BotHandlers", "build_application", "run_bot", "start_bot"]
 
@@ -83,25 +83,11 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     log.error("bot handler failed: %s", context.error, exc_info=context.error)
 
 
-async def _initialize(app: BotApp, base: float, cap: float) -> None:
-    """Initialise (getMe), retrying with backoff while the Bot API cannot be reached."""
-    attempt = 0
-    while True:
-        try:
-            await app.initialize()
-            return
-        except TelegramError as exc:
-            attempt += 1
-            delay = backoff(attempt, None, base, cap)
-            log.warning("bot: cannot reach the Bot API (%s); retry in %.1fs", exc, delay)
-            await asyncio.sleep(delay)
-
-
 async def run_bot(
     app: BotApp, *, poll_timeout: float = 10.0, backoff_base: float = 2.0, backoff_cap: float = 300.0
 ) -> None:
     """Poll for updates and answer commands until cancelled; then stop polling and shut down."""
-    await _initialize(app, backoff_base, backoff_cap)
+    await retry_forever(app.initialize, TelegramError, "bot: cannot reach the Bot API", log, backoff_base, backoff_cap)
     try:
         await app.start()
         try:
