@@ -109,9 +109,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def _notifier_states(settings: config_mod.Settings) -> list[str]:
     """Whether each notifier can start (options valid, secrets present), as the service would build it."""
     from monitor.notify.roster import build
-    from monitor.store.sqlite import SqliteStore
+    from monitor.store import open_store
 
-    store = SqliteStore(":memory:")
+    store = open_store(settings, in_memory=True)
     lines = []
     try:
         for cfg in settings.monitor.notifiers:
@@ -218,10 +218,10 @@ def _when(moment: datetime | None) -> str:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from monitor.store.sqlite import SqliteStore
+    from monitor.store import open_store
 
     settings = _settings(args)
-    store = SqliteStore(settings.db_path)
+    store = open_store(settings)
     try:
         states = {s.name: s for s in store.source_states()}
     finally:

@@ -15,9 +15,9 @@ from monitor import diff
 from monitor.config import FetchConfig, SourceConfig
 from monitor.errors import AddressRefused, FetchError, MonitorError
 from monitor.fetch import Fetcher
-from monitor.records import DISABLED_UNTIL, AlertKind, PollReport, SourceState
+from monitor.records import DISABLED_UNTIL, PollReport, SourceState
 from monitor.retry import backoff
-from monitor.store import Store, StoredArticle
+from monitor.store import Candidate, Revision, Store, StoredArticle
 from monitor.workers import MAX_TEXT_CHARS, Analysis, Parsed, Workers, clipped
 
 log = logging.getLogger(__name__)
@@ -119,24 +119,25 @@ class Pipeline:
     async def _process(
         self, source: SourceConfig, items: list[Parsed], report: PollReport, now: datetime, done: SourceState
     ) -> None:
-        """Record the new and edited items, in batches; the source's state `done` commits with the last one.
+        """Record the new and edited items, with one look-up of the document's items before and one write of all
+        of them after reading their pages; the source's state `done` commits with that write.
 
         Whatever the document lists is judged by the store alone, never by its date. When items are left
         for later (over `max_articles`), the document's validators are not kept, so the next poll reads it
         again instead of getting a 304.
         """
         seen: set[str] = set()
+        unique: list[Parsed] = []
+        for parsed in items:
+            if parsed.article.id in seen:
+                report.skipped["repeated"] += 1
+            else:
+                seen.add(parsed.article.id)
+                unique.append(parsed)
         listed: list[str] = []  # stored articles the document lists unchanged
         todo: list[tuple[Parsed, StoredArticle | None]] = []
-        for n, parsed in enumerate(items, 1):
-            if n % YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between items
-            item = parsed.article
-            if item.id in seen:
-                report.skipped["repeated"] += 1
-                continue
-            seen.add(item.id)
-            stored = self.store.find_article(item.id, item.guid)
+        found = self.store.find_articles([(parsed.article.id, parsed.article.guid) for parsed in unique])
+        for parsed, stored in zip(unique, found, strict=True):
             if stored is None or stored.entry_hash != parsed.entry:
                 todo.append((parsed, stored))
             else:
@@ -154,17 +155,21 @@ class Pipeline:
             if parsed.cut:
                 log.warning("source %s: article %s text cut to %d characters", source.name, parsed.article.url,
                             MAX_TEXT_CHARS, extra={"source": source.name, "article": parsed.article.id})
-        batches = [ready[start : start + YIELD_EVERY] for start in range(0, len(ready), YIELD_EVERY)] or [[]]
-        for number, batch in enumerate(batches, 1):
-            missing = [parsed.article for parsed, _ in batch if parsed.analysis is None]
-            computed = iter(await self.workers.analyse(missing) if missing else [])
-            with self.store.transaction():  # one commit per batch; no await inside a transaction
-                for parsed, stored in batch:
-                    self._record(parsed, parsed.analysis or next(computed), stored, report, now)
-                if number == len(batches):  # the new ETag is kept only together with what it brought
-                    self.store.mark_listed(listed, now)
-                    self.store.save_source_state(done)
+        missing = [parsed.article for parsed, _ in ready if parsed.analysis is None]
+        analysed = []
+        for start in range(0, len(missing), YIELD_EVERY):
+            analysed += await self.workers.analyse(missing[start : start + YIELD_EVERY])
             await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between batches
+        computed = iter(analysed)
+        candidates = [self._candidate(item, item.analysis or next(computed), stored, now) for item, stored in ready]
+        recorded = self.store.record(  # the new ETag is kept only together with what it brought
+            candidates, revise=self._revise, notifiers=self.owed_to(), listed=listed, state=done, seen_at=now
+        )
+        for outcome in recorded:
+            report.new += outcome.kind == "new"
+            report.updated += outcome.kind == "updated"
+            report.matched.extend(m.watchlist for m in outcome.matches)
+            report.alerts.extend(outcome.alerts)
 
     @staticmethod
     def _log_skipped(source: SourceConfig, report: PollReport) -> None:
@@ -205,47 +210,26 @@ class Pipeline:
         )
         return Parsed(article, parsed.entry, None, parsed.cut or cut)
 
-    def _record(
-        self, parsed: Parsed, analysis: Analysis, stored: StoredArticle | None, report: PollReport, now: datetime
-    ) -> None:
-        article, entry = parsed.article, parsed.entry
-        # look again inside the transaction: another source, or an earlier item of this poll, may have
-        # recorded the same article since the pre-check in _process
-        if stored is None or stored.id != article.id:
-            stored = self.store.find_article(article.id, article.guid) or stored
-        if stored is not None and stored.content_hash == article.content_hash:
-            self.store.touch_article(stored.id, entry, now)
-            return
-        fingerprint = analysis.fingerprint
-        kind: AlertKind = "new"
-        added: list[str] = []
-        duplicate_of = None
-        if stored is not None:  # edited: only what the edit added can alert, once per watch list
-            kind, added = "updated", diff.added_sentences(stored.text, article.text)
-            hits = self.workers.matcher.match("", "\n".join(added), article.language) if added else []
-            matches = [m for m in hits if m.watchlist not in stored.alerted]
-            report.updated += 1
-        else:
-            matches = list(analysis.matches)
-            if len(article.text.split()) >= MIN_WORDS_FOR_NEAR_DUPLICATE:
-                original = self.store.find_near_duplicate(fingerprint, now - NEAR_DUPLICATE_WINDOW, article.id)
-                # a copy that matches a watch list its original did not alert on is not a duplicate to it
-                if original and all(m.watchlist in original.alerted for m in matches):
-                    duplicate_of, matches = original.id, []
-            report.new += duplicate_of is None
-        alerts = self.store.save_article(
+    @staticmethod
+    def _candidate(parsed: Parsed, analysis: Analysis, stored: StoredArticle | None, now: datetime) -> Candidate:
+        """An item for the store to record; long enough texts may be copies of an article of the last day."""
+        article = parsed.article
+        long_enough = len(article.text.split()) >= MIN_WORDS_FOR_NEAR_DUPLICATE
+        return Candidate(
             article,
-            fingerprint=fingerprint,
-            kind=kind,
-            matches=matches,
-            notifiers=self.owed_to(),
-            added=added,
-            duplicate_of=duplicate_of,
+            parsed.entry,
+            analysis.fingerprint,
+            analysis.matches,
+            copy_since=now - NEAR_DUPLICATE_WINDOW if long_enough else None,
             stored_id=stored.id if stored else None,
-            entry_hash=entry,
         )
-        report.matched.extend(m.watchlist for m in matches)
-        report.alerts.extend(alerts)
+
+    def _revise(self, candidate: Candidate, stored: StoredArticle) -> Revision:
+        """An edit alerts only on what it added, once per watch list."""
+        article = candidate.article
+        added = diff.added_sentences(stored.text, article.text)
+        hits = self.workers.matcher.match("", "\n".join(added), article.language) if added else []
+        return Revision(added, [m for m in hits if m.watchlist not in stored.alerted])
 
 
 def traced(exc: Exception) -> bool:

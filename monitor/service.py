@@ -33,10 +33,9 @@ from monitor.query import Matcher
 from monitor.records import Alert, PollReport
 from monitor.reload import watch_config
 from monitor.retry import backoff
-from monitor.store import Store
+from monitor.store import Store, open_store
 from monitor.store.lock import DatabaseLock
 from monitor.store.retention import prune_forever
-from monitor.store.sqlite import SqliteStore
 from monitor.workers import Workers, worker_count
 
 log = logging.getLogger(__name__)
@@ -125,7 +124,7 @@ async def run_once(
     leaves their delivery to that process.
     """
     sources = select_sources(settings, names)
-    disk = SqliteStore(settings.db_path)
+    disk = open_store(settings)
     lock = DatabaseLock(settings.db_path, "once")
     holder = None if dry_run else lock.acquire()
     store = disk.snapshot() if dry_run else disk
@@ -171,7 +170,7 @@ class Service:
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
-        self.store: Store = SqliteStore(settings.db_path)
+        self.store: Store = open_store(settings)
         self.health = Health()
         self.metrics = Metrics()
         self.health_server: HealthServer | None = None
@@ -337,10 +336,10 @@ class Service:
             except OSError as exc:  # e.g. the port is taken: run on, /healthz stays unreachable and says so
                 log.error("health endpoint not started on %s:%d: %s", mon.health.host, mon.health.port, exc)
             stack.push_async_callback(self.health_server.stop)
-        root, db, every, keep = self.settings.root, self.settings.db_path, mon.reload.interval, mon.retention
+        root, every, keep, store = self.settings.root, mon.reload.interval, mon.retention, self.store
         if mon.reload.watch:
             _background(stack, "config watcher", lambda: watch_config(root, self.reload, every))
-        _background(stack, "retention", lambda: prune_forever(db, keep.max_age, keep.every, self.metrics.pruned))
+        _background(stack, "retention", lambda: prune_forever(store, keep.max_age, keep.every, self.metrics.pruned))
         _background(stack, "notifier retry", self._retry_notifiers)
 
     async def _retry_notifiers(self) -> None:

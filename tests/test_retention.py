@@ -12,7 +12,7 @@ import pytest
 from monitor.diff import fingerprint
 from monitor.metrics import Metrics
 from monitor.records import Article, Match
-from monitor.store.retention import prune, prune_file
+from monitor.store.retention import PruneReport, prune
 from monitor.store.sqlite import SqliteStore
 
 from .servers import LoopbackServer
@@ -37,6 +37,15 @@ def save(store: SqliteStore, n: int, text: str, *, match: bool = False) -> int |
         article, fingerprint=fingerprint(text), kind="new", matches=[MATCH] if match else [], notifiers=["out"]
     )
     return alerts[0].id if alerts else None
+
+
+def prune_file(path: Path, older_than: datetime) -> PruneReport:
+    """Retention as the service runs it, through the store of the file."""
+    store = SqliteStore(path)
+    try:
+        return store.prune(older_than)
+    finally:
+        store.close()
 
 
 def count(conn: sqlite3.Connection, table: str) -> int:

@@ -12,6 +12,7 @@ import pytest
 from monitor.diff import fingerprint
 from monitor.errors import StorageError
 from monitor.records import Alert, Article, Match, SourceState
+from monitor.store import Candidate, Revision, StoredArticle
 from monitor.store.migrations import apply_migrations, schema_version
 from monitor.store.sqlite import CORE_MIGRATIONS, SqliteStore
 from tests.testdata import SEED, SEED_BODY
@@ -81,6 +82,10 @@ def save_new(
         duplicate_of=duplicate_of,
         entry_hash=entry_hash,
     )
+
+
+def _no_revision(candidate: Candidate, stored: StoredArticle) -> Revision:
+    raise AssertionError("an unchanged article is no edit")
 
 
 def count(path: Path, sql: str) -> int:
@@ -261,10 +266,14 @@ def test_edit_adds_version_and_alerts_updated_only_where_not_alerted(
     assert stored.first_seen == T0
 
 
-def test_touch_article_remembers_entry_and_time(store: SqliteStore, db_path: Path) -> None:
+def test_seen_again_unchanged_remembers_entry_and_time(store: SqliteStore, db_path: Path) -> None:
     a = article()
     save_new(store, a, entry_hash="old")
-    store.touch_article(a.id, "new", T0 + timedelta(hours=1))
+    [done] = store.record(
+        [Candidate(a, "new", fingerprint(a.text), ())], revise=_no_revision, notifiers=NOTIFIERS, listed=(),
+        state=SourceState("outlet-a"), seen_at=T0 + timedelta(hours=1),
+    )
+    assert done.kind == "unchanged"
     stored = store.find_article(a.id)
     assert stored is not None and stored.entry_hash == "new"
     with sqlite3.connect(db_path) as conn:

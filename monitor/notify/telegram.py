@@ -532,9 +532,9 @@ class TelegramNotifier:
     def _message(self, delivery: Delivery) -> tuple[str, list[int]]:
         """The text to send for the head delivery of a chat, and the deliveries it covers."""
         if delivery.digest == "off":
-            return format_alert(self.store._alert_by_id(delivery.alert_id), self.options.zone), [delivery.id]
+            return format_alert(self.store.alert(delivery.alert_id), self.options.zone), [delivery.id]
         batch = self.store.digest_batch(self.name, delivery.chat, self._clock())
-        text, used = format_digest([self.store._alert_by_id(d.alert_id) for d in batch], self.options.zone)
+        text, used = format_digest([self.store.alert(d.alert_id) for d in batch], self.options.zone)
         return text, [d.id for d in batch[:used]]
 
     async def _attempt(self, delivery: Delivery) -> None:
@@ -602,7 +602,7 @@ class TelegramNotifier:
         now = self._clock()
         for delivery_id in ids:
             self.store.fail_delivery(delivery_id, why, now)
-        alert = self.store._alert_by_id(delivery.alert_id)
+        alert = self.store.alert(delivery.alert_id)
         self.on_dead_letter(redact(dead_letter_notice(self.name, alert, why, delivery.chat)))
 
     async def _bot_api_up(self) -> bool:

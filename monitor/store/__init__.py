@@ -1,14 +1,20 @@
-"""Storage behind one interface. Only this package speaks SQL; `SqliteStore` is the embedded default."""
+"""Storage behind one interface. Only this package speaks SQL; `open_store` opens the store the settings select
+(`SqliteStore`, the embedded default)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
+    from monitor.store.retention import PruneReport
 
 RECENT_ENTRIES = 500  # a source's newest articles whose feed entries a poll recognises before analysing
 SEEN_RESOLUTION = timedelta(hours=1)  # an article's last_seen lags its latest listing by at most this
@@ -29,6 +35,43 @@ class StoredArticle:
     first_seen: datetime
     alerted: frozenset[str]  # watch lists that already alerted on this article
     entry_hash: str = ""  # the feed entry as last seen (pipeline.entry_hash); a change means re-read the page
+    duplicate_of: str | None = None  # the original this article is a syndicated copy of
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A feed item for `Store.record`: the article as read, its feed entry, and what analysing its text found."""
+
+    article: Article
+    entry_hash: str
+    fingerprint: int
+    matches: Sequence[Match]  # on the whole text: what the article alerts on when it is new
+    copy_since: datetime | None = None  # a new article may be a copy of an original first seen since (None: never)
+    stored_id: str | None = None  # the stored article meant when the id and GUID lead to none (found before)
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """What an edit of a stored article alerts on: the sentences it added, and the matches to alert on."""
+
+    added: Sequence[str]
+    matches: Sequence[Match]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What `Store.record` did with one candidate, and the alerts it made."""
+
+    kind: Literal["unchanged", "new", "copy", "updated"]
+    matches: Sequence[Match]  # the matches that could alert (none for an unchanged article or a copy)
+    alerts: list[Alert]
+
+
+def open_store(settings: Settings, *, in_memory: bool = False) -> Store:
+    """The store the settings select, open and migrated; `in_memory`: an empty one that touches no database."""
+    from monitor.store.sqlite import SqliteStore
+
+    return SqliteStore(":memory:" if in_memory else settings.db_path)
 
 
 class Store(ABC):
@@ -64,8 +107,12 @@ class Store(ABC):
 
     # articles
     @abstractmethod
+    def find_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[StoredArticle | None]:
+        """For each (id, GUID), as `find_article`, in one look-up."""
+
     def find_article(self, article_id: str, guid: str | None = None) -> StoredArticle | None:
-        """The article with this id (canonical URL), or else with this feed GUID."""
+        """The article with this id (canonical URL), an id alias, this feed GUID, or a GUID alias, in that order."""
+        return self.find_articles([(article_id, guid)])[0]
 
     @abstractmethod
     def recent_entry_hashes(self, source: str, limit: int = RECENT_ENTRIES) -> frozenset[str]:
@@ -98,15 +145,40 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def touch_article(self, article_id: str, entry_hash: str, seen_at: datetime) -> None:
-        """The article was seen again unchanged: remember its feed entry and when it was seen."""
+    def record(
+        self,
+        candidates: Sequence[Candidate],
+        *,
+        revise: Callable[[Candidate, StoredArticle], Revision],
+        notifiers: Sequence[str],
+        listed: Sequence[str],
+        state: SourceState,
+        seen_at: datetime,
+    ) -> list[Recorded]:
+        """Record what one document brought, in one transaction, and return what became of each candidate.
+
+        Each candidate is looked up inside the transaction (after the ones before it; by its id and GUID as in
+        `find_article`, else its `stored_id`), then:
+        - stored with the same content: unchanged; its feed entry and `seen_at` are remembered;
+        - stored with other content: an edit, saved as `save_article` with kind "updated" and what
+          `revise(candidate, stored)` says it added and alerts on;
+        - not stored: new; with `copy_since`, the near duplicate first seen since then (`find_near_duplicate`)
+          that alerted on every watch list the candidate matches makes it a copy of that original
+          (`duplicate_of`), else it alerts on its matches.
+        Alerts are owed to every notifier named. Stored articles of `listed` (listed again, entries unchanged)
+        were seen at `seen_at`, written only where last_seen is older than SEEN_RESOLUTION (an unchanged feed
+        costs no writes); the source's `state` is saved with the rest.
+        """
 
     @abstractmethod
-    def mark_listed(self, article_ids: Sequence[str], seen_at: datetime) -> None:
-        """A document listed these stored articles again, entries unchanged: they were seen at `seen_at`
-        (written only where last_seen is older than SEEN_RESOLUTION, so an unchanged feed costs no writes)."""
+    def prune(self, older_than: datetime) -> PruneReport:
+        """Retention (see `monitor.store.retention`): remove what is older than `older_than`, in short transactions
+        on a connection of its own, so another thread may run it while the store is in use."""
 
     # outbox
+    @abstractmethod
+    def alert(self, alert_id: int) -> Alert: ...
+
     @abstractmethod
     def owed(self, notifier: str, now: datetime, limit: int = 100) -> list[Alert]:
         """Alerts owed to a notifier and due for a (re)try, oldest first."""
@@ -145,3 +217,7 @@ class Store(ABC):
 
     @abstractmethod
     def recent_alerts(self, limit: int = 5, watchlists: Sequence[str] | None = None) -> list[Alert]: ...
+
+    @abstractmethod
+    def stats_since(self, since: datetime) -> dict[str, int]:
+        """Alerts created at or after `since`, per watch list."""

@@ -1,13 +1,13 @@
-"""Retention for the SQLite store: prune old articles (with their versions, matches and delivered alerts)
-and old article versions, then VACUUM when enough of the file is free pages.
+"""Retention: prune old articles (with their versions, matches and delivered alerts) and old article versions,
+then VACUUM when enough of the file is free pages (`prune`, SQLite's; `Store.prune` runs it), as a background
+task of the service (`prune_forever`).
 
 An article goes when it was first and last seen before the cutoff, none of its alerts is still owed
 to any notifier, and it is not in its source's latest listing (a feed answering 304 for months still
 lists what it listed). Retention never decides what is news: the pipeline takes an item for new only
 when the store does not know it, whatever its date. Rows of other components that point at a pruned
 article or alert (found through the schema's foreign keys) go with it. Works in small batches, each
-its own short transaction, so the service's writes never wait long; run it on a connection of its own
-(see `prune_file`).
+its own short transaction, so the service's writes never wait long; run it on a connection of its own.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from monitor.errors import MonitorError
-from monitor.store import SEEN_RESOLUTION
+from monitor.store import SEEN_RESOLUTION, Store
 from monitor.store.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
@@ -167,27 +166,18 @@ def prune(conn: sqlite3.Connection, older_than: datetime) -> PruneReport:
     return report
 
 
-def prune_file(path: str | Path, older_than: datetime) -> PruneReport:
-    """`prune` on a connection of its own to the store's file (safe from a worker thread)."""
-    from monitor.store.sqlite import SqliteStore
-
-    store = SqliteStore(path)
-    try:
-        return prune(store.connection, older_than)
-    finally:
-        store.close()
-
-
 async def prune_forever(
-    path: str | Path, max_age: float, every: float, on_done: Callable[[PruneReport], None] | None = None
+    store: Store, max_age: float, every: float, on_done: Callable[[PruneReport], None] | None = None
 ) -> None:
-    """Every `every` seconds (the first time after at most 5 minutes), prune what is older than `max_age` s."""
+    """Every `every` seconds (the first time after at most 5 minutes), prune what is older than `max_age` s
+    (in a worker thread: `Store.prune` works on a connection of its own)."""
+    failures: tuple[type[Exception], ...] = (*store.faults, MonitorError)
     await asyncio.sleep(min(every, 300.0))
     while True:
         cutoff = datetime.now(UTC) - timedelta(seconds=max_age)
         try:
-            report = await asyncio.to_thread(prune_file, path, cutoff)
-        except (sqlite3.Error, MonitorError) as exc:
+            report = await asyncio.to_thread(store.prune, cutoff)
+        except failures as exc:
             log.error("retention: pruning failed, will try again: %s", exc)
         else:
             log.info("retention: pruned %s%s", dict(report.removed) or "nothing",

@@ -14,8 +14,17 @@ from typing import Any, cast
 from monitor.diff import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.errors import StorageError
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
-from monitor.store import RECENT_ENTRIES, SEEN_RESOLUTION, Store, StoredArticle
+from monitor.store import (
+    RECENT_ENTRIES,
+    SEEN_RESOLUTION,
+    Candidate,
+    Recorded,
+    Revision,
+    Store,
+    StoredArticle,
+)
 from monitor.store.migrations import apply_migrations
+from monitor.store.retention import PruneReport, prune
 from monitor.store.telegram import TelegramStoreMixin
 
 CORE_MIGRATIONS: tuple[str, ...] = (
@@ -131,7 +140,6 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_ARTICLE_COLUMNS = "id, url, source, guid, title, text, content_hash, fingerprint, entry_hash, first_seen, duplicate_of"
 _ALERT_COLUMNS = (
     "a.id, a.article_id, a.watchlist, a.kind, a.title, a.url, a.source, a.published, a.terms, a.snippet,"
     " a.created, a.added, a.also_in"
@@ -151,14 +159,44 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
 
 
+def _columns(count: int) -> str:
+    """The first `count` elements of the arrays `json_each` yields, as columns (rows passed as one JSON array)."""
+    return ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
+
+
+def _json(rows: object) -> str:
+    return json.dumps(rows, ensure_ascii=False)
+
+
+# Each key of a JSON array of [id, GUID, stored id] with the stored article it leads to (the id, an id alias,
+# the GUID, a GUID alias, the stored id, in that order) and the watch lists that alerted on it or on its
+# original: one statement.
+_FIND_ARTICLES = f"""
+WITH k (n, id, guid, known) AS (SELECT key, {_columns(3)} FROM json_each(?)),
+r (n, target) AS (SELECT n, (SELECT id FROM articles WHERE id = k.id
+    UNION ALL SELECT article_id FROM article_aliases WHERE kind = 'id' AND value = k.id
+    UNION ALL SELECT id FROM articles WHERE guid = k.guid
+    UNION ALL SELECT article_id FROM article_aliases WHERE kind = 'guid' AND value = k.guid
+    UNION ALL SELECT id FROM articles WHERE id = k.known LIMIT 1) FROM k)
+SELECT r.n, a.id, a.url, a.source, a.guid, a.title, a.text, a.content_hash, a.fingerprint, a.entry_hash,
+    a.first_seen, a.duplicate_of,
+    (SELECT json_group_array(watchlist) FROM alerts WHERE article_id IN (a.id, a.duplicate_of))
+FROM r JOIN articles a ON a.id = r.target
+"""
+
 NEAR_DUPLICATE_CANDIDATES = 64  # newest articles per fingerprint band compared in a near-duplicate look-up
-# Fingerprint, first seen and id of the newest candidates of each band (one statement, cached by sqlite3).
-_NEAR_DUPLICATES = " UNION ALL ".join(
-    "SELECT * FROM (SELECT fingerprint, first_seen, article_id FROM article_bands"
-    f" WHERE band = {band} AND value = :v{band} AND first_seen >= :since AND article_id != :exclude"
-    " ORDER BY first_seen DESC LIMIT :limit)"
-    for band in range(len(bands(0)))
-)
+# For each look-up of a JSON array of [n, band, value, since, exclude]: fingerprint, first seen and id of the
+# newest candidates of that band (the bound keeps a flood of look-alikes from being read whole). One statement.
+_NEAR_DUPLICATES = f"""
+WITH q (n, band, v, since, exclude) AS (SELECT {_columns(5)} FROM json_each(:queries)),
+c AS (SELECT q.n, b.fingerprint, b.first_seen, b.article_id,
+    ROW_NUMBER() OVER (PARTITION BY q.n, q.band ORDER BY b.first_seen DESC) AS newest
+    FROM q JOIN article_bands b ON b.band = q.band AND b.value = q.v AND b.article_id != q.exclude
+    AND b.first_seen >= COALESCE((SELECT x.first_seen FROM article_bands x WHERE x.band = q.band AND x.value = q.v
+        AND x.first_seen >= q.since AND x.article_id != q.exclude ORDER BY x.first_seen DESC
+        LIMIT 1 OFFSET :limit - 1), q.since))
+SELECT n, fingerprint, first_seen, article_id FROM c WHERE newest <= :limit
+"""
 
 
 def _check_writable(path: Path) -> None:
@@ -169,6 +207,29 @@ def _check_writable(path: Path) -> None:
         if place.exists() and not os.access(place, mode):
             raise StorageError(f"cannot open the store at {path}: this user cannot write the {what} {place}; "
                                "fix its permissions or set storage.path to a place this user can write")
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    """A connection to the store's file in WAL mode, set up as the store uses it (StorageError if it cannot be)."""
+    try:
+        if path != ":memory:":
+            _check_writable(Path(path))
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(f"cannot open the store at {path}: {exc}") from exc
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        _configure(conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StorageError(f"cannot open the store at {path}: {exc}") from exc
+    return conn
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA synchronous=NORMAL")
 
 
 class SqliteStore(TelegramStoreMixin, Store):
@@ -182,27 +243,14 @@ class SqliteStore(TelegramStoreMixin, Store):
 
     def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> None:
         self.path = str(path)
+        self.conn = _connect(self.path)
+        self._clock = clock or (lambda: datetime.now(UTC))
         try:
-            if self.path != ":memory:":
-                _check_writable(Path(self.path))
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"cannot open the store at {self.path}: {exc}") from exc
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._setup(conn, clock)
-            apply_migrations(conn, "core", CORE_MIGRATIONS)
+            apply_migrations(self.conn, "core", CORE_MIGRATIONS)
             self.migrate_telegram()
         except sqlite3.Error as exc:
-            conn.close()
+            self.conn.close()
             raise StorageError(f"cannot open or migrate the store at {self.path}: {exc}") from exc
-
-    def _setup(self, conn: sqlite3.Connection, clock: Callable[[], datetime] | None) -> None:
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn = conn
-        self._clock = clock or (lambda: datetime.now(UTC))
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -233,10 +281,17 @@ class SqliteStore(TelegramStoreMixin, Store):
     def snapshot(self) -> SqliteStore:
         copy = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self.conn.backup(copy)
+        _configure(copy)
         store = SqliteStore.__new__(SqliteStore)
-        store.path = ":memory:"
-        store._setup(copy, self._clock)
+        store.path, store.conn, store._clock = ":memory:", copy, self._clock
         return store
+
+    def prune(self, older_than: datetime) -> PruneReport:
+        conn = _connect(self.path)
+        try:
+            return prune(conn, older_than)
+        finally:
+            conn.close()
 
     # sources
 
@@ -274,36 +329,28 @@ class SqliteStore(TelegramStoreMixin, Store):
 
     # articles
 
-    def find_article(self, article_id: str, guid: str | None = None) -> StoredArticle | None:
-        found = self._resolve(article_id, guid)
-        return None if found is None else self._stored(found)
+    def find_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[StoredArticle | None]:
+        return self._find([(article_id, guid, None) for article_id, guid in keys])
 
-    def _resolve(self, article_id: str, guid: str | None) -> str | None:
-        """The id of the stored article reached by, in this order: the id, an id alias, the GUID, a GUID alias."""
-        row = self.conn.execute(  # one statement: this runs for every feed item
-            "SELECT id FROM articles WHERE id = :id"
-            " UNION ALL SELECT article_id FROM article_aliases WHERE kind = 'id' AND value = :id"
-            " UNION ALL SELECT id FROM articles WHERE guid = :guid"
-            " UNION ALL SELECT article_id FROM article_aliases WHERE kind = 'guid' AND value = :guid LIMIT 1",
-            {"id": article_id, "guid": guid},
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    def _stored(self, article_id: str) -> StoredArticle:
-        row = self.conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return StoredArticle(
-            id=row[0],
-            url=row[1],
-            source=row[2],
-            guid=row[3],
-            title=row[4],
-            text=row[5],
-            content_hash=row[6],
-            fingerprint=from_signed(row[7]),
-            entry_hash=row[8],
-            first_seen=cast(datetime, _dt(row[9])),
-            alerted=self._alerted(row[0], row[10]),
-        )
+    def _find(self, keys: Sequence[tuple[str, str | None, str | None]]) -> list[StoredArticle | None]:
+        """`find_articles` with a stored id to fall back on for each key."""
+        found: list[StoredArticle | None] = [None] * len(keys)
+        for row in self.conn.execute(_FIND_ARTICLES, (_json(keys),)):
+            found[row[0]] = StoredArticle(
+                id=row[1],
+                url=row[2],
+                source=row[3],
+                guid=row[4],
+                title=row[5],
+                text=row[6],
+                content_hash=row[7],
+                fingerprint=from_signed(row[8]),
+                entry_hash=row[9],
+                first_seen=cast(datetime, _dt(row[10])),
+                duplicate_of=row[11],
+                alerted=frozenset(json.loads(row[12])),
+            )
+        return found
 
     def _alerted(self, article_id: str, duplicate_of: str | None) -> frozenset[str]:
         """Watch lists that alerted on the article, or on the original it is a copy of."""
@@ -326,13 +373,50 @@ class SqliteStore(TelegramStoreMixin, Store):
         contributes at most NEAR_DUPLICATE_CANDIDATES of its newest articles, so a flood of
         look-alike items (stock phrases, templated teasers) costs a bounded look-up, not one per stored item.
         """
-        params: dict[str, object] = {"since": _ts(since), "exclude": exclude_id, "limit": NEAR_DUPLICATE_CANDIDATES}
-        params |= {f"v{band}": value for band, value in enumerate(bands(fingerprint))}
-        rows = self.conn.execute(_NEAR_DUPLICATES, params)
-        closest = min(((hamming(fingerprint, other), seen, found) for other, seen, found in rows), default=None)
+        return self._closest(fingerprint, self._near_duplicates([(fingerprint, since, exclude_id)]).get(0, []))
+
+    def _near_duplicates(self, queries: Sequence[tuple[int, datetime, str]]) -> dict[int, list[tuple[int, str, str]]]:
+        """For each (fingerprint, since, exclude id) by its index: (fingerprint, first seen, id) of the candidates."""
+        rows = [
+            (n, band, value, _ts(since), exclude)
+            for n, (fingerprint, since, exclude) in enumerate(queries)
+            for band, value in enumerate(bands(fingerprint))
+        ]
+        found: dict[int, list[tuple[int, str, str]]] = {}
+        params = {"queries": _json(rows), "limit": NEAR_DUPLICATE_CANDIDATES}
+        for n, other, seen, article_id in self.conn.execute(_NEAR_DUPLICATES, params):
+            found.setdefault(n, []).append((from_signed(other), seen, article_id))
+        return found
+
+    def _closest(self, fingerprint: int, candidates: list[tuple[int, str, str]]) -> StoredArticle | None:
+        closest = min(((hamming(fingerprint, other), seen, found) for other, seen, found in candidates), default=None)
         if closest is None or closest[0] > NEAR_DUPLICATE_DISTANCE:
             return None
-        return self._stored(closest[2])
+        return self.find_article(closest[2])
+
+    def record(
+        self,
+        candidates: Sequence[Candidate],
+        *,
+        revise: Callable[[Candidate, StoredArticle], Revision],
+        notifiers: Sequence[str],
+        listed: Sequence[str],
+        state: SourceState,
+        seen_at: datetime,
+    ) -> list[Recorded]:
+        """See `Store.record`. Candidates are looked up together (and their near duplicates); new articles that
+        alert on nothing and sightings of unchanged ones are written in bulk, the rest one by one."""
+        with self.transaction():
+            batch = _Batch(self, candidates, seen_at)
+            done = [batch.record(n, candidate, revise, notifiers) for n, candidate in enumerate(candidates)]
+            batch.flush()
+            now, stale = _ts(seen_at), _ts(seen_at - SEEN_RESOLUTION)
+            self.conn.execute(
+                "UPDATE articles SET last_seen = ? WHERE id IN (SELECT value FROM json_each(?)) AND last_seen < ?",
+                (now, _json(list(listed)), stale),
+            )
+            self.save_source_state(state)
+        return done
 
     def save_article(
         self,
@@ -375,51 +459,51 @@ class SqliteStore(TelegramStoreMixin, Store):
             "SELECT content_hash, fingerprint, first_seen FROM articles WHERE id = ?", (target,)
         ).fetchone()
         if row is None:
-            self.conn.execute(
-                "INSERT INTO articles (id, url, source, guid, title, text, content_hash, fingerprint, entry_hash,"
-                " published, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    target,
-                    article.url,
-                    article.source,
-                    article.guid,
-                    article.title,
-                    article.text,
-                    article.content_hash,
-                    to_signed(fingerprint),
-                    entry_hash,
-                    _ts(article.published),
-                    _ts(now),
-                    _ts(now),
-                ),
-            )
-        else:
-            self.conn.execute(
-                "UPDATE articles SET title = ?, text = ?, content_hash = ?, fingerprint = ?, entry_hash = ?,"
-                " published = COALESCE(?, published), guid = COALESCE(guid, ?), last_seen = ? WHERE id = ?",
-                (
-                    article.title,
-                    article.text,
-                    article.content_hash,
-                    to_signed(fingerprint),
-                    entry_hash,
-                    _ts(article.published),
-                    article.guid,
-                    _ts(now),
-                    target,
-                ),
-            )
-            if row[0] == article.content_hash:
-                return False
-            self.conn.executemany(
-                "DELETE FROM article_bands WHERE band = ? AND value = ? AND first_seen = ? AND article_id = ?",
-                [(band, value, row[2], target) for band, value in enumerate(bands(from_signed(row[1])))],
-            )
+            self._insert_articles([(target, article, fingerprint, entry_hash, now)])
+            return False
         self.conn.execute(
-            "INSERT INTO article_versions (article_id, content_hash, title, text, seen_at) VALUES (?, ?, ?, ?, ?)",
-            (target, article.content_hash, article.title, article.text, _ts(now)),
+            "UPDATE articles SET title = ?, text = ?, content_hash = ?, fingerprint = ?, entry_hash = ?,"
+            " published = COALESCE(?, published), guid = COALESCE(guid, ?), last_seen = ? WHERE id = ?",
+            (
+                article.title,
+                article.text,
+                article.content_hash,
+                to_signed(fingerprint),
+                entry_hash,
+                _ts(article.published),
+                article.guid,
+                _ts(now),
+                target,
+            ),
         )
-        return row is not None
+        if row[0] == article.content_hash:
+            return False
+        self.conn.executemany(
+            "DELETE FROM article_bands WHERE band = ? AND value = ? AND first_seen = ? AND article_id = ?",
+            [(band, value, row[2], target) for band, value in enumerate(bands(from_signed(row[1])))],
+        )
+        self._insert_versions([(target, article, now)])
+        return True
+
+    def _insert_articles(self, rows: Sequence[tuple[str, Article, int, str, datetime]]) -> None:
+        """New articles (id, article, fingerprint, entry hash, first seen) and their first versions, in bulk."""
+        self.conn.execute(
+            "INSERT INTO articles (id, url, source, guid, title, text, content_hash, fingerprint, entry_hash,"
+            " published, first_seen, last_seen) SELECT " + _columns(12) + " FROM json_each(?)",
+            (_json([
+                (target, a.url, a.source, a.guid, a.title, a.text, a.content_hash, to_signed(fingerprint), entry,
+                 _ts(a.published), _ts(now), _ts(now))
+                for target, a, fingerprint, entry, now in rows
+            ]),),
+        )
+        self._insert_versions([(target, a, now) for target, a, _, _, now in rows])
+
+    def _insert_versions(self, rows: Sequence[tuple[str, Article, datetime]]) -> None:
+        self.conn.execute(
+            "INSERT INTO article_versions (article_id, content_hash, title, text, seen_at)"
+            " SELECT " + _columns(5) + " FROM json_each(?)",
+            (_json([(target, a.content_hash, a.title, a.text, _ts(now)) for target, a, now in rows]),),
+        )
 
     def _index_bands(self, target: str, fingerprint: int) -> None:
         """Make an article that alerted findable as a near-duplicate original (by its current fingerprint)."""
@@ -533,7 +617,7 @@ class SqliteStore(TelegramStoreMixin, Store):
                 "INSERT INTO outbox (alert_id, notifier, status, next_attempt) VALUES (?, ?, 'owed', ?)",
                 [(row[0], notifier, _ts(now)) for notifier in dict.fromkeys(notifiers)],
             )
-            created.append(self._alert_by_id(row[0]))
+            created.append(self.alert(row[0]))
         return created
 
     def _copies_outlets(self, target: str, own_source: str) -> list[str]:
@@ -544,21 +628,17 @@ class SqliteStore(TelegramStoreMixin, Store):
         )
         return [r[0] for r in rows]
 
-    def touch_article(self, article_id: str, entry_hash: str, seen_at: datetime) -> None:
-        target = self._resolve(article_id, None) or article_id
+    def _mark_seen(self, sightings: Sequence[tuple[str, str]], seen_at: datetime) -> None:
+        """Stored articles (id, feed entry) seen again unchanged: remember the entry and when, in bulk."""
         self.conn.execute(
-            "UPDATE articles SET entry_hash = ?, last_seen = ? WHERE id = ?", (entry_hash, _ts(seen_at), target)
-        )
-
-    def mark_listed(self, article_ids: Sequence[str], seen_at: datetime) -> None:
-        now, stale = _ts(seen_at), _ts(seen_at - SEEN_RESOLUTION)
-        self.conn.executemany(
-            "UPDATE articles SET last_seen = ? WHERE id = ? AND last_seen < ?", [(now, i, stale) for i in article_ids]
+            "WITH s (id, entry) AS (SELECT " + _columns(2) + " FROM json_each(?))"
+            " UPDATE articles SET entry_hash = s.entry, last_seen = ? FROM s WHERE articles.id = s.id",
+            (_json(sightings), _ts(seen_at)),
         )
 
     # outbox
 
-    def _alert_by_id(self, alert_id: int) -> Alert:
+    def alert(self, alert_id: int) -> Alert:
         row = self.conn.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts a WHERE a.id = ?", (alert_id,)).fetchone()
         return _alert(row)
 
@@ -647,6 +727,90 @@ class SqliteStore(TelegramStoreMixin, Store):
             (_ts(since),),
         )
         return {r[0]: int(r[1]) for r in rows}
+
+
+class _Batch:
+    """One `SqliteStore.record`: the candidates' look-ups, made for all at once, and writes held back to be made
+    in bulk (new articles that alert on nothing, sightings of unchanged ones) before anything reads them.
+
+    A candidate is looked up again (after the held-back writes) when an earlier one wrote an article its keys
+    or its stored article lead to. Near-duplicate originals change only where an article is saved one by one
+    (an edit, an alert): they are looked up again then, for the candidates left.
+    """
+
+    def __init__(self, store: SqliteStore, candidates: Sequence[Candidate], seen_at: datetime) -> None:
+        self.store, self.candidates, self.seen_at = store, candidates, seen_at
+        self.found = store._find([(c.article.id, c.article.guid, c.stored_id) for c in candidates])
+        self.originals: dict[int, list[tuple[int, str, str]]] | None = None  # near-duplicate candidates, by index
+        self.new: list[tuple[str, Article, int, str, datetime]] = []
+        self.seen: list[tuple[str, str]] = []  # (id, feed entry) of articles seen unchanged
+        self.ids: set[str] = set()  # ids an earlier candidate may have written (articles, aliases)
+        self.guids: set[str] = set()
+
+    def record(
+        self, n: int, candidate: Candidate, revise: Callable[[Candidate, StoredArticle], Revision],
+        notifiers: Sequence[str],
+    ) -> Recorded:
+        article = candidate.article
+        stored = self._look_up(n)
+        if stored is not None and stored.content_hash == article.content_hash:
+            self.seen.append((stored.id, candidate.entry_hash))
+            return Recorded("unchanged", (), [])
+        if stored is not None:
+            revision = revise(candidate, stored)
+            alerts = self._save(candidate, "updated", revision.matches, notifiers, revision.added, stored_id=stored.id)
+            return Recorded("updated", revision.matches, alerts)
+        original = self._original(n) if candidate.copy_since else None
+        if original is not None and all(m.watchlist in original.alerted for m in candidate.matches):
+            self._save(candidate, "new", (), notifiers, duplicate_of=original.id)
+            return Recorded("copy", (), [])
+        if not candidate.matches:
+            self.new.append((article.id, article, candidate.fingerprint, candidate.entry_hash, self.store._clock()))
+            return Recorded("new", (), [])
+        return Recorded("new", candidate.matches, self._save(candidate, "new", candidate.matches, notifiers))
+
+    def _look_up(self, n: int) -> StoredArticle | None:
+        candidate, stored = self.candidates[n], self.found[n]
+        article = candidate.article
+        reached = {article.id, candidate.stored_id, *((stored.id, stored.duplicate_of) if stored else ())}
+        if not self.ids.isdisjoint(reached) or article.guid in self.guids:
+            self.flush()
+            stored = self.store._find([(article.id, article.guid, candidate.stored_id)])[0]
+        self.ids.update((article.id, stored.id) if stored else (article.id,))
+        if article.guid:
+            self.guids.add(article.guid)
+        return stored
+
+    def _original(self, n: int) -> StoredArticle | None:
+        if self.originals is None:
+            queries = [
+                (m, (c.fingerprint, c.copy_since, c.article.id))
+                for m, c in enumerate(self.candidates[n:], n)
+                if c.copy_since is not None and self.found[m] is None
+            ]
+            found = self.store._near_duplicates([query for _, query in queries])
+            self.originals = {queries[i][0]: rows for i, rows in found.items()}
+        return self.store._closest(self.candidates[n].fingerprint, self.originals.get(n, []))
+
+    def _save(self, candidate: Candidate, kind: AlertKind, matches: Sequence[Match], notifiers: Sequence[str],
+              added: Sequence[str] = (), *, duplicate_of: str | None = None, stored_id: str | None = None
+              ) -> list[Alert]:
+        """`save_article` at once, after the held-back writes (it may read them)."""
+        self.flush()
+        if duplicate_of is None:  # an edit or an alert may move near-duplicate originals
+            self.originals = None
+        return self.store.save_article(
+            candidate.article, fingerprint=candidate.fingerprint, kind=kind, matches=matches, notifiers=notifiers,
+            added=added, duplicate_of=duplicate_of, stored_id=stored_id, entry_hash=candidate.entry_hash,
+        )
+
+    def flush(self) -> None:
+        if self.new:
+            self.store._insert_articles(self.new)
+            self.new = []
+        if self.seen:
+            self.store._mark_seen(self.seen, self.seen_at)
+            self.seen = []
 
 
 def _source_state(row: tuple[Any, ...]) -> SourceState:

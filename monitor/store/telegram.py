@@ -2,7 +2,7 @@
 
 `TelegramStore` is the interface the bot and the notifier depend on; `TelegramStoreMixin` holds
 its SQL for a SQLite store that exposes its connection as `self.conn` (autocommit mode) and its
-alerts through `_alert_by_id` (see `SqliteStore`). The schema is the "telegram" migration
+alerts through `alert` (see `SqliteStore`). The schema is the "telegram" migration
 component, applied on first use.
 """
 
@@ -131,7 +131,7 @@ class TelegramStore(ABC):
 
     # from the core store
     @abstractmethod
-    def _alert_by_id(self, alert_id: int) -> Alert: ...
+    def alert(self, alert_id: int) -> Alert: ...
 
     @abstractmethod
     def recent_alerts(self, limit: int = 5, watchlists: Sequence[str] | None = None) -> list[Alert]: ...
