@@ -44,10 +44,6 @@ CHAT = "4242"
 FAULTS = ("500", "reset", "hang", "truncated", "loop")
 SERVICE = """
 import monitor.notify.telegram
-import monitor.service as service
-from monitor.store.telegram import TelegramStore, TelegramStoreMixin
-if not issubclass(service.SqliteStore, TelegramStore):  # until the service opens a Telegram-capable store itself
-    service.SqliteStore = type("SoakStore", (service.SqliteStore, TelegramStoreMixin), {})
 from monitor.cli import main
 raise SystemExit(main())
 """
