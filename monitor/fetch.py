@@ -1,4 +1,4 @@
-"""The shared HTTP client: limits, timeouts, size cap, conditional GET, redirects, backoff, address guard.
+"""The shared HTTP client: limits, timeouts, size cap, conditional GET, redirects, address guard.
 
 One `Fetcher` wraps one `httpx.AsyncClient` for the whole process. Every failure is a `FetchError`
 (with the HTTP status and the server's `Retry-After` when there is one), so callers handle one type.
