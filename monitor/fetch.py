@@ -10,7 +10,6 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-import time
 import zlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -351,7 +350,6 @@ class Fetcher:
     ) -> FetchResult | str:
         """One request: the result, or the absolute address a redirect points to; `withheld`: without the
         source's headers, which a refusal's error then says; `guarded`: to public addresses only."""
-        began = time.monotonic()
         extensions = GUARDED if guarded else None
         try:
             async with self._client.stream("GET", target, headers=headers, extensions=extensions) as response:
@@ -380,7 +378,6 @@ class Fetcher:
             charset=response.charset_encoding,
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
-            elapsed=time.monotonic() - began,
         )
 
     async def _read(self, url: str, response: httpx.Response) -> bytes:

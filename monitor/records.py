@@ -79,7 +79,6 @@ class FetchResult:
     charset: str | None = None  # declared in the Content-Type header
     etag: str | None = None
     last_modified: str | None = None
-    elapsed: float = 0.0
 
     @property
     def not_modified(self) -> bool:
