@@ -23,6 +23,7 @@ from pydantic import (
 
 from monitor.durations import Seconds
 from monitor.errors import ConfigError, QuerySyntaxError
+from monitor.fetch import FetchSettings
 from monitor.notify import NOTIFIER_KINDS
 from monitor.query import DEFAULT_THRESHOLD, parse
 from monitor.query.model import load_model
@@ -44,15 +45,9 @@ class ScheduleConfig(Strict):
     misfire_grace: Seconds = 120.0
 
 
-class FetchConfig(Strict):
-    user_agent: str = "ceasefire-monitor/0.1 (news monitoring; +https://github.com/ceasefire-monitor)"
-    max_connections: int = Field(50, ge=1)
-    per_host: int = Field(4, ge=1)
-    connect_timeout: Seconds = 10.0
-    read_timeout: Seconds = 20.0
-    total_timeout: Seconds = 45.0
-    max_bytes: int = Field(5_000_000, ge=1024)
-    max_redirects: int = Field(5, ge=0, le=20)
+class FetchConfig(FetchSettings):
+    """The `fetch:` section: the fetcher's own settings, and the backoff of a source whose polls fail."""
+
     backoff_base: Seconds = 60.0
     backoff_cap: Seconds = 6 * 3600.0
 

@@ -13,7 +13,6 @@ import ssl
 import zlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from itertools import zip_longest
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
@@ -23,7 +22,9 @@ import brotli
 import certifi
 import httpcore
 import httpx
+from pydantic import BaseModel, ConfigDict, Field
 
+from monitor.durations import Seconds
 from monitor.errors import AddressRefused, FetchError, Unreachable
 from monitor.records import FetchResult
 from monitor.retry import parse_retry_after
@@ -48,20 +49,19 @@ GUARDED = {GUARD: True}
 HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address is tried beside one that has not answered
 
 
-@dataclass(frozen=True, slots=True)
-class FetchSettings:
-    """Limits and manners of the fetcher (the `fetch:` section of the config)."""
+class FetchSettings(BaseModel):
+    """Limits and manners of the fetcher (the `fetch:` section of the config, whose FetchConfig adds backoff)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     user_agent: str = USER_AGENT
-    max_connections: int = 50  # in flight at once, all hosts together
-    per_host: int = 4  # in flight at once to one host (scheme, name and port: an origin)
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0  # between two bytes of the answer
-    total_timeout: float = 45.0  # whole fetch: waiting for connection slots and redirects included
-    max_bytes: int = 5_000_000  # of the body after decompression
-    max_redirects: int = 5
-    backoff_base: float = 60.0
-    backoff_cap: float = 6 * 3600.0
+    max_connections: int = Field(50, ge=1)  # in flight at once, all hosts together
+    per_host: int = Field(4, ge=1)  # in flight at once to one host (scheme, name and port: an origin)
+    connect_timeout: Seconds = 10.0
+    read_timeout: Seconds = 20.0  # between two bytes of the answer
+    total_timeout: Seconds = 45.0  # whole fetch: waiting for connection slots and redirects included
+    max_bytes: int = Field(5_000_000, ge=1024)  # of the body after decompression
+    max_redirects: int = Field(5, ge=0, le=20)
 
 
 def is_public_address(address: str) -> bool:
@@ -254,20 +254,19 @@ class Fetcher:
 
     `allow_private=False` refuses every address that is not public; `fetch(..., guard=True)` does the
     same for one fetch (article links taken from feeds). The check is PerHostTransport's, made on the
-    addresses connected to; a `transport` given instead connects as it likes.
+    addresses connected to.
     """
 
     def __init__(
         self,
         settings: FetchSettings | None = None,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
         allow_private: bool = True,
     ) -> None:
         self.settings = s = settings or FetchSettings()
         self.allow_private = allow_private
         self._client = httpx.AsyncClient(
-            transport=transport or PerHostTransport(s.per_host),
+            transport=PerHostTransport(s.per_host),
             limits=httpx.Limits(max_connections=s.max_connections, max_keepalive_connections=s.max_connections),
             timeout=httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None),
             headers={"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate, br"},

@@ -46,7 +46,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.workers = workers
         self.owed_to = owed_to  # the notifiers a new alert is owed to, asked as each article is recorded
-        self.fetch_config = fetch_config or FetchConfig.model_validate({})
+        self.fetch_config = fetch_config or FetchConfig()
 
     async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:
         """Poll one source once; never raises for an error of its own (fetch, parse, or any exception its documents

@@ -15,13 +15,11 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-import httpx
-
 from monitor.bot.app import admin_notice, start_bot
 from monitor.bot.handlers import AdminHooks
 from monitor.config import Settings, SourceConfig, load
 from monitor.errors import ConfigError, MonitorError
-from monitor.fetch import Fetcher, FetchSettings
+from monitor.fetch import Fetcher
 from monitor.graceful import drain_before_exit, stop_dispatcher
 from monitor.health import HealthServer, Liveness, SourceFailure, SourceHealth, assess
 from monitor.metrics import Metrics
@@ -41,23 +39,6 @@ from monitor.workers import Workers, worker_count
 log = logging.getLogger(__name__)
 
 RESTART_PAUSE = 1.0  # a background task that died is restarted after this (doubling each time, at most a minute)
-
-
-def fetch_settings(settings: Settings) -> FetchSettings:
-    """The fetcher's settings from the `fetch:` section of the config."""
-    cfg = settings.monitor.fetch
-    return FetchSettings(
-        user_agent=cfg.user_agent,
-        max_connections=cfg.max_connections,
-        per_host=cfg.per_host,
-        connect_timeout=cfg.connect_timeout,
-        read_timeout=cfg.read_timeout,
-        total_timeout=cfg.total_timeout,
-        max_bytes=cfg.max_bytes,
-        max_redirects=cfg.max_redirects,
-        backoff_base=cfg.backoff_base,
-        backoff_cap=cfg.backoff_cap,
-    )
 
 
 def build_workers(settings: Settings) -> Workers:
@@ -115,7 +96,6 @@ async def run_once(
     *,
     dry_run: bool = False,
     on_done: Callable[[PollReport], None] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
 ) -> OnceResult:
     """One pass over the sources, then deliver what is owed. `dry_run` records and delivers nothing.
 
@@ -132,7 +112,7 @@ async def run_once(
     try:
         if not dry_run and holder is None:
             await roster.start()
-        async with Fetcher(fetch_settings(settings), transport=transport) as fetcher:
+        async with Fetcher(settings.monitor.fetch) as fetcher:
             workers = build_workers(settings)
             pipeline = Pipeline(store, fetcher, workers, roster.owed, settings.monitor.fetch)
             try:
@@ -168,14 +148,13 @@ class Health:
 class Service:
     """Wires the stages together and runs until `stop()`."""
 
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store: Store = open_store(settings)
         self.health = Health()
         self.metrics = Metrics()
         self.health_server: HealthServer | None = None
         self.admin_notices: list[Callable[[str], None]] = []  # told about disabled sources and rejected reloads
-        self._transport = transport
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._pipeline: Pipeline | None = None
@@ -415,7 +394,7 @@ class Service:
                 loop.add_signal_handler(sig, handler)
         async with AsyncExitStack() as stack:
             stack.callback(lock.release)  # the last thing the stack undoes
-            fetcher = await stack.enter_async_context(Fetcher(fetch_settings(self.settings), transport=self._transport))
+            fetcher = await stack.enter_async_context(Fetcher(self.settings.monitor.fetch))
             stack.push_async_callback(self.roster.stop)
             await self.roster.start()
             stack.push_async_callback(self._stop_bot)  # the bot stops before the notifiers (the stack unwinds)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from monitor.config import ScheduleConfig
+from monitor.config import FetchConfig, ScheduleConfig
 from monitor.durations import EXPECTED, seconds
+from monitor.fetch import FetchSettings
 
 
 @pytest.mark.parametrize(
@@ -30,3 +31,11 @@ def test_a_config_duration_is_seconds_whether_a_number_or_text() -> None:
     with pytest.raises(ValidationError, match=EXPECTED.replace("(", "\\(").replace(")", "\\)")):
         ScheduleConfig.model_validate({"interval": "often"})
 
+
+def test_the_fetch_section_is_the_fetchers_settings_plus_source_backoff() -> None:
+    config = FetchConfig.model_validate({"connect_timeout": "3s", "per_host": 2, "backoff_base": "1m"})
+    assert isinstance(config, FetchSettings) and (config.connect_timeout, config.per_host) == (3, 2)
+    assert config.backoff_base == 60 and FetchConfig().max_bytes == FetchSettings().max_bytes
+    assert set(FetchConfig.model_fields) - set(FetchSettings.model_fields) == {"backoff_base", "backoff_cap"}
+    with pytest.raises(ValidationError, match="per_hots"):
+        FetchSettings.model_validate({"per_hots": 2})
