@@ -23,9 +23,9 @@ import feedparser
 from monitor.errors import ParseError
 from monitor.records import Article, FetchResult
 from monitor.sources import MAX_ITEMS, first_items, items_cut, register
-from monitor.sources.fastfeed import FeedItem, from_struct, parse_simple, plausible
-from monitor.sources.text import decode_document, html_to_text, nth_start_tag
-from monitor.urls import canonical_url
+from monitor.sources.fastfeed import from_struct, parse_simple, plausible
+from monitor.sources.items import Item, Link, RawItem, Text, decide, stripped
+from monitor.sources.text import decode_document, nth_start_tag
 
 # GUIDs unique by their form: a URL, a URN, a tag: URI or a UUID
 GLOBAL_GUID = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|urn:|tag:|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$)", re.I)
@@ -37,6 +37,7 @@ JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/", "http://jsonfeed.org/vers
 # feedparser's notes that say nothing about the items (we decode to UTF-8 ourselves, types vary in the wild)
 HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 ITEM_START = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")  # an RSS item's or Atom entry's start tag
+CDF_ROOT = re.compile(r"(?:<\?[^>]*\?>|<!--.*?-->|\s)*<channel[\s>]", re.I | re.S)  # CDF: a <CHANNEL> root
 MAX_FEED_ELEMENTS = 50_000  # real feeds have up to ~75 elements an item, and rarely more than 5,000 in all
 
 
@@ -52,13 +53,18 @@ class FeedKind:
         language: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> list[Article]:
-        content = _inflate(result.content, result.url)
-        text = decode_document(content, result.charset)
-        body = text.lstrip("\ufeff \t\r\n")
-        if not body:
-            raise ParseError(f"{result.url}: empty document, not a feed")
-        items = _json_items(body, result.url) if body.startswith("{") else _xml_items(body, result.url, source)
-        return _articles(first_items(items, source, result.url), result.final_url or result.url, source, language)
+        return articles(feed_items(result, source=source), result.final_url or result.url, source, language)
+
+
+def feed_items(result: FetchResult, *, source: str) -> list[Item]:
+    """The items (the first `MAX_ITEMS`) of a fetched feed, normalised; ParseError when it is not a feed."""
+    content = _inflate(result.content, result.url)
+    body = decode_document(content, result.charset).lstrip("\ufeff \t\r\n")
+    if not body:
+        raise ParseError(f"{result.url}: empty document, not a feed")
+    raw = _json_items(body, result.url) if body.startswith("{") else _xml_items(body, result.url, source)
+    base = result.final_url or result.url
+    return [decide(item, base) for item in first_items(raw, source, result.url)]
 
 
 def _inflate(content: bytes, url: str) -> bytes:
@@ -75,7 +81,7 @@ def _inflate(content: bytes, url: str) -> bytes:
     return inflated
 
 
-def _xml_items(text: str, url: str, source: str) -> list[FeedItem]:
+def _xml_items(text: str, url: str, source: str) -> list[RawItem]:
     first = _first_items(text, url, source)
     cut = len(first) < len(text)
     fast = parse_simple(first, url, cut=cut)
@@ -99,35 +105,48 @@ def _first_items(text: str, url: str, source: str) -> str:
     return text[: starts[-1]]
 
 
-def _feedparser_items(text: str, url: str, *, cut: bool = False) -> list[FeedItem]:
-    """The items feedparser reads; `cut`: the text stops short on purpose (no warning that it is not well-formed)."""
+def _feedparser_items(text: str, url: str, *, cut: bool = False) -> list[RawItem]:
+    """The items feedparser reads; `cut`: the text stops short on purpose (no warning that it is not well-formed).
+
+    feedparser is given no address for the document: it would resolve ids against it and copy them into links.
+    """
     parsed = feedparser.parse(
         io.BytesIO(text.encode("utf-8")),  # a file object: feedparser would open a bare string as a path
-        response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
+        response_headers={"content-type": "application/xml; charset=utf-8"},
         sanitize_html=False,
         resolve_relative_uris=False,
     )
-    if not parsed.entries and not parsed.get("version"):
-        problem = parsed.get("bozo_exception") or "no RSS, RDF or Atom root element"
+    if not parsed.entries and not parsed.get("version") and not CDF_ROOT.match(text):
+        problem = parsed.get("bozo_exception") or "no RSS, RDF, Atom or CDF root element"
         raise ParseError(f"{url}: not a feed ({problem})")
     problem = parsed.get("bozo_exception")
     if parsed.get("bozo") and not isinstance(problem, HARMLESS_BOZO) and not cut:
         log.warning("%s: feed is not well-formed (%s); using the %d items read", url, problem, len(parsed.entries))
     feed_language = parsed.feed.get("language")
-    return [_xml_item(entry, feed_language) for entry in parsed.entries]
+    typed = parsed.get("version", "").startswith("atom")
+    return [_xml_item(entry, feed_language, typed) for entry in parsed.entries]
 
 
-def _xml_item(entry: Mapping[str, Any], feed_language: Any) -> FeedItem:
-    contents = [c.get("value", "") for c in entry.get("content", [])]
-    return FeedItem(
-        link=entry.get("link"),
+def _xml_item(entry: Mapping[str, Any], feed_language: Any, typed: bool) -> RawItem:
+    links = [Link(link["href"], link.get("rel", "alternate"), link.get("type", "text/html"))
+             for link in entry.get("links", []) if link.get("href")]
+    details = [entry.get("summary_detail"), *entry.get("content", [])]
+    return RawItem(
+        links=links,
         guid=entry.get("id"),
-        title=entry.get("title"),
-        texts=[entry.get("summary"), *contents],
+        guid_is_link=bool(entry.get("guidislink")),
+        title=_text_of(entry.get("title_detail")),
+        texts=[text for text in map(_text_of, details) if text],
         published=from_struct(entry.get("published_parsed")),
         updated=from_struct(entry.get("updated_parsed")),
         language=_xml_language(entry) or feed_language,
+        typed=typed,
     )
+
+
+def _text_of(detail: Mapping[str, Any] | None) -> Text | None:
+    """A feedparser text (its value and its content type)."""
+    return Text(detail.get("value", ""), detail.get("type", "text/plain")) if detail else None
 
 
 def _xml_language(entry: Mapping[str, Any]) -> str | None:
@@ -138,7 +157,7 @@ def _xml_language(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _json_items(text: str, url: str) -> list[FeedItem]:
+def _json_items(text: str, url: str) -> list[RawItem]:
     """The first `MAX_ITEMS` + 1 items of a JSON Feed (ParseError for one of more than `MAX_FEED_ELEMENTS` objects)."""
     try:
         data = json.loads(text, object_pairs_hook=_CountedObjects(url))
@@ -167,16 +186,23 @@ class _CountedObjects:
         return dict(pairs)
 
 
-def _json_item(entry: Mapping[str, Any], feed_language: Any) -> FeedItem:
+def _json_item(entry: Mapping[str, Any], feed_language: Any) -> RawItem:
+    """A JSON Feed item: its title and summary are plain text, content_html is HTML."""
     guid = entry.get("id")
-    return FeedItem(
-        link=entry.get("url") or entry.get("external_url"),
+    links = [Link(url) for url in (entry.get("url"), entry.get("external_url")) if isinstance(url, str)]
+    texts = [(entry.get("summary"), "text/plain"), (entry.get("content_html"), "text/html"),
+             (entry.get("content_text"), "text/plain")]
+    title = entry.get("title")
+    return RawItem(
+        links=links,
         guid=str(guid) if isinstance(guid, str | int) else None,
-        title=entry.get("title"),
-        texts=[entry.get(k) for k in ("summary", "content_html", "content_text")],
+        guid_is_link=True,
+        title=Text(title) if isinstance(title, str) else None,
+        texts=[Text(value, kind) for value, kind in texts if isinstance(value, str)],
         published=_from_iso(entry.get("date_published")),
         updated=_from_iso(entry.get("date_modified")),
-        language=entry.get("language") or feed_language,
+        language=stripped(entry.get("language")) or feed_language,
+        typed=True,
     )
 
 
@@ -190,33 +216,35 @@ def _from_iso(value: Any) -> datetime | None:
     return plausible(when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC))
 
 
-def _articles(items: Iterable[FeedItem], base: str, source: str, language: str | None) -> list[Article]:
-    articles: list[Article] = []
+def _articles(items: Iterable[RawItem], base: str, source: str, language: str | None) -> list[Article]:
+    """The Articles of raw items of a feed at `base` (for the tests that compare the two XML paths)."""
+    return articles([decide(item, base) for item in items], base, source, language)
+
+
+def articles(items: Iterable[Item], base: str, source: str, language: str | None) -> list[Article]:
+    """An Article for each item that links to a page, of a feed at `base` (`language`: for items whose feed names
+    none)."""
+    found: list[Article] = []
     skipped = 0
     for item in items:
-        guid = _text(item.guid)
-        url = _web_url(item.link, base)
-        if url is None and guid is not None and guid.lower().startswith(("http://", "https://")):
-            url = _web_url(guid, base)  # an RSS guid that is a permalink
-        if url is None:
+        if item.link is None:
             skipped += 1
             continue
-        guid = _scoped_guid(guid, base)
-        articles.append(
+        found.append(
             Article(
-                url=url,
+                url=item.link,
                 source=source,
-                title=html_to_text(_text(item.title) or ""),
-                summary=max((html_to_text(t) for t in map(_text, item.texts) if t), key=len, default=""),
+                title=item.title,
+                summary=item.text,
                 published=item.published or item.updated,
                 updated=item.updated,
-                language=_text(item.language) or language,
-                guid=guid,
+                language=item.language or language,
+                guid=_scoped_guid(item.guid, base),
             )
         )
     if skipped:
         log.info("%s: skipped %d feed items without an http(s) link", source, skipped)
-    return articles
+    return found
 
 
 def _scoped_guid(guid: str | None, base: str) -> str | None:
@@ -225,20 +253,3 @@ def _scoped_guid(guid: str | None, base: str) -> str | None:
     if guid is None or GLOBAL_GUID.match(guid):
         return guid
     return f"{urlsplit(base).netloc.lower()}:{guid}"
-
-
-def _web_url(value: Any, base: str) -> str | None:
-    """The canonical http(s) URL `value` points to (relative to `base`), or None."""
-    text = _text(value)
-    try:
-        if text is None or urlsplit(text).scheme.lower() not in ("", "http", "https"):
-            return None  # another scheme (tag:, urn:, mailto:) is not a page to read
-    except ValueError:
-        return None
-    url = canonical_url(text, base)
-    return url if url.startswith(("http://", "https://")) else None
-
-
-def _text(value: Any) -> str | None:
-    """A non-blank string, stripped; None for anything else."""
-    return value.strip() if isinstance(value, str) and value.strip() else None

@@ -111,11 +111,15 @@ def html_to_text(markup: str) -> str:
     """
     if "<" not in markup and "&" not in markup:
         return clean_text(markup)
-    try:
-        root = lxml.html.fragment_fromstring(first_elements(markup, "an HTML text"), create_parent="div")
-    except (etree.ParserError, ValueError):
+    try:  # as a document: a fragment's wrapper would leak into an unclosed <title> as text
+        root = lxml.html.document_fromstring(first_elements(markup, "an HTML text"))
+    except etree.ParserError:  # nothing but comments, a doctype, spaces
+        return ""
+    except ValueError:
         return clean_text(markup)
     etree.strip_elements(root, *INVISIBLE_TAGS, with_tail=False)
+    for frame in root.iter("iframe"):  # lxml keeps an iframe's content as text; it is markup
+        frame.text = html_to_text(frame.text or "")
     for element in root.iter(*BLOCK_TAGS):  # words in separate blocks stay separate words
         element.text = " " + (element.text or "")
         element.tail = " " + (element.tail or "")
