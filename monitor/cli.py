@@ -213,6 +213,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_parse(args: argparse.Namespace) -> int:
+    from monitor.parse import run_parse
+
+    return run_parse(args)
+
+
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
@@ -298,6 +304,10 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--json", action="store_true", help="print the whole normalised Article as JSON")
     extract.add_argument("--selector", help="CSS selector for the article body (as article_selector)")
     extract.add_argument("--url", help="the page's URL, to resolve links when reading a file")
+    feed = add("parse", cmd_parse, "print the items and Article records a feed yields (FILE, URL or - for stdin)")
+    feed.add_argument("target")
+    feed.add_argument("--json", action="store_true", help="print the items and articles as JSON")
+    feed.add_argument("--base", help="the feed's URL, to resolve relative links (default: the URL fetched)")
     ev = add("eval", cmd_eval, "score watch lists on labelled JSONL items")
     ev.add_argument("file", type=Path)
     ev.add_argument("--watchlist")
