@@ -1,8 +1,9 @@
 """Logging setup: one line per event, as text for people or JSON for log shippers (`--log-format json`).
 
 Context goes in `extra=`: `log.warning("...", extra={"source": name, "alert": alert.id})`; every key of
-`CONTEXT` found on a record is printed (`source=...` in text, a field in JSON). Secrets are masked:
-the value of `TELEGRAM_BOT_TOKEN` and anything shaped like a Telegram bot token never reach the output.
+`CONTEXT` found on a record is printed (`source=...` in text, a field in JSON). Secrets are masked: the
+value of `TELEGRAM_BOT_TOKEN`, anything shaped like a Telegram bot token and what `protect()` registers
+never reach the output.
 """
 
 from __future__ import annotations
@@ -13,21 +14,52 @@ import os
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 LogFormat = Literal["text", "json"]
 CONTEXT = ("source", "article", "alert", "watchlist", "notifier", "url", "status")
 NOISY = ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler", "trafilatura")
 _TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}")
-MASK = "[secret]"
+MASK = "[REDACTED]"
+_SECRETS: set[str] = set()  # registered with protect(): masked in every log record from then on
+_formatter = logging.Formatter()
 
 
 def redact(text: str) -> str:
-    """`text` with bot tokens (by shape, and the configured one by value) replaced by a mask."""
-    secret = os.environ.get("TELEGRAM_BOT_TOKEN")
-    if secret and len(secret) >= 8:
+    """`text` with secrets masked: the registered ones and the configured bot token by value, and anything
+    shaped like a bot token."""
+    configured = os.environ.get("TELEGRAM_BOT_TOKEN")
+    for secret in _SECRETS | ({configured} if configured and len(configured) >= 8 else set()):
         text = text.replace(secret, MASK)
     return _TOKEN.sub(MASK, text)
+
+
+def protect(secret: str) -> None:
+    """Mask `secret` in every log record made from now on, by any logger (httpx's too), before any handler
+    or formatter sees it."""
+    if not _SECRETS:
+        make = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = make(*args, **kwargs)
+            _redact_record(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+    _SECRETS.add(secret)
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record: leave it to logging's own error handling
+        return
+    if any(secret in message for secret in _SECRETS):
+        record.msg, record.args = redact(message), None
+    if record.exc_info and not record.exc_text:
+        trace = _formatter.formatException(record.exc_info)
+        if any(secret in trace for secret in _SECRETS):
+            record.exc_text = redact(trace)
 
 
 def _context(record: logging.LogRecord) -> dict[str, object]:

@@ -17,7 +17,7 @@ import yaml
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.health import HealthServer, Liveness, assess
-from monitor.logs import setup_logging
+from monitor.logs import MASK, setup_logging
 from monitor.metrics import Metrics
 from monitor.records import PollReport
 from monitor.service import Service
@@ -176,7 +176,7 @@ def test_json_logs_are_one_object_per_line_with_context_and_no_token(monkeypatch
     assert events[0]["alert"] == 7 and events[0]["level"] == "WARNING"
     assert "ValueError" in events[2]["exc"]
     assert TOKEN not in stream.getvalue() and TOKEN.split(":")[1] not in stream.getvalue()
-    assert "[secret]" in events[1]["msg"]
+    assert MASK in events[1]["msg"]
 
 
 @pytest.mark.usefixtures("root_logger")

@@ -39,10 +39,11 @@ from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from monitor.errors import ConfigError
+from monitor.logs import protect, redact
 from monitor.notify import DEFAULT_MAX_ATTEMPTS, DeadLetterHook, dead_letter_notice, register
 from monitor.notify.telegram_format import format_alert, format_digest
 from monitor.records import Alert
-from monitor.retry import backoff
+from monitor.retry import backoff, retry_forever
 from monitor.store import Store
 from monitor.store.telegram import Delivery, TelegramStore
 
@@ -88,7 +89,7 @@ class TelegramOptions(BaseModel):
     channels: list[ChannelTarget] = Field(default_factory=list)
     timezone: str = "UTC"
     link_preview: bool = False
-    rate: RateLimits = Field(default_factory=lambda: RateLimits.model_validate({}))
+    rate: RateLimits = Field(default_factory=RateLimits)
     timeout: float = Field(10.0, gt=0)  # seconds for one API request
     concurrency: int = Field(32, ge=1)  # requests in flight at once
     backoff_base: float = Field(2.0, gt=0)
@@ -130,46 +131,6 @@ def load_token(env: Mapping[str, str] = os.environ) -> str:
     if not token:
         raise ConfigError(f"no bot token: set ${TOKEN_ENV} or ${TOKEN_FILE_ENV}")
     return token
-
-
-# --- token redaction in every log record -------------------------------------------------------
-
-_SECRETS: set[str] = set()
-_REDACTED = "[REDACTED]"
-_formatter = logging.Formatter()
-
-
-def redact(text: str) -> str:
-    for secret in _SECRETS:
-        text = text.replace(secret, _REDACTED)
-    return text
-
-
-def _redact_record(record: logging.LogRecord) -> None:
-    try:
-        message = record.getMessage()
-    except Exception:  # a malformed record: leave it to logging's own error handling
-        return
-    if any(secret in message for secret in _SECRETS):
-        record.msg, record.args = redact(message), None
-    if record.exc_info and not record.exc_text:
-        trace = _formatter.formatException(record.exc_info)
-        if any(secret in trace for secret in _SECRETS):
-            record.exc_text = redact(trace)
-
-
-def install_redaction(secret: str) -> None:
-    """Replace `secret` by [REDACTED] in every log record made from now on (any logger, httpx's too)."""
-    if not _SECRETS:
-        make = logging.getLogRecordFactory()
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = make(*args, **kwargs)
-            _redact_record(record)
-            return record
-
-        logging.setLogRecordFactory(factory)
-    _SECRETS.add(secret)
 
 
 # --- rate limiting -----------------------------------------------------------------------------
@@ -404,7 +365,7 @@ class TelegramNotifier:
         token: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        install_redaction(token)
+        protect(token)
         self.name = name
         self.options = options
         self.max_attempts = options.max_attempts
@@ -463,21 +424,9 @@ class TelegramNotifier:
     def wake(self) -> None:
         self._wake.set()
 
-    async def _connect(self) -> None:
-        """Initialise the bot (getMe), retrying with backoff while Telegram cannot be reached."""
-        attempt = 0
-        while True:
-            try:
-                await self.bot.initialize()
-                return
-            except TelegramError as exc:
-                attempt += 1
-                delay = backoff(attempt, None, self.options.backoff_base, self.options.backoff_cap)
-                log.warning("telegram %s: cannot reach the Bot API (%s); retry in %.1fs", self.name, exc, delay)
-                await asyncio.sleep(delay)
-
     async def _run(self) -> None:
-        await self._connect()
+        await retry_forever(self.bot.initialize, TelegramError, f"telegram {self.name}: cannot reach the Bot API", log,
+                            self.options.backoff_base, self.options.backoff_cap)
         while True:
             self._wake.clear()
             self._dispatch()
