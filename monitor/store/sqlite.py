@@ -335,7 +335,7 @@ class SqliteStore(TelegramStoreMixin, Store):
     def _find(self, keys: Sequence[tuple[str, str | None, str | None]]) -> list[StoredArticle | None]:
         """`find_articles` with a stored id to fall back on for each key."""
         found: list[StoredArticle | None] = [None] * len(keys)
-        for row in self.conn.execute(_FIND_ARTICLES, (_json(keys),)):
+        for row in self.conn.execute(_FIND_ARTICLES, (_json(keys),)) if keys else ():
             found[row[0]] = StoredArticle(
                 id=row[1],
                 url=row[2],
@@ -378,11 +378,13 @@ class SqliteStore(TelegramStoreMixin, Store):
     def _near_duplicates(self, queries: Sequence[tuple[int, datetime, str]]) -> dict[int, list[tuple[int, str, str]]]:
         """For each (fingerprint, since, exclude id) by its index: (fingerprint, first seen, id) of the candidates."""
         rows = [
-            (n, band, value, _ts(since), exclude)
-            for n, (fingerprint, since, exclude) in enumerate(queries)
+            (n, band, value, seen, exclude)
+            for n, (fingerprint, seen, exclude) in enumerate((f, _ts(since), e) for f, since, e in queries)
             for band, value in enumerate(bands(fingerprint))
         ]
         found: dict[int, list[tuple[int, str, str]]] = {}
+        if not rows:
+            return found
         params = {"queries": _json(rows), "limit": NEAR_DUPLICATE_CANDIDATES}
         for n, other, seen, article_id in self.conn.execute(_NEAR_DUPLICATES, params):
             found.setdefault(n, []).append((from_signed(other), seen, article_id))
@@ -410,11 +412,11 @@ class SqliteStore(TelegramStoreMixin, Store):
             batch = _Batch(self, candidates, seen_at)
             done = [batch.record(n, candidate, revise, notifiers) for n, candidate in enumerate(candidates)]
             batch.flush()
-            now, stale = _ts(seen_at), _ts(seen_at - SEEN_RESOLUTION)
-            self.conn.execute(
-                "UPDATE articles SET last_seen = ? WHERE id IN (SELECT value FROM json_each(?)) AND last_seen < ?",
-                (now, _json(list(listed)), stale),
-            )
+            if listed:
+                self.conn.execute(
+                    "UPDATE articles SET last_seen = ? WHERE id IN (SELECT value FROM json_each(?)) AND last_seen < ?",
+                    (_ts(seen_at), _json(list(listed)), _ts(seen_at - SEEN_RESOLUTION)),
+                )
             self.save_source_state(state)
         return done
 
@@ -486,23 +488,23 @@ class SqliteStore(TelegramStoreMixin, Store):
         return True
 
     def _insert_articles(self, rows: Sequence[tuple[str, Article, int, str, datetime]]) -> None:
-        """New articles (id, article, fingerprint, entry hash, first seen) and their first versions, in bulk."""
-        self.conn.execute(
+        """New articles (id, article, fingerprint, entry hash, first seen) and their first versions."""
+        self.conn.executemany(
             "INSERT INTO articles (id, url, source, guid, title, text, content_hash, fingerprint, entry_hash,"
-            " published, first_seen, last_seen) SELECT " + _columns(12) + " FROM json_each(?)",
-            (_json([
+            " published, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (target, a.url, a.source, a.guid, a.title, a.text, a.content_hash, to_signed(fingerprint), entry,
                  _ts(a.published), _ts(now), _ts(now))
                 for target, a, fingerprint, entry, now in rows
-            ]),),
+            ],
         )
         self._insert_versions([(target, a, now) for target, a, _, _, now in rows])
 
     def _insert_versions(self, rows: Sequence[tuple[str, Article, datetime]]) -> None:
-        self.conn.execute(
-            "INSERT INTO article_versions (article_id, content_hash, title, text, seen_at)"
-            " SELECT " + _columns(5) + " FROM json_each(?)",
-            (_json([(target, a.content_hash, a.title, a.text, _ts(now)) for target, a, now in rows]),),
+        # executemany, not one statement over json_each: reading long texts out of JSON costs more than the steps
+        self.conn.executemany(
+            "INSERT INTO article_versions (article_id, content_hash, title, text, seen_at) VALUES (?, ?, ?, ?, ?)",
+            [(target, a.content_hash, a.title, a.text, _ts(now)) for target, a, now in rows],
         )
 
     def _index_bands(self, target: str, fingerprint: int) -> None:
