@@ -8,6 +8,7 @@ operator's `article_selector` takes precedence when it matches something. A page
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -57,32 +58,31 @@ ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 SPACES = re.compile(r"\s+")
 WORD = re.compile(r"\w+")
 NON_ASCII = re.compile(r"[^\x00-\x7f]")
-SHORT_BODY = 500  # characters: a precise result this short is suspect
-FALLBACK_RATIO = 3  # ... and replaced when the default run finds this many times more text
+FALLBACK_RATIO = 4  # the default run's text replaces the precise run's when this many times longer
+RESTORED_MIN_WORDS = 15  # a paragraph the precise run dropped inside the article comes back when this long
 HEADLINE_ZONE = 3  # a headline repeated within the first lines of the body is dropped
 BOILERPLATE_MAX_WORDS = 30  # only lines this short can be boilerplate
 BOILERPLATE = re.compile(
     "|".join(
         (
             # a label alone on its line: teaser blocks, comment counters, tag lists
-            r"^(comments?|tags|more|also|advertisement|share( this( article| story)?)?|don.?t miss|see also|"
+            r"^(comments?|tags|more|also|advertisement|share( this( article| story)?)?|don.?t miss|"
             r"(you (may|might) )?(also )?like|most (read|popular|viewed)( in [\w ]+)?|read more|"
             r"related( posts?| stories| articles| content| coverage)?|recommended( for you)?|trending( now)?|"
             r"top stories|partner news|latest news)\W*$",
             # teaser links: "Read more: <headline>", "Related: <headline>", "Also on example.com <headline>"
             r"^(read more|see more|also read|related( posts?| story| article)?|filed under)\s*:",
             r"^more(\s+\S+){0,3}\s*:\s*(https?://.*)?$|^also on [\w-]+(\.[\w-]+)*\.[a-z]{2,}\b",
-            # calls to action: newsletters, social accounts, sharing, tweetable quote boxes
-            r"^subscribe\b|\bnewsletters?\W*$|\bsign up for\b.*\bnewsletter|\b(to|in|through) your (inbox|letterbox)\b",
-            r"^follow\s.{0,80}\b(on|at) (twitter|facebook|instagram|youtube)\b|share it with a friend",
-            r"click to tweet\W*$|^(have a tip|email|reach|contact)\b.{0,80}(@|twitter\.com)",
-            # credit lines and reading-time labels
-            r"^\(?(additional )?reporting by\b|\bcontributed (reporting|to this report)\b",
-            r"^(reading time|tempo de leitura|tiempo de lectura|temps de lecture|lesezeit)\b|^\d+ min(ute)?s? read\W*$",
+            # calls to action: newsletter sign-ups, sharing
+            r"\b(to|in|through) your (inbox|letterbox)\b|share it with a friend",
+            # reading-time labels
+            r"^(reading time|tempo de leitura|tiempo de lectura|temps de lecture|lesezeit)\b",
         )
     ),
     re.IGNORECASE,
 )
+# Removed before extraction: modal dialogs (video-player settings and notices, sign-up and consent pop-ups).
+PRUNED = ('//*[@role="dialog" or @aria-modal="true"]',)
 
 
 @dataclass(frozen=True)
@@ -188,22 +188,38 @@ def _body(text: str, tree: HtmlElement, url: str, selector: str | None) -> str:
 
 
 def generic_body(tree: HtmlElement, url: str = "") -> str:
-    """Article text found by trafilatura, with teaser, call-to-action and repeated-headline lines removed.
+    """Article text found by trafilatura, with teaser, call-to-action and repeated-headline lines removed."""
+    precise = _trafilatura_text(tree, url, favor_precision=True).splitlines()
+    default = _trafilatura_text(tree, url, favor_precision=False).splitlines()
+    return "\n".join(_without_boilerplate(combined_runs(precise, default), _headlines(tree)))
 
-    The precision-leaning run is preferred; when it keeps almost nothing while the default run finds a much
-    longer text, the precise run has most likely latched onto a notice box instead of the article.
+
+def combined_runs(precise: list[str], default: list[str]) -> list[str]:
+    """The precision-leaning run's lines, with what it dropped from the article that the default run found.
+
+    When the default run finds several times more text, the precise run has latched onto a part (a lede, a
+    notice box) and the default run is taken; otherwise the long paragraphs the default run has between the
+    precise run's first and last lines come back in place (the precise run drops boxed or widget paragraphs).
     """
-    text = _trafilatura_text(tree, url, favor_precision=True)
-    if len(text) < SHORT_BODY:
-        fuller = _trafilatura_text(tree, url, favor_precision=False)
-        if len(fuller) > FALLBACK_RATIO * len(text):
-            text = fuller
-    return "\n".join(_without_boilerplate(text.splitlines(), _headlines(tree)))
+    if sum(map(len, default)) > FALLBACK_RATIO * sum(map(len, precise)):
+        return default
+    kept = set(precise)
+    inside = [index for index, line in enumerate(default) if line in kept]
+    if not inside or not kept <= set(default):
+        return precise
+    first, last = inside[0], inside[-1]
+    return [
+        line
+        for index, line in enumerate(default)
+        if line in kept or (first < index < last and len(WORD.findall(line)) >= RESTORED_MIN_WORDS)
+    ]
 
 
 def _trafilatura_text(tree: HtmlElement, url: str, *, favor_precision: bool) -> str:
-    """One trafilatura run (comments excluded), whitespace normalised."""
-    result = trafilatura.extract(tree, url=url or None, favor_precision=favor_precision, include_comments=False)
+    """One trafilatura run (comments and modal dialogs excluded), whitespace normalised."""
+    result = trafilatura.extract(
+        tree, url=url or None, favor_precision=favor_precision, include_comments=False, prune_xpath=list(PRUNED)
+    )
     return normalise_text(result or "")
 
 
@@ -218,10 +234,14 @@ def _without_boilerplate(lines: list[str], headlines: set[str]) -> Iterator[str]
 
 
 def _headlines(tree: HtmlElement) -> set[str]:
-    """Word keys of the page's headline spellings: og:title, twitter:title, <title>, <h1>."""
+    """Word keys of the page's headline spellings: og:title, twitter:title, <title>, the first <h1>.
+
+    Later <h1>s are section headings or captions as often as not, and stay.
+    """
     meta = _meta(tree)
     spellings = [meta.get("og:title", ""), meta.get("twitter:title", "")]
-    spellings += [el.text_content() for el in tree.iter("title", "h1")]
+    spellings += [el.text_content() for el in tree.iter("title")]
+    spellings += [el.text_content() for el in itertools.islice(tree.iter("h1"), 1)]
     return {key for key in map(_words_key, spellings) if key}
 
 

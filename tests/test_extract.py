@@ -289,10 +289,10 @@ NEWS = (
 )
 BOILERPLATE_LINES = (
     "Read more: Ten things to know about the border dispute",
-    "Follow us on Twitter and Facebook.",
-    "(Reporting by Jane Doe; editing by John Roe)",
+    "Get our best stories delivered to your inbox.",
+    "Also on news.example: ten things to know about the truce",
     "Comments",
-    "Sign up for our daily newsletter.",
+    "Reading time: 4 minutes",
 )
 
 
@@ -321,6 +321,64 @@ def test_real_sentences_with_boilerplate_words_are_kept() -> None:
 def test_selector_output_is_not_filtered() -> None:
     html = page("<div class='x'>" + "".join(f"<p>{p}</p>" for p in BOILERPLATE_LINES) + "</div>")
     assert extract_body(html, selector="div.x").splitlines() == list(BOILERPLATE_LINES)
+
+
+def test_author_contact_see_also_and_credit_lines_are_kept() -> None:
+    credits = [
+        "Contact the author at jane.doe@news.example.",
+        "Follow Jane Doe on Twitter at @janedoe.",
+        "See also",
+        "John Roe contributed to this report.",
+        "(Reporting by Jane Doe; editing by John Roe)",
+    ]
+    html = page("<article>" + "".join(f"<p>{p}</p>" for p in [*NEWS, *credits]) + "</article>")
+    assert extract_body(html).splitlines() == [*NEWS, *credits]
+
+
+def test_only_the_first_h1_is_taken_for_the_headline() -> None:
+    html = page(
+        "<article><h1>Border talks resume in Geneva</h1><h1>Background</h1>"
+        + "".join(f"<p>{p}</p>" for p in NEWS)
+        + "</article>",
+        head="<title>Border talks resume in Geneva - Example News</title>",
+    )
+    assert extract_body(html).splitlines() == ["Background", *NEWS]
+
+
+def test_modal_dialog_text_is_dropped() -> None:
+    dialog = (
+        "<div class='vjs-modal-dialog' role='dialog' aria-label='Modal Window'>"
+        "<p>This is a modal window. This modal can be closed by pressing the Escape key or activating the close "
+        "button.</p><p>Beginning of dialog window. Escape will cancel and close the window.</p></div>"
+    )
+    html = page(f"<article><p>{NEWS[0]}</p><div class='video-js'>{dialog}</div><p>{NEWS[1]}</p><p>{NEWS[2]}</p>")
+    assert extract_body(html).splitlines() == list(NEWS)
+
+
+def test_review_in_widgets_is_read_whole_not_as_its_lede() -> None:
+    lede = "Houston has no shortage of great restaurants, and new ones keep opening every month across the city. "
+    verdict = (
+        "The kitchen serves slow-cooked brisket, smoked sausage and pickled vegetables, and the dining room fills "
+        "quickly on weekend nights with families from the neighbourhood. "
+    )
+    widgets = "".join(f"<div class='product-widget'><h3>Place {i}</h3><p>{verdict * 2}</p></div>" for i in range(10))
+    html = page(f"<main><article><section><p>{lede * 6}</p>{widgets}</section></article></main>")
+    body = extract_body(html)
+    assert len(body) > 600  # the precision-leaning run alone keeps the 605-character lede
+    assert body.count(verdict.strip()) == 20 and "Place 9" in body
+
+
+def test_boxed_paragraph_dropped_by_the_precise_run_comes_back_in_place() -> None:
+    paragraphs = [
+        f"Monitors counted {n} violations of the ceasefire along the northern line during the night, "
+        "officials said on Tuesday in the capital."
+        for n in range(8)
+    ]
+    boxed = "<div style='border-left: 2px solid #c00'><p>{}</p></div>"
+    markup = [boxed.format(p) if n in {2, 4} else f"<p>{p}</p>" for n, p in enumerate(paragraphs)]
+    markup[5] += boxed.format("Photo: Example News")  # short: a caption or label, not restored
+    html = page(f"<main><article>{''.join(markup)}</article></main>")
+    assert extract_body(html).splitlines() == paragraphs
 
 
 def test_tiny_precise_result_falls_back_to_fuller_run() -> None:
