@@ -488,3 +488,25 @@ def test_recent_entry_hashes_are_the_sources_newest_articles(store: SqliteStore,
     assert store.recent_entry_hashes("a", limit=2) == {"a3", "a2"}
     assert store.recent_entry_hashes("a") == {"a0", "a1", "a2", "a3"}
     assert store.recent_entry_hashes("nobody") == frozenset()
+
+
+# --- statements
+
+
+def test_recording_a_document_looks_nothing_up_per_item(store: SqliteStore) -> None:
+    """Beyond an article row and a version row per new item, a document costs the same statements however long."""
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+
+    def cost(size: int, source: str) -> int:
+        statements.clear()
+        items = [article(f"https://{source}.example/{n}", source=source, body=f"Quiet day number {n}.")
+                 for n in range(size)]
+        found = store.find_articles([(a.id, a.guid) for a in items])
+        done = store.record([Candidate(a, "e", fingerprint(a.text), (), T0) for a in items], revise=_no_revision,
+                            notifiers=NOTIFIERS, listed=[a.id for a in items[:3]], state=SourceState(source),
+                            seen_at=T0)
+        assert found == [None] * size and [d.kind for d in done] == ["new"] * size
+        return len(statements)
+
+    assert cost(50, "long") - cost(10, "short") == 2 * 40
