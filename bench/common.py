@@ -139,6 +139,10 @@ class Farm:
     def urls(self) -> list[str]:
         return _farm("urls", str(self.root), str(self.port)).split()
 
+    def touch(self, fraction: float) -> None:
+        """Rewrite that fraction of the feeds with other items (`feedfarm.py touch`)."""
+        _farm("touch", str(self.root), str(fraction))
+
 
 def write_config(
     root: Path,
