@@ -130,13 +130,14 @@ def _feedparser_items(text: str, url: str, *, cut: bool = False) -> list[RawItem
 def _xml_item(entry: Mapping[str, Any], feed_language: Any, typed: bool) -> RawItem:
     links = [Link(link["href"], link.get("rel", "alternate"), link.get("type", "text/html"))
              for link in entry.get("links", []) if link.get("href")]
-    details = [entry.get("summary_detail"), *entry.get("content", [])]
+    texts = [_text_of(entry.get("summary"), entry.get("summary_detail"))]
+    texts += [_text_of(content.get("value"), content) for content in entry.get("content", [])]
     return RawItem(
         links=links,
         guid=entry.get("id"),
         guid_is_link=bool(entry.get("guidislink")),
-        title=_text_of(entry.get("title_detail")),
-        texts=[text for text in map(_text_of, details) if text],
+        title=_text_of(entry.get("title"), entry.get("title_detail")),
+        texts=[text for text in texts if text],
         published=from_struct(entry.get("published_parsed")),
         updated=from_struct(entry.get("updated_parsed")),
         language=_xml_language(entry) or feed_language,
@@ -144,9 +145,10 @@ def _xml_item(entry: Mapping[str, Any], feed_language: Any, typed: bool) -> RawI
     )
 
 
-def _text_of(detail: Mapping[str, Any] | None) -> Text | None:
-    """A feedparser text (its value and its content type)."""
-    return Text(detail.get("value", ""), detail.get("type", "text/plain")) if detail else None
+def _text_of(value: Any, detail: Mapping[str, Any] | None) -> Text | None:
+    """A feedparser text and its content type (the detail's own value can be a nested element's: an <image>'s
+    title); None without a detail (a summary that copies a content: that is read)."""
+    return Text(value, detail.get("type", "text/plain")) if detail and isinstance(value, str) else None
 
 
 def _xml_language(entry: Mapping[str, Any]) -> str | None:
