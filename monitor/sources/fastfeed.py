@@ -130,7 +130,8 @@ def parse_simple(text: str, url: str, *, cut: bool = False) -> list[RawItem] | N
 def _root(data: bytes, url: str, cut: bool) -> etree._Element | None:
     """The document's root element, every byte of it read (and checked); None for a cut text with no element."""
     if not cut:
-        return etree.fromstring(data, etree.XMLParser(**PARSER_OPTIONS), base_url=url)
+        root: etree._Element = etree.fromstring(data, etree.XMLParser(**PARSER_OPTIONS), base_url=url)
+        return root
     parser = etree.XMLPullParser(events=("start",), base_url=url, **PARSER_OPTIONS)  # no end needed, no end checked
     parser.feed(data)
     return next((element for _, element in parser.read_events()), None)
