@@ -13,7 +13,7 @@ import logging
 import re
 import zlib
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from monitor.errors import ParseError
-from monitor.records import Article, FetchResult
+from monitor.records import Article, FetchResult, parse_datetime
 from monitor.sources import MAX_ITEMS, first_items, items_cut, register
 from monitor.sources.fastfeed import from_struct, parse_simple, plausible
 from monitor.sources.items import Item, Link, RawItem, Text, decide, stripped
@@ -209,13 +209,8 @@ def _json_item(entry: Mapping[str, Any], feed_language: Any) -> RawItem:
 
 
 def _from_iso(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return plausible(when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC))
+    when = parse_datetime(value) if isinstance(value, str) else None
+    return plausible(when) if when else None
 
 
 def _articles(items: Iterable[RawItem], base: str, source: str, language: str | None) -> list[Article]:
