@@ -37,7 +37,8 @@ Fields = dict[str, Any]
 
 @dataclass(frozen=True)
 class Difference:
-    """One field of one entry where the monitor and feedparser differ (`entry` -1: the number of entries)."""
+    """One field of one entry where the monitor and feedparser differ (`entry` -1: whether the document is a feed,
+    or the number of entries)."""
 
     file: str
     entry: int
@@ -54,9 +55,11 @@ def feed_url(name: str) -> str:
     return "http://feeds.example/" + name
 
 
-def theirs(content: bytes, url: str) -> list[Fields]:
-    """feedparser's entries, normalised as above."""
+def theirs(content: bytes, url: str) -> list[Fields] | None:
+    """feedparser's entries, normalised as above; None when it finds no feed (no entries, no version, no channel)."""
     parsed = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
+    if not parsed.entries and not parsed.version and not parsed.feed:
+        return None
     language = parsed.feed.get("language")
     return [_their_entry(entry, url, language) for entry in parsed.entries]
 
@@ -104,14 +107,14 @@ def _when(value: Any) -> datetime | None:
     return when if when > datetime(1970, 1, 2, tzinfo=UTC) else None
 
 
-def ours(content: bytes, url: str) -> list[Fields]:
-    """The monitor's items, as `monitor parse --json` prints them (an empty list for a document it refuses)."""
+def ours(content: bytes, url: str) -> list[Fields] | None:
+    """The monitor's items, as `monitor parse --json` prints them; None for a document it refuses (ParseError)."""
     from monitor.sources.feed import feed_items
 
     try:
         items = feed_items(FetchResult(url=url, final_url=url, status=200, content=content), source="conformance")
     except ParseError:
-        return []
+        return None
     return [{field: getattr(item, field) for field in FIELDS} for item in items]
 
 
@@ -121,11 +124,13 @@ def squeezed(value: Any) -> Any:
 
 
 def differences(
-    name: str, content: bytes, reader: Callable[[bytes, str], list[Fields]] = ours
+    name: str, content: bytes, reader: Callable[[bytes, str], list[Fields] | None] = ours
 ) -> list[Difference]:
     """The fields in which the monitor's items of one file differ from feedparser's."""
     url = feed_url(name)
     mine, reference = reader(content, url), theirs(content, url)
+    if mine is None or reference is None:
+        return [] if mine is reference else [Difference(name, -1, "feed", mine is not None, reference is not None)]
     if len(mine) != len(reference):
         return [Difference(name, -1, "entries", len(mine), len(reference))]
     return [
