@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the three benchmarks (poll cycle, matcher, memory) and print their figures.
-#   bench/run_all.sh                 all three, default sizes
+# Run the benchmarks (poll cycle, matcher, memory; `anchors`: the poll cycle beside urlwatch and reader,
+# installed into a venv of their own on first use) and print their figures.
+#   bench/run_all.sh                 poll, matcher and memory, default sizes
 #   bench/run_all.sh poll matcher    only those
 # Extra sizes: run a benchmark directly, e.g. `python bench/poll_cycle.py --feeds 200 --sample 20`.
 # Output is also written to $BENCH_OUT (default: /tmp/ceasefire-bench-last-run.txt).
@@ -33,7 +34,8 @@ which=("$@")
       poll) script=bench/poll_cycle.py ;;
       matcher) script=bench/matcher.py ;;
       memory) script=bench/memory.py ;;
-      *) echo "unknown benchmark: $name (poll, matcher, memory)" >&2; exit 2 ;;
+      anchors) script=bench/anchors.py ;;
+      *) echo "unknown benchmark: $name (poll, matcher, memory, anchors)" >&2; exit 2 ;;
     esac
     echo "== $script"
     start=$(date +%s)
