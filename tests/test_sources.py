@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import codecs
 import csv
 import gzip
@@ -19,6 +20,7 @@ from monitor.records import Article, FetchResult
 from monitor.sources import SOURCE_KINDS, register
 from monitor.sources import feed as feed_mod
 from monitor.sources.fastfeed import parse_simple
+from monitor.sources.items import Item, decide
 from monitor.sources.text import decode_document, html_to_text
 from tests.servers import LoopbackServer
 from tests.testdata import EXTRACTION_CORPUS, FEED_CORPUS, FEEDS, SEED, needs, over
@@ -317,12 +319,93 @@ def test_decode_document_prefers_bom_then_utf8_then_declarations() -> None:
     assert decode_document(stray, None).startswith(russian)
 
 
+def both_paths(document: bytes, url: str = "http://news.example/feed.xml") -> list[Item]:
+    """The items of a well-formed feed as the fast path reads them, checked to be the fallback's too."""
+    text = document.decode()
+    fast = parse_simple(text, url)
+    assert fast is not None
+    items = [decide(item, url) for item in fast]
+    assert items == [decide(item, url) for item in feed_mod._feedparser_items(text, url)]
+    return items
+
+
+ATOM = b'<feed xmlns="http://www.w3.org/2005/Atom">%s</feed>'
+RSS = (b'<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/" '
+       b'xmlns:itunes="http://www.itunes.com/DTDs/PodCast-1.0.dtd"><channel>%s</channel></rss>')
+
+
+def test_an_id_that_is_no_url_is_no_article_link() -> None:
+    """RSS 2.0: a guid is the item's permalink only when it is a URL and isPermaLink is not false; an Atom id names
+    an entry, it locates nothing unless it is a URL. Neither becomes http://<feed host>/42."""
+    rss = RSS % (b"<item><title>n</title><guid>42</guid></item>"
+                 b"<item><title>p</title><guid>https://news.example/a/7</guid></item>"
+                 b'<item><title>f</title><guid isPermaLink="false">https://news.example/a/8</guid></item>')
+    assert [(i.link, i.guid) for i in both_paths(rss)] == [
+        (None, "42"), ("https://news.example/a/7", "https://news.example/a/7"), (None, "https://news.example/a/8")
+    ]
+    atom = ATOM % b"<entry><id>1</id><title>t</title></entry>"
+    assert [(i.link, i.guid) for i in both_paths(atom)] == [(None, "1")]
+    assert parse(atom) == [] and [a.url for a in parse(rss)] == ["https://news.example/a/7"]
+
+
+def test_a_text_is_markup_or_plain_text_as_its_type_says() -> None:
+    atom = ATOM % (b'<entry><title type="text">History of the &lt;blink&gt; tag</title>'
+                   b'<summary type="text">if a&lt;b and b&gt;c then</summary><link href="http://x.example/1"/></entry>'
+                   b'<entry><title type="html">a &lt;b&gt;bold&lt;/b&gt; move</title>'
+                   b'<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>in</p><p>line</p></div>'
+                   b"</content></entry>")
+    plain, markup = both_paths(atom)
+    assert (plain.title, plain.text) == ("History of the <blink> tag", "if a<b and b>c then")
+    assert (markup.title, markup.text) == ("a bold move", "in line")
+    # RSS states no types: a title is HTML when it looks like HTML (feedparser's test), else plain text
+    rss = RSS % b"<item><title>A &amp;amp; B</title></item><item><title>x &lt; y, y &gt; z</title></item>"
+    assert [i.title for i in both_paths(rss)] == ["A & B", "x < y, y > z"]
+
+
+def test_the_elements_feedparser_reads_for_title_and_text() -> None:
+    rss = RSS % (b"<item><dc:title>Dublin Core</dc:title><dc:description>described</dc:description></item>"
+                 b"<item><media:title>media</media:title><title>own</title><itunes:summary>podcast</itunes:summary>"
+                 b"</item><item><media:title>only media</media:title>"
+                 b'<body xmlns="http://www.w3.org/1999/xhtml"><p>xhtml body</p></body></item>'
+                 b"<item><title>t</title><fullitem>&lt;p&gt;full&lt;/p&gt;</fullitem></item>")
+    assert [(i.title, i.text) for i in both_paths(rss)] == [
+        ("Dublin Core", "described"), ("own", "podcast"), ("only media", "xhtml body"), ("t", "full")
+    ]
+
+
+def test_atom_style_elements_in_rss_and_a_link_written_as_text() -> None:
+    rss = RSS % (b'<item><title>t</title><link href="/a/1"/><id>urn:x:1</id>'
+                 b"<updated>2024-05-06T07:08:09Z</updated><summary>s</summary></item>")
+    (item,) = both_paths(rss)
+    assert (item.link, item.guid, item.text) == ("http://news.example/a/1", "urn:x:1", "s")
+    assert item.updated == datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    atom = ATOM % (b'<entry><link rel="enclosure" type="audio/mpeg">http://x.example/a.mp3</link>'
+                   b"<link>http://x.example/page</link></entry>")
+    assert [i.link for i in both_paths(atom)] == ["http://x.example/page"]
+
+
+def test_base64_atom_content_escaped_markup_in_a_div_and_an_iframe() -> None:
+    """RFC 4287 4.1.3.3: content of a type that is neither text nor XML is base64."""
+    encoded = base64.b64encode("Перемирие <b>объявлено</b>".encode()).decode()
+    atom = ATOM % (f'<entry><content type="application/octet-stream">{encoded}</content></entry>'
+                   '<entry><content type="html"><div xmlns="http://www.w3.org/1999/xhtml">a &lt;b&gt;truce&lt;/b&gt;'
+                   "</div></content></entry>").encode()
+    assert [i.text for i in both_paths(atom)] == ["Перемирие <b>объявлено</b>", "a truce"]
+    assert html_to_text("<iframe>safe <b>description</b></iframe> after") == "safe description after"
+
+
+def test_a_cdf_channel_without_items_is_a_feed() -> None:
+    assert parse(b"<CHANNEL><TITLE>Example feed</TITLE></CHANNEL>") == []
+
+
 def test_html_to_text() -> None:
     assert (
         html_to_text("<div>Cease<b>fire</b><p>holds</p>&amp; talks<br>go on</div>") == "Ceasefire holds & talks go on"
     )
     assert html_to_text("a < b and c > d") == "a < b and c > d"
     assert html_to_text("x \u200by\n\n z") == "x y z"
+    assert html_to_text("Use the <title> element") == "Use the element"  # an unclosed <title> runs to the end
+    assert html_to_text("<!DOCTYPE html><!-- nothing -->") == ""
 
 
 # --- html listing pages ---
