@@ -60,6 +60,8 @@ WORD = re.compile(r"\w+")
 NON_ASCII = re.compile(r"[^\x00-\x7f]")
 FALLBACK_RATIO = 4  # the default run's text replaces the precise run's when this many times longer
 RESTORED_MIN_WORDS = 15  # a paragraph the precise run dropped inside the article comes back when this long
+SHOUTING_SHARE = 0.8  # a line with more than this share of capitals among its letters shouts
+CLICK_HERE = re.compile(r"\bclick(ing)? here\b", re.IGNORECASE)
 HEADLINE_ZONE = 3  # a headline repeated within the first lines of the body is dropped
 BOILERPLATE_MAX_WORDS = 30  # only lines this short can be boilerplate
 BOILERPLATE = re.compile(
@@ -198,8 +200,10 @@ def combined_runs(precise: list[str], default: list[str]) -> list[str]:
     """The precision-leaning run's lines, with what it dropped from the article that the default run found.
 
     When the default run finds several times more text, the precise run has latched onto a part (a lede, a
-    notice box) and the default run is taken; otherwise the long paragraphs the default run has between the
-    precise run's first and last lines come back in place (the precise run drops boxed or widget paragraphs).
+    notice box) and the default run is taken. Otherwise what the default run has between the precise run's
+    first and last lines comes back in place when it is a long paragraph (the precise run drops boxed and
+    widget paragraphs) or a line alone between two kept ones (a subheading, a list item), unless that line
+    shouts in capitals or says "click here" (inline teasers and calls to action).
     """
     if sum(map(len, default)) > FALLBACK_RATIO * sum(map(len, precise)):
         return default
@@ -207,12 +211,23 @@ def combined_runs(precise: list[str], default: list[str]) -> list[str]:
     inside = [index for index, line in enumerate(default) if line in kept]
     if not inside or not kept <= set(default):
         return precise
-    first, last = inside[0], inside[-1]
-    return [
-        line
-        for index, line in enumerate(default)
-        if line in kept or (first < index < last and len(WORD.findall(line)) >= RESTORED_MIN_WORDS)
-    ]
+    lines = []
+    for before, after in itertools.pairwise(inside):
+        lines.append(default[before])
+        gap = default[before + 1 : after]
+        lines += [
+            line
+            for line in gap
+            if len(WORD.findall(line)) >= RESTORED_MIN_WORDS or (len(gap) == 1 and not _teaser(line))
+        ]
+    return [*lines, default[inside[-1]]]
+
+
+def _teaser(line: str) -> bool:
+    """True for a line mostly in capitals or one that says "click here"."""
+    letters = [char for char in line if char.lower() != char.upper()]
+    shouting = bool(letters) and sum(char.isupper() for char in letters) > SHOUTING_SHARE * len(letters)
+    return shouting or CLICK_HERE.search(line) is not None
 
 
 def _trafilatura_text(tree: HtmlElement, url: str, *, favor_precision: bool) -> str:

@@ -376,9 +376,20 @@ def test_boxed_paragraph_dropped_by_the_precise_run_comes_back_in_place() -> Non
     ]
     boxed = "<div style='border-left: 2px solid #c00'><p>{}</p></div>"
     markup = [boxed.format(p) if n in {2, 4} else f"<p>{p}</p>" for n, p in enumerate(paragraphs)]
-    markup[5] += boxed.format("Photo: Example News")  # short: a caption or label, not restored
+    markup[5] += boxed.format("<p>Photo: Example News</p><p>Map: Example Maps</p>")  # short and not alone: a box
     html = page(f"<main><article>{''.join(markup)}</article></main>")
     assert extract_body(html).splitlines() == paragraphs
+
+
+def test_line_alone_between_kept_paragraphs_comes_back_unless_a_teaser() -> None:
+    paragraphs = [f"Monitors counted {n} violations of the ceasefire along the line overnight." for n in range(8)]
+    boxed = "<div style='border-left: 2px solid #c00'>{}</div>"
+    markup = [f"<p>{p}</p>" for p in paragraphs]
+    markup[2] += boxed.format("<h2>What the monitors saw</h2>")
+    markup[4] += boxed.format("<p>CEASEFIRE TALKS STALL AGAIN IN GENEVA</p>")
+    markup[6] += boxed.format("<p>Click here for our live map</p>")
+    html = page(f"<main><article>{''.join(markup)}</article></main>")
+    assert extract_body(html).splitlines() == [*paragraphs[:3], "What the monitors saw", *paragraphs[3:]]
 
 
 def test_tiny_precise_result_falls_back_to_fuller_run() -> None:
