@@ -5,9 +5,9 @@
 
 The scorer is the shared corpus's own `score.py` (4-word shingles, precision and recall averaged over
 pages, F1 of the means), imported from ../shared, so every figure is comparable with its README.
-Half A and half B split the shared corpus by a hash of each page's host, so a site's pages stay together;
-the cleanup rules were written on half A, half B is held out. Out-of-sample sets (none is copied into
-this repository; export them with `git archive`, see bench/README.md):
+Half A and half B split the shared corpus (and the wceb set) by a hash of each page's host, so a site's pages
+stay together; the cleanup rules were written on the A halves, the B halves are held out. Out-of-sample sets
+(none is copied into this repository; export them with `git archive`, see bench/README.md):
 
 * `--wceb DIR`: the 2026 web-content-extraction benchmark (tiptopjaw/web-content-extraction-benchmark,
   Apache-2.0): DIR/release/html/NNNN.html.gz and DIR/benchmark/ground-truth/NNNN.json; its pages typed
@@ -63,7 +63,7 @@ def load_scorer(corpus: Path) -> ModuleType:
 
 
 def half(url: str) -> str:
-    """'A' or 'B': the shared corpus's half a page belongs to, by a hash of its host."""
+    """'A' or 'B': the half of a set a page belongs to, by a hash of its host."""
     return "AB"[hashlib.sha256(urlsplit(url).netloc.lower().encode()).digest()[0] % 2]
 
 
@@ -184,19 +184,19 @@ def main() -> int:
     args = ap.parse_args()
     scorer = load_scorer(args.shared)
     monitor = monitor_extractor(args.repo)
+    sets: list[tuple[str, list[Page], bool]] = []  # name, pages, whether to report its two halves
     if args.only != "oos":
-        shared = list(scrapinghub_pages(args.shared))
-        halves = {f"shared half {h}": {p.key for p in shared if half(p.url) == h} for h in "AB"}
-        report(scorer, monitor, "shared", shared, halves, args.worst)
-    sets: list[tuple[str, list[Page]]] = []
+        sets.append(("shared", list(scrapinghub_pages(args.shared)), True))
     if args.only != "shared":
         if args.wceb:
-            sets.append(("wceb" + ("" if args.wceb_all else " articles"), list(wceb_pages(args.wceb, args.wceb_all))))
+            name = "wceb" + ("" if args.wceb_all else " articles")
+            sets.append((name, list(wceb_pages(args.wceb, args.wceb_all)), True))
         if args.newspaper:
-            sets.append(("newspaper4k", list(newspaper_pages(args.newspaper))))
-        sets += [(corpus.name, list(scrapinghub_pages(corpus))) for corpus in args.corpus]
-    for name, pages in sets:
-        report(scorer, monitor, name, pages, {}, args.worst)
+            sets.append(("newspaper4k", list(newspaper_pages(args.newspaper)), False))
+        sets += [(corpus.name, list(scrapinghub_pages(corpus)), False) for corpus in args.corpus]
+    for name, pages, halved in sets:
+        halves = {f"{name.split()[0]} half {h}": {p.key for p in pages if half(p.url) == h} for h in "AB"}
+        report(scorer, monitor, name, pages, halves if halved else {}, args.worst)
     return 0
 
 
