@@ -7,7 +7,7 @@ The scorer is the shared corpus's own `score.py` (4-word shingles, precision and
 pages, F1 of the means), imported from ../shared, so every figure is comparable with its README.
 Half A and half B split the shared corpus (and the wceb set) by a hash of each page's host, so a site's pages
 stay together; the cleanup rules were written on the A halves, the B halves are held out. Out-of-sample sets
-(none is copied into this repository; export them with `git archive`, see bench/README.md):
+(none is copied into this repository; a clone or `git archive` of each is read in place):
 
 * `--wceb DIR`: the 2026 web-content-extraction benchmark (tiptopjaw/web-content-extraction-benchmark,
   Apache-2.0): DIR/release/html/NNNN.html.gz and DIR/benchmark/ground-truth/NNNN.json; its pages typed
@@ -15,6 +15,11 @@ stay together; the cleanup rules were written on the A halves, the B halves are 
 * `--newspaper DIR`: newspaper4k's test pages (AndyTheFactory/newspaper4k, MIT): DIR/tests/data/html/X.html
   with the expected text DIR/tests/data/txt/X.txt.
 * `--corpus DIR`: any further set in the shared corpus's layout (ground-truth.json and html/KEY.html.gz).
+
+For example: `git --git-dir=REPO.git archive HEAD release/html benchmark/ground-truth | tar -x -C /tmp/wceb`
+and `... archive HEAD tests/data/html tests/data/txt | tar -x -C /tmp/newspaper4k`, then
+`python bench/extraction.py --wceb /tmp/wceb --newspaper /tmp/newspaper4k`. `--repo DIR` scores another
+checkout's extractor (before/after figures: `git archive OLD | tar -x -C /tmp/old`).
 """
 
 from __future__ import annotations
