@@ -1,1 +1,2 @@
-"""The Telegram bot: alert formatting (`format`), command handlers (`handlers`), application wiring (`app`)."""
+"""The Telegram bot: command handlers (`handlers`) and application wiring (`app`); alert formatting is the
+notifier's (`monitor.notify.telegram_format`)."""
