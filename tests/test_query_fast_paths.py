@@ -31,9 +31,9 @@ DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ceasefir
 
 
 def reference_hits(lexicon: Lexicon, title: str, body: str, language: str | None) -> set[int]:
-    """Every part of the list evaluated as a query on a fresh document."""
+    """Every part of the list that reads the document's language evaluated as a query on a fresh document."""
     doc = Document(title, body, language)
-    return {first for part in lexicon.parts for first, _ in evaluate(part, doc) or []}
+    return {first for part in lexicon.parts_for(doc.language) for first, _ in evaluate(part, doc) or []}
 
 
 def lexicon_words() -> list[str]:
@@ -75,7 +75,7 @@ def test_lexicon_hits_on_the_dev_set() -> None:
 
 def test_a_full_lexicon_memory_starts_over_without_changing_hits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lexicons, "KNOWN_WORDS", 5)
-    lexicon = Lexicon("test", ["violat*", "extend", "since", "oil", "перемири*"])
+    lexicon = Lexicon("test", {"en": ["violat*", "extend", "since", "oil"], "ru": ["перемири*"]})
     texts = [
         ("Ceasefire violated", "The truce was extended since oil prices fell. Extending it again.", "en"),
         ("Перемирие нарушено", "Стороны продлили перемирие после переговоров.", "ru"),
@@ -104,3 +104,24 @@ def test_a_weekday_named_after_the_market_is_a_day_not_a_market(language: str, b
 def test_the_market_itself_still_counts_in_azerbaijani() -> None:
     doc = Document("", "Neft bazarında qiymətlər düşdü, bazarlar atəşkəsə reaksiya verdi.", "az")
     assert len(ECONOMY.hits(doc)) >= 3
+
+
+@pytest.mark.parametrize(
+    ("language", "body", "own", "own_body", "lexicon"),
+    [
+        # percent in Azerbaijani, interest in Turkish
+        ("az", "Şəhərdə binaların 90 faiz dağılıb.", "tr", "Merkez bankası faiz oranını artırdı.", ECONOMY),
+        # "parties" stems to the French "parti" (a political party)
+        ("en", "Ministers urged the warring parties to talk.", "fr", "Le parti a quitté la coalition.", OTHER_SENSE),
+    ],
+)
+def test_a_document_is_read_with_its_own_languages_words(
+    language: str, body: str, own: str, own_body: str, lexicon: Lexicon
+) -> None:
+    assert not lexicon.hits(Document("", body, language))
+    assert lexicon.hits(Document("", own_body, own))  # the word is still the list's in its own language
+
+
+def test_a_lexicon_in_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="no such lexicon language: xx"):
+        Lexicon("test", {"xx": ["word"]})

@@ -15,52 +15,80 @@ from itertools import compress, count
 
 from monitor.query.document import Document
 from monitor.query.evaluator import evaluate, matches_word, stem_start
-from monitor.query.nodes import Or, Prefix, Term
+from monitor.query.language import base_language
+from monitor.query.nodes import Or, Prefix, Query, Term
 from monitor.query.parser import parse
 from monitor.query.prefilter import QueryIndex
 from monitor.query.text import script_of
 
+LANGUAGES = ("ar", "az", "de", "en", "es", "fr", "hy", "ru", "tr", "uk")  # the languages the lexicons are written in
+SAME_WORDS = {"pt": "es"}  # a language read with another's words (the Spanish lists hold the Portuguese ones)
 START_KEY = 3  # lexicon words are filed under the first letters of the start every word they match shares
 KNOWN_WORDS = 200_000  # words a lexicon remembers as its or not, over all languages (it starts over when full)
 
 
-class Lexicon:
-    """A context word list (an OR query) whose hits are computed once per document.
+class _Group:
+    """One language's words of a lexicon (or all of them): its parts, its phrases indexed, its single
+    words and prefixes filed by start."""
 
-    Single words and prefixes are looked up word by word: which folded words are the list's (or
-    inflections of them, in the document's language) is kept across documents in two sets per
-    language, so a document mostly costs a set intersection. Phrases are evaluated as queries.
-    """
-
-    def __init__(self, name: str, words: list[str]) -> None:
-        node = parse(" OR ".join(words))
-        self.name = name
+    def __init__(self, words: list[str]) -> None:
+        node = parse(" OR ".join(words)) if words else Or(())
         self.parts = node.parts if isinstance(node, Or) else (node,)
         self.phrases = [p for p in self.parts if not isinstance(p, Term | Prefix)]
         self.index = QueryIndex()
         for phrase in self.phrases:
             self.index.add(phrase)
-        self._by_start: dict[str, list[Term | Prefix]] = {}
+        self.by_start: dict[str, list[Term | Prefix]] = {}
         for part in self.parts:
             if isinstance(part, Term | Prefix):
                 start = stem_start(part.text) if isinstance(part, Term) else part.text
-                self._by_start.setdefault(start[:START_KEY] or script_of(part.text), []).append(part)
+                self.by_start.setdefault(start[:START_KEY] or script_of(part.text), []).append(part)
+
+
+class Lexicon:
+    """A context word list (an OR query per language) whose hits are computed once per document.
+
+    A document in one of LANGUAGES is read with that language's words only (a French "parti" is not
+    the English "parties", a Turkish "faiz" not the Azerbaijani "faiz", percent); one in another
+    language or in none, with all of them. Single words and prefixes are looked up word by
+    word: which folded words are the list's (or inflections of them, in the document's language) is
+    kept across documents in two sets per language, so a document mostly costs a set intersection.
+    Phrases are evaluated as queries.
+    """
+
+    def __init__(self, name: str, words: dict[str, list[str]]) -> None:
+        unknown = set(words).difference(LANGUAGES)
+        if unknown:
+            raise ValueError(f"lexicon {name!r}: no such lexicon language: {', '.join(sorted(unknown))}")
+        self.name = name
+        self._groups = {language: _Group(words.get(language, [])) for language in LANGUAGES}
+        self._all = _Group([w for group in words.values() for w in group])
+        self.parts = self._all.parts
         self._known: dict[str | None, tuple[set[str], set[str]]] = {}  # language -> (its words, other words)
         self._learned = 0  # words in self._known
+
+    def parts_for(self, language: str | None) -> tuple[Query, ...]:
+        """The parts that read a document in ``language``."""
+        return self._group(language).parts
+
+    def _group(self, language: str | None) -> _Group:
+        base = base_language(language) if language else ""
+        return self._groups.get(SAME_WORDS.get(base, base), self._all)
 
     def hits(self, doc: Document) -> set[int]:
         """First token indices of this lexicon's words in ``doc``."""
         cached = doc.cache.get(self.name)
         if cached is None:
-            words = self._words_in(doc)
+            group = self._group(doc.language)
+            words = self._words_in(doc, group)
             cached = set(compress(count(), map(words.__contains__, doc.norms))) if words else set()
-            found = (evaluate(self.phrases[n], doc) for n in self.index.candidates(doc))
+            found = (evaluate(group.phrases[n], doc) for n in group.index.candidates(doc))
             cached.update(first for spans in found for first, _ in spans or [])
             doc.cache[self.name] = cached
         return cached  # type: ignore[return-value]
 
-    def _words_in(self, doc: Document) -> set[str]:
-        """The distinct folded words of ``doc`` that are one of the list's single words or prefixes."""
+    def _words_in(self, doc: Document, group: _Group) -> set[str]:
+        """The distinct folded words of ``doc`` that are one of the group's single words or prefixes."""
         words = doc.words()
         yes, no = self._known.setdefault(doc.language, (set(), set()))
         new = words.difference(yes, no)
@@ -71,35 +99,39 @@ class Lexicon:
                 self._learned = len(new)
                 yes, no = self._known.setdefault(doc.language, (set(), set()))
             for word in new:
-                (yes if self._holds(doc, word) else no).add(word)
+                (yes if _holds(group, doc, word) else no).add(word)
         return words & yes
 
-    def _holds(self, doc: Document, word: str) -> bool:
-        """Whether a folded word matches one of the list's single words or prefixes (as evaluate matches)."""
-        starts = (*(word[:size] for size in range(1, START_KEY + 1)), script_of(word))  # no start: by script
-        parts = (p for start in starts for p in self._by_start.get(start, ()))
-        return any(matches_word(p, word, doc.stem_lang(script_of(p.text))) for p in parts)
+
+def _holds(group: _Group, doc: Document, word: str) -> bool:
+    """Whether a folded word matches one of the group's single words or prefixes (as evaluate matches)."""
+    starts = (*(word[:size] for size in range(1, START_KEY + 1)), script_of(word))  # no start: by script
+    parts = (p for start in starts for p in group.by_start.get(start, ()))
+    return any(matches_word(p, word, doc.stem_lang(script_of(p.text))) for p in parts)
 
 
-def _words(*groups: str) -> list[str]:
-    """Lexicon entries from whitespace-separated groups; `_` joins the words of a phrase."""
-    return [f'"{w.replace("_", " ")}"' if "_" in w else w for group in groups for w in group.split()]
+def _words(**groups: str) -> dict[str, list[str]]:
+    """Lexicon entries by language from whitespace-separated words; `_` joins the words of a phrase."""
+    return {
+        language: [f'"{w.replace("_", " ")}"' if "_" in w else w for w in group.split()]
+        for language, group in groups.items()
+    }
 
 
 # A ceasefire broken: violated, breached, collapsed, fighting resumed, accusations.
 VIOLATION = Lexicon(
     "violation",
     _words(
-        "viol* breach* collapse* undermin* broke_down resum* accus* despite",
-        "наруш* срыв* сорв* обвин* возобнов*",
-        "поруш* звинува* віднов*",
-        "խախտ* մեղադր* վերսկս*",
-        "pozu* pozar* pozdu* pozub* pozma* pozul* ittiham* təxribat*",
-        "ihlal* suçla* bozul* yeniden_başla*",
-        "خرق* انتهاك* الخروقات خروقات الانتهاكات انتهاكات انهيار",
-        "violation* viole* rompu* accus* repris*",
-        "verletz* verstoss* bruch gebrochen gescheitert scheiter* beschuldig* vorgeworfen",
-        "violac* viola* rompi* quebrant* acus*",
+        en="viol* breach* collapse* undermin* broke_down resum* accus* despite",
+        ru="наруш* срыв* сорв* обвин* возобнов*",
+        uk="поруш* звинува* віднов*",
+        hy="խախտ* մեղադր* վերսկս*",
+        az="pozu* pozar* pozdu* pozub* pozma* pozul* ittiham* təxribat*",
+        tr="ihlal* suçla* bozul* yeniden_başla*",
+        ar="خرق* انتهاك* الخروقات خروقات الانتهاكات انتهاكات انهيار",
+        fr="violation* viole* rompu* accus* repris*",
+        de="verletz* verstoss* bruch gebrochen gescheitert scheiter* beschuldig* vorgeworfen",
+        es="violo violac* viola* rompi* quebrant* acus*",
     ),
 )
 
@@ -108,41 +140,25 @@ VIOLATION = Lexicon(
 COURSE = Lexicon(
     "course",
     _words(
-        # English
-        "extend extended extending extension expire expires expired expiring implement* observe"
-        " observing propos* negotiat* broker* mediat* demand* request* urge urged urges call_for calls_for called_for"
-        " press_for push_for rule_out ruled_out ruling_out refus* reject* welcom* comply obligations"
-        " strain persist seek seeking reach reached pressure monitor* agree"
-        " agreed agrees announce announced declare declared signed talks took_effect into_effect in_force"
-        " holding holds fragile truce_deal",
-        # Russian
-        "продл* переговор* предлож* соглас* договор* призв* объяв* вступ* подпис* соблюд*"
-        " достиг* заключ* хрупк*",
-        # Ukrainian
-        "продовж* домовл* домовил* пропози* пропону* оголос* дотрим* підпис* переговор*"
-        " укла* досягн*",
-        # Armenian
-        "պահպան* համաձայն* հայտարար* բանակց* առաջարկ* երկարաձգ* ստորագր* մերժ* կոչ*"
-        " ուժի_մեջ",
-        # Azerbaijani
-        "razılaş* elan riayət* müzakir* təklif* uzad* imzala* rədd*"
-        " çağır* qüvvəyə",
-        # Turkish
-        "anlaş* ilan* müzakere* öneri* teklif* uzat* imzala* reddet* çağrı* yürürlüğe"
-        " sağlan*",
-        # Arabic
-        "تمديد اتفاق الاتفاق اتفاقية أعلن إعلان مفاوضات"
-        " المفاوضات اقتراح مقترح المقترح دعا دعوة يدعو رفض توقيع سريان التوصل صمود وساطة الوسطاء"
-        " حيز_التنفيذ",
-        # French
-        "respect* prolong* annonc* negoci* accord propos* rejet* signe* conclu* menac*"
-        " fragile appel* entre_en_vigueur en_vigueur",
-        # German
-        "verlanger* vereinbar* einhalt* eingehalten verhandl* ausgehandelt"
-        " vorgeschlagen vorschlag* forder* gefordert abgelehnt unterzeichn* bruchig vermittel* in_kraft",
-        # Spanish, Portuguese
-        "respet* anunci* acuerdo acord* prorrog* negoci* pact* propuest* propon* rechaz* firm*"
-        " fragil mediac* vigor vigente",
+        en="respect respected respecting respects prolong prolonged accord extend extended extending extension"
+        " expire expires expired expiring implement* observe observing propos* negotiat* broker* mediat*"
+        " demand* request* urge urged urges call_for calls_for called_for press_for push_for rule_out"
+        " ruled_out ruling_out refus* reject* welcom* comply obligations strain persist seek seeking reach"
+        " reached pressure monitor* agree agreed agrees announce announced declare declared signed talks"
+        " took_effect into_effect in_force holding holds fragile truce_deal",
+        ru="продл* переговор* предлож* соглас* договор* призв* объяв* вступ* подпис* соблюд* достиг* заключ* хрупк*",
+        uk="вступ* набу* продовж* домовл* домовил* пропози* пропону* оголос* дотрим* підпис* переговор* укла* досягн*",
+        hy="պահպան* համաձայն* հայտարար* բանակց* առաջարկ* երկարաձգ* ստորագր* մերժ* կոչ* ուժի_մեջ",
+        az="razılaş* elan riayət* müzakir* təklif* uzad* imzala* rədd* çağır* qüvvəyə",
+        tr="anlaş* ilan* müzakere* öneri* teklif* uzat* imzala* reddet* çağrı* yürürlüğe sağlan*",
+        ar="تمديد اتفاق الاتفاق اتفاقية أعلن إعلان مفاوضات المفاوضات اقتراح مقترح المقترح دعا دعوة يدعو رفض"
+        " توقيع سريان التوصل صمود وساطة الوسطاء حيز_التنفيذ",
+        fr="declar* mediation mediateur* expiration refus* demande* respect* prolong* annonc* negoci* accord"
+        " propos* rejet* signe* conclu* menac* fragile appel* entre_en_vigueur en_vigueur",
+        de="appell* verlanger* vereinbar* einhalt* eingehalten verhandl* ausgehandelt vorgeschlagen vorschlag*"
+        " forder* gefordert abgelehnt unterzeichn* bruchig vermittel* in_kraft",
+        es="declar* prolong* monitoreo extension demand* respet* anunci* acuerdo acord* prorrog* negoci* pact*"
+        " propuest* propon* rechaz* firm* fragil mediac* vigor vigente",
     ),
 )
 
@@ -150,16 +166,16 @@ COURSE = Lexicon(
 NOW = Lexicon(
     "now",
     _words(
-        "today tonight yesterday monday tuesday wednesday thursday friday saturday sunday overnight",
-        "сегодня вчера ночью понедельник* вторник* среду среда четверг* пятниц* суббот* воскресень*",
-        "сьогодні вчора вночі понеділ* вівтор* середу середа четвер* субот* неділ*",
-        "այսօր երեկ գիշերը երկուշաբթի* երեքշաբթի* չորեքշաբթի* հինգշաբթի* ուրբաթ* կիրակի*",
-        "bugün bu_gün dünən gecə bazar_ertəsi bazar_günü çərşənbə* cümə* şənbə*",
-        "bugün dün gece pazartesi* salı* çarşamba* perşembe* cuma* cumartesi* pazar_günü",
-        "اليوم أمس الليلة الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت الأحد",
-        "hier lundi mardi mercredi jeudi vendredi samedi dimanche cette_nuit",
-        "heute gestern nacht montag* dienstag* mittwoch* donnerstag* freitag* samstag* sonntag*",
-        "hoy ayer anoche lunes martes miercoles jueves viernes sabado domingo hoje ontem",
+        en="today tonight yesterday monday tuesday wednesday thursday friday saturday sunday overnight",
+        ru="сегодня вчера ночью понедельник* вторник* среду среда четверг* пятниц* суббот* воскресень*",
+        uk="сьогодні вчора вночі понеділ* вівтор* середу середа четвер* субот* неділ*",
+        hy="այսօր երեկ գիշերը երկուշաբթի* երեքշաբթի* չորեքշաբթի* հինգշաբթի* ուրբաթ* կիրակի*",
+        az="bugün bu_gün dünən gecə bazar_ertəsi bazar_günü çərşənbə* cümə* şənbə*",
+        tr="bugün dün gece pazartesi* salı* çarşamba* perşembe* cuma* cumartesi* pazar_günü",
+        ar="اليوم أمس الليلة الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت الأحد",
+        fr="hier lundi mardi mercredi jeudi vendredi samedi dimanche cette_nuit",
+        de="heute gestern nacht montag* dienstag* mittwoch* donnerstag* freitag* samstag* sonntag*",
+        es="hoy ayer anoche lunes martes miercoles jueves viernes sabado domingo hoje ontem",
     ),
 )
 
@@ -167,23 +183,25 @@ NOW = Lexicon(
 BACKGROUND = Lexicon(
     "background",
     _words(
-        "since before after following during amid announcement ago anniversary",
-        "после с_момента со_времени во_время годовщин*",
-        "після з_моменту з_часу під_час річниц*",
-        "depuis apres avant pendant lors anniversaire",
-        "seit nach vor wahrend jahrestag*",
-        "desde tras antes durante despues aniversario apos",
-        "بعد منذ قبل خلال إثر عقب ذكرى",
+        en="since before after following during amid announcement ago anniversary",
+        ru="после с_момента со_времени во_время годовщин*",
+        uk="після з_моменту з_часу під_час річниц*",
+        fr="depuis apres avant pendant lors anniversaire",
+        de="seit nach vor wahrend jahrestag*",
+        es="desde tras antes durante despues aniversario apos",
+        ar="بعد منذ قبل خلال إثر عقب ذكرى",
     ),
 )
 # ... or after it (postpositions: Armenian, Azerbaijani, Turkish), or naming an age.
 BACKGROUND_AFTER = Lexicon(
     "background-after",
     _words(
-        "հետո ի_վեր ընթացքում տարեդարձ* առաջ",
-        "sonra sonrası bəri əvvəl zamanı ildönüm* ərzində",
-        "sonra sonrası beri önce sırasında yıldönüm* boyunca",
-        "ago назад тому",
+        hy="հետո ի_վեր ընթացքում տարեդարձ* առաջ",
+        az="sonra sonrası bəri əvvəl zamanı ildönüm* ərzində",
+        tr="sonra sonrası beri önce sırasında yıldönüm* boyunca",
+        en="ago",
+        ru="назад",
+        uk="тому",
     ),
 )
 
@@ -191,31 +209,31 @@ BACKGROUND_AFTER = Lexicon(
 CONFLICT = Lexicon(
     "conflict",
     _words(
-        "war wars military troops army armies soldiers militants rebels insurgents militia* hostilities airstrike*"
-        " air_strike air_strikes shelling shelled artillery killed fighters invasion occupation frontline front_line"
-        " missile* drone* rocket* mortar* bombard* clashes clashed offensive combat battle* casualties wounded"
-        " armed_forces gunfire strikes",
-        "войн* военн* арми* войск* солдат* боев* боевик* обстрел* артиллер* ракет* дрон* беспилотник* убит*"
+        en="militant guerrilla* war wars military troops army armies soldiers militants rebels insurgents"
+        " militia* hostilities airstrike* air_strike air_strikes shelling shelled artillery killed fighters"
+        " invasion occupation frontline front_line missile* drone* rocket* mortar* bombard* clashes clashed"
+        " offensive combat battle* casualties wounded armed_forces gunfire strikes",
+        ru="войн* военн* арми* войск* солдат* боев* боевик* обстрел* артиллер* ракет* дрон* беспилотник* убит*"
         " погиб* ранен* наступлен* атак* фронт* оккупац* вторжен* удар* столкновен* минометн*",
-        "війн* військ* армі* солдат* бойов* бойовик* обстріл* артилері* ракет* дрон* безпілотник* загинул*"
+        uk="війн* військ* армі* солдат* бойов* бойовик* обстріл* артилері* ракет* дрон* безпілотник* загинул*"
         " загибел* поранен* наступальн* наступу атак* фронт* окупац* вторгнен* удар* зіткнен* мінометн*",
-        "պատերազմ* զինվոր* բանակ* զորք* հրետան* ականանետ* դիրքեր* հարձակ* զոհ* վիրավոր* ռազմական* գնդակոծ*"
+        hy="պատերազմ* զինվոր* բանակ* զորք* հրետան* ականանետ* դիրքեր* հարձակ* զոհ* վիրավոր* ռազմական* գնդակոծ*"
         " անօդաչու* կրակոց* ռազմաճակատ*",
-        "müharib* hərbi ordu* əsgər* qoşun* artilleriya* minaatan* mövqe* hücum* həlak* yaralan* döyüş* silah*"
-        " pilotsuz* cəbhə* işğal* təxribat* atəş_açıb atəş_açılıb",
-        "savaş* askeri asker* ordu* topçu* havan* saldırı* öldürül* yaralı* çatışma* silahlı* insansız* cephe*"
-        " işgal* füze* roket* bombardıman* militan* operasyon*",
-        "حرب الحرب حربا العسكري* عسكري* الجيش جيش قوات القوات جنود الجنود القصف قصف غارة غارات الغارات صواريخ"
-        " صاروخ الصواريخ مسيرة مسيرات قتلى القتلى قتيل شهداء الشهداء جرحى اشتباكات الاشتباكات المعارك معارك"
-        " هجوم الهجوم هجمات الاحتلال مقاتلين المقاتلين الفصائل مدفعية المدفعية القتال",
-        "guerre* militaire* armee* troupes soldats combat* frappe* bombard* artillerie tirs missile* roquette*"
-        " drone* tues morts blesses offensive attaque* front occupation invasion milice* rebelles insurges"
-        " hostilites affrontements",
-        "krieg* militar* armee truppen soldaten kampf* kampfe angriff* luftangriff* beschuss artillerie rakete*"
-        " drohne* getotet* tote toten verletzt* offensive front* besatzung* invasion miliz* rebellen gefecht*"
-        " streitkrafte feindseligkeiten",
-        "guerra* militar* ejercito tropas soldados combate* ataque* bombarde* artilleria misil* cohete* dron*"
-        " muertos heridos ofensiva ocupacion invasion milicia* rebeldes insurgentes hostilidades"
+        az="öldürül* yaralı* müharib* hərbi ordu* əsgər* qoşun* artilleriya* minaatan* mövqe* hücum* həlak*"
+        " yaralan* döyüş* silah* pilotsuz* cəbhə* işğal* təxribat* atəş_açıb atəş_açılıb",
+        tr="silah* yaralan* savaş* askeri asker* ordu* topçu* havan* saldırı* öldürül* yaralı* çatışma*"
+        " silahlı* insansız* cephe* işgal* füze* roket* bombardıman* militan* operasyon*",
+        ar="حرب الحرب حربا العسكري* عسكري* الجيش جيش قوات القوات جنود الجنود القصف قصف غارة غارات الغارات"
+        " صواريخ صاروخ الصواريخ مسيرة مسيرات قتلى القتلى قتيل شهداء الشهداء جرحى اشتباكات الاشتباكات المعارك"
+        " معارك هجوم الهجوم هجمات الاحتلال مقاتلين المقاتلين الفصائل مدفعية المدفعية القتال",
+        fr="armes guerre* militaire* armee* troupes soldats combat* frappe* bombard* artillerie tirs missile*"
+        " roquette* drone* tues morts blesses offensive attaque* front occupation invasion milice* rebelles"
+        " insurges hostilites affrontements",
+        de="militant* bombardier* krieg* militar* armee truppen soldaten kampf* kampfe angriff* luftangriff*"
+        " beschuss artillerie rakete* drohne* getotet* tote toten verletzt* offensive front* besatzung*"
+        " invasion miliz* rebellen gefecht* streitkrafte feindseligkeiten",
+        es="guerra* militar* ejercito tropas soldados combate* ataque* bombarde* artilleria misil* cohete*"
+        " dron* muertos heridos ofensiva ocupacion invasion milicia* rebeldes insurgentes hostilidades"
         " enfrentamientos guerrilla* exercito mortos feridos",
     ),
 )
@@ -224,18 +242,22 @@ CONFLICT = Lexicon(
 ECONOMY = Lexicon(
     "economy",
     _words(
-        "oil crude brent prices price stocks shares investors markets market yields bonds inflation earnings fuel"
-        " diesel gasoline petrol barrel barrels energy economy economic tax rates futures rally trading traders"
-        " refinery refiners supply supplies fertiliser fertilizer airlines cargo tanker tankers shipping",
-        "нефть нефти цены цен рынок рынки рынка биржа биржи акции экономика экономики инвестор* инфляц* баррел*",
-        "нафт* ціни цін ринок ринки ринку біржа біржі акції економік* інвестор* інфляц* барел*",
-        "նավթ* շուկա* տնտես* բորսա* ինֆլյացիա* գներ* գնաճ*",
-        "neft* qiymət* bazarlar* bazarı bazarın* bazarda* bazara* bazardan* birja* iqtisad* investor* inflyasiya* manat*",
-        "petrol* fiyat* piyasa* borsa* hisse* ekonomi* yatırımcı* enflasyon* faiz* dolar*",
-        "النفط نفط الأسعار أسعار الأسواق السوق البورصة الأسهم الاقتصاد اقتصادي* المستثمرين التضخم برميل الذهب",
-        "petrole prix marches marche bourse actions economie economique* investisseurs inflation baril",
-        "olpreis* preis* preise markt* borse* aktie* wirtschaft* anleger inflation barrel",
-        "petroleo precio* mercado* bolsa acciones economia economic* inversor* inflacion barril precos",
+        en="petroleum investor oil crude brent prices price stocks shares investors markets market yields bonds"
+        " inflation earnings fuel diesel gasoline petrol barrel barrels energy economy economic tax rates"
+        " futures rally trading traders refinery refiners supply supplies fertiliser fertilizer airlines"
+        " cargo tanker tankers shipping",
+        ru="нефть нефти цены цен рынок рынки рынка биржа биржи акции экономика экономики инвестор* инфляц* баррел*",
+        uk="нафт* ціни цін ринок ринки ринку біржа біржі акції економік* інвестор* інфляц* барел*",
+        hy="նավթ* շուկա* տնտես* բորսա* ինֆլյացիա* գներ* գնաճ*",
+        az="neft* qiymət* bazarlar* bazarı bazarın* bazarda* bazara* bazardan* birja* iqtisad* investor*"
+        " inflyasiya* manat*",
+        tr="petrol* fiyat* piyasa* borsa* hisse* ekonomi* yatırımcı* enflasyon* faiz* dolar*",
+        ar="النفط نفط الأسعار أسعار الأسواق السوق البورصة الأسهم الاقتصاد اقتصادي* المستثمرين التضخم برميل الذهب",
+        fr="brent petrolier* petrole prix marches marche bourse actions economie economique* investisseurs"
+        " inflation baril",
+        de="brent fluggesellschaft* olpreis* preis* preise markt* borse* aktie* wirtschaft* anleger inflation barrel",
+        es="crudo brent dolares petroleo precio* mercado* bolsa acciones economia economic* inversor* inflacion"
+        " barril precos",
     ),
 )
 
@@ -244,34 +266,35 @@ ECONOMY = Lexicon(
 OTHER_SENSE = Lexicon(
     "other-sense",
     _words(
-        "football soccer fans club clubs league olympic* athletes tournament band album song songs"
-        " film movie concert festival parliament election* lawmakers opposition coalition"
-        " budget trade_union labor_union labour_union layoffs employees tariff* company companies shareholders lawsuit"
-        " celebrity feud rivalry weather heat rain police crime wedding",
-        "футбол* болельщик* фанат* клуб* матч* олимпи* спортсмен* альбом* песн* фильм* концерт* фестивал* парти*"
-        " депутат* фракци* выбор* оппозиц* коалиц* бюджет* профсоюз* торгов* пошлин* тариф* компани* погода погоды"
-        " полици* свадьб*",
-        "футбол* вболівальник* уболівальник* фанат* клуб* матч* олімпі* спортсмен* альбом* пісн* фільм* концерт*"
-        " фестивал* парті* депутат* фракці* вибор* опозиці* коаліці* бюджет* профспіл* торгів* мито мита тариф*"
-        " компані* спека спеку поліці* весілл*",
-        "ֆուտբոլ* երկրպագու* ակումբ* օլիմպիական* ալբոմ* երգ* ֆիլմ* համերգ* փառատոն* կուսակց* պատգամավոր*"
+        en="football soccer fans club clubs league olympic* athletes tournament band album song songs film"
+        " movie concert festival parliament election* lawmakers opposition coalition budget trade_union"
+        " labor_union labour_union layoffs employees tariff* company companies shareholders lawsuit celebrity"
+        " feud rivalry weather heat rain police crime wedding",
+        ru="футбол* болельщик* фанат* клуб* матч* олимпи* спортсмен* альбом* песн* фильм* концерт* фестивал*"
+        " парти* депутат* фракци* выбор* оппозиц* коалиц* бюджет* профсоюз* торгов* пошлин* тариф* компани*"
+        " погода погоды полици* свадьб*",
+        uk="торговельн* футбол* вболівальник* уболівальник* фанат* клуб* матч* олімпі* спортсмен* альбом* пісн*"
+        " фільм* концерт* фестивал* парті* депутат* фракці* вибор* опозиці* коаліці* бюджет* профспіл*"
+        " торгів* мито мита тариф* компані* спека спеку поліці* весілл*",
+        hy="ֆուտբոլ* երկրպագու* ակումբ* օլիմպիական* ալբոմ* երգ* ֆիլմ* համերգ* փառատոն* կուսակց* պատգամավոր*"
         " ընտրությ* ընդդիմությ* խորհրդարան* բյուջե* առևտր* մաքս* ոստիկան* հարսանիք*",
-        "futbol* azarkeş* klub* olimpiya* albom* mahnı* film* konsert* festival* partiya* deputat* seçki*"
+        az="futbol* azarkeş* klub* olimpiya* albom* mahnı* film* konsert* festival* partiya* deputat* seçki*"
         " müxalifət* parlament* büdcə* ticarət* tarif* gömrük* şirkət* hava_şərait* polis* toy*",
-        "futbol* taraftar* kulüp* maç* olimpiyat* albüm* şarkı* film* konser* festival* parti* milletvekil* seçim*"
-        " muhalefet* meclis* bütçe* ticaret* tarife* gümrük* şirket* polis* düğün* hava_durumu",
-        "مباراة المباراة الجماهير مشجعي النادي الدوري الأولمبية الأولمبي ألبوم أغنية فيلم حفل مهرجان حزب الحزب"
-        " الأحزاب البرلمان الانتخابات المعارضة الموازنة التجارة التجارية الجمركية الشركة شركة جريمة الجريمة"
-        " الشرطة عصابة عرس الأفراح احتفالات الطقس",
-        "football supporters club* match* olympique* jeux athletes album* chanson* film* concert* festival*"
+        tr="futbol* taraftar* kulüp* maç* olimpiyat* albüm* şarkı* film* konser* festival* parti* milletvekil*"
+        " seçim* muhalefet* meclis* bütçe* ticaret* tarife* gümrük* şirket* polis* düğün* hava_durumu",
+        ar="مباراة المباراة الجماهير مشجعي النادي الدوري الأولمبية الأولمبي ألبوم أغنية فيلم حفل مهرجان حزب"
+        " الحزب الأحزاب البرلمان الانتخابات المعارضة الموازنة التجارة التجارية الجمركية الشركة شركة جريمة"
+        " الجريمة الشرطة عصابة عرس الأفراح احتفالات الطقس",
+        fr="football supporters club* match* olympique* jeux athletes album* chanson* film* concert* festival*"
         " parti deputes elections opposition coalition budget* syndicat* syndical* salaries licenciement*"
         " greve* commerce* commercial* tarif* douane* entreprise* hivernale confiseurs expulsion* locataires"
         " meteo chaleur police",
-        "fussball* fans verein vereins vereine olympisch* athleten band album* lied* song* film* konzert* festival*"
-        " partei* abgeordnete* wahl* opposition koalition* haushalt* gewerkschaft* streik* zoll* zolle handelsstreit*"
-        " handelskrieg* unternehmen burgfrieden wetter hitze polizei",
-        "futbol* aficion* hinchas club* olimpic* album* cancion* pelicula* concierto* festival* congreso diputados"
-        " elecciones oposicion coalicion presupuesto* sindicato* sindical* huelga* comercial* arancel* aduana*"
-        " empresa* calor frio lluvia* temperaturas clima policia futebol torcedores clube* eleicoes greve*",
+        de="fussball* fans verein vereins vereine olympisch* athleten band album* lied* song* film* konzert*"
+        " festival* partei* abgeordnete* wahl* opposition koalition* haushalt* gewerkschaft* streik* zoll*"
+        " zolle handelsstreit* handelskrieg* unternehmen burgfrieden wetter hitze polizei",
+        es="futbol* aficion* hinchas club* olimpic* album* cancion* pelicula* concierto* festival* congreso"
+        " diputados elecciones oposicion coalicion presupuesto* sindicato* sindical* huelga* comercial*"
+        " arancel* aduana* empresa* calor frio lluvia* temperaturas clima policia futebol torcedores clube*"
+        " eleicoes greve*",
     ),
 )
