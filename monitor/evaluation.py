@@ -18,7 +18,7 @@ from rich.table import Table
 from monitor.config import Settings
 from monitor.errors import ConfigError, InputError
 from monitor.query import Matcher
-from monitor.query.evaluate import EvalReport, Verdict, judge, tally
+from monitor.query.labelled import EvalReport, Verdict, judge, tally
 from monitor.records import WatchList
 from monitor.workers import usable_cpus
 

@@ -27,8 +27,8 @@ from monitor.config import Settings
 from monitor.errors import ConfigError
 from monitor.evaluation import as_article, print_report, read_item, read_lines
 from monitor.query import Matcher
-from monitor.query.evaluate import EvalReport, Verdict, item_document, item_groups, tally
 from monitor.query.features import NAMES, features
+from monitor.query.labelled import EvalReport, Verdict, item_document, item_groups, tally
 from monitor.query.matcher import mention_tokens
 from monitor.query.model import RelevanceModel
 from monitor.records import WatchList

@@ -1,4 +1,4 @@
-"""evaluate() counts, and the default ceasefire watch list: its examples and its figures on the dev set."""
+"""score_labelled() counts, and the default ceasefire watch list: its examples and its figures on the dev set."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from monitor.query import Matcher
-from monitor.query.evaluate import evaluate
+from monitor.query.labelled import score_labelled
 from monitor.records import WatchList
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def test_evaluate_counts_exactly(tmp_path: Path) -> None:
     path = tmp_path / "small.jsonl"
     path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items), encoding="utf-8")
     loaded = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    report = evaluate(loaded, MATCHER, "ceasefire")
+    report = score_labelled(loaded, MATCHER, "ceasefire")
     assert (report.tp, report.fp, report.fn, report.tn, report.n) == (2, 1, 1, 2, 6)
     assert report.precision == pytest.approx(2 / 3)
     assert report.recall == pytest.approx(2 / 3)
@@ -75,7 +75,7 @@ def test_evaluate_counts_exactly(tmp_path: Path) -> None:
     assert false_positive.terms == ("Ceasefire",)
     assert report.as_dict()["by_lang"]["en"]["fn"] == 1
     with pytest.raises(ValueError, match="no watch list"):
-        evaluate(loaded, MATCHER, "nonexistent")
+        score_labelled(loaded, MATCHER, "nonexistent")
 
 
 @pytest.mark.skipif(not (DEV_SET.exists() and DEV2_SET.exists()), reason="shared dev corpora not present")
@@ -84,7 +84,7 @@ def test_default_list_on_the_dev_sets(path: Path) -> None:
     """The shipped list and model on the sets the model was fitted on (monitor train reports the
     cross-validated figures; this guards the shipped files against a regression)."""
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    report = evaluate(items, MATCHER, "ceasefire")
+    report = score_labelled(items, MATCHER, "ceasefire")
     assert report.n == len(items)
     assert report.precision >= 0.85
     assert report.recall >= 0.85

@@ -1,11 +1,11 @@
-"""Watch-list queries: parse, match (tokenise once, evaluate every query), score, explain, evaluate.
+"""Watch-list queries: parse, match (tokenise once, evaluate every query), score, explain, score on labelled items.
 
-Public API: ``parse``, ``Matcher`` (``match``, ``explain``), ``explain``, ``Explanation``, ``evaluate``,
+Public API: ``parse``, ``Matcher`` (``match``, ``explain``), ``explain``, ``Explanation``, ``score_labelled``,
 ``EvalReport``, ``DEFAULT_THRESHOLD``, and the AST node classes.
 """
 
-from monitor.query.evaluate import EvalReport, evaluate
 from monitor.query.explain import Explanation, TermHit, explain
+from monitor.query.labelled import EvalReport, score_labelled
 from monitor.query.matcher import Matcher
 from monitor.query.nodes import And, Field, Near, Not, Or, Phrase, Prefix, Query, Term
 from monitor.query.parser import parse
@@ -26,7 +26,7 @@ __all__ = [
     "Query",
     "Term",
     "TermHit",
-    "evaluate",
     "explain",
     "parse",
+    "score_labelled",
 ]

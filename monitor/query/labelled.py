@@ -1,4 +1,4 @@
-"""Score a watch list on labelled items (the format of ``ceasefire-dev.jsonl``)."""
+"""Labelled items (the format of ``ceasefire-dev.jsonl``): a watch list's verdicts and its precision and recall."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def check_watchlists(matcher: Matcher, watchlists: Iterable[str]) -> None:
             raise ValueError(f"no watch list named {name!r}")
 
 
-def evaluate(items: Iterable[dict[str, Any]], matcher: Matcher, watchlist: str) -> EvalReport:
+def score_labelled(items: Iterable[dict[str, Any]], matcher: Matcher, watchlist: str) -> EvalReport:
     """Run ``watchlist`` over labelled items (``title``, ``text``, ``label``, optional ``id``/``lang``/``kind``)."""
     check_watchlists(matcher, [watchlist])
     return tally(judge(item, number, matcher, [watchlist])[0] for number, item in enumerate(items, 1))
