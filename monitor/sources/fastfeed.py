@@ -236,9 +236,13 @@ def _local(element: etree._Element) -> str:
 
 
 def _resolved(element: etree._Element, href: str) -> str:
+    """`href` resolved against the element's xml:base or the document's URL (an absolute http(s) URL is as it is)."""
+    href = href.strip()
+    if href.startswith(("http://", "https://")):
+        return href
     base = element.base
     try:
-        return urljoin(base, href.strip()) if base else href
+        return urljoin(base, href) if base else href
     except ValueError:
         return href
 
