@@ -193,6 +193,24 @@ def test_record_sees_the_candidates_before_it_in_the_same_call(store: Store) -> 
     assert store.alert(done[3].alerts[0].id).also_in == ("mirror",)
 
 
+@pytest.mark.parametrize("hours_old", [1, 30])  # the original first seen within the copies' window, or before it
+def test_record_follows_an_original_an_earlier_candidate_edited(store: Store, clock: Clock, hours_old: int) -> None:
+    original = article("o", seed_text(), source="panarmenian")
+    clock.now = T0 - timedelta(hours=hours_old)
+    record(store, candidate(original, match()))
+    clock.now = T0
+    backwards = " ".join(reversed(seed_text().split()))  # another story as far as fingerprints go
+    rewritten = article("o", backwards, source="panarmenian")
+    old_copy = article("c1", copy_of_seed(), source="mirror")
+    new_copy = article("c2", "By Staff Reporter\n" + backwards, source="agency")
+    probe = article("probe", "Quiet day.", source="other")  # near duplicates are looked up before the edit
+    done = record(store, candidate(probe, copies=True), candidate(rewritten), candidate(old_copy, match(), copies=True),
+                  candidate(new_copy, match(), copies=True))
+    assert kinds(done) == ["new", "updated", "new", "copy" if hours_old < 24 else "new"]
+    expected = store.find_article(original.id) if hours_old < 24 else None
+    assert store.find_near_duplicate(fingerprint(new_copy.text), WINDOW, new_copy.id) == expected
+
+
 def test_record_commits_all_or_nothing(store: Store) -> None:
     a = article(1)
     record(store, candidate(a))

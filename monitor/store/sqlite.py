@@ -185,18 +185,13 @@ FROM r JOIN articles a ON a.id = r.target
 """
 
 NEAR_DUPLICATE_CANDIDATES = 64  # newest articles per fingerprint band compared in a near-duplicate look-up
-# For each look-up of a JSON array of [n, band, value, since, exclude]: fingerprint, first seen and id of the
-# newest candidates of that band (the bound keeps a flood of look-alikes from being read whole). One statement.
-_NEAR_DUPLICATES = f"""
-WITH q (n, band, v, since, exclude) AS (SELECT {_columns(5)} FROM json_each(:queries)),
-c AS (SELECT q.n, b.fingerprint, b.first_seen, b.article_id,
-    ROW_NUMBER() OVER (PARTITION BY q.n, q.band ORDER BY b.first_seen DESC) AS newest
-    FROM q JOIN article_bands b ON b.band = q.band AND b.value = q.v AND b.article_id != q.exclude
-    AND b.first_seen >= COALESCE((SELECT x.first_seen FROM article_bands x WHERE x.band = q.band AND x.value = q.v
-        AND x.first_seen >= q.since AND x.article_id != q.exclude ORDER BY x.first_seen DESC
-        LIMIT 1 OFFSET :limit - 1), q.since))
-SELECT n, fingerprint, first_seen, article_id FROM c WHERE newest <= :limit
-"""
+# Fingerprint, first seen and id of the newest candidates of each band (one statement, cached by sqlite3).
+_NEAR_DUPLICATES = " UNION ALL ".join(
+    "SELECT * FROM (SELECT fingerprint, first_seen, article_id FROM article_bands"
+    f" WHERE band = {band} AND value = :v{band} AND first_seen >= :since AND article_id != :exclude"
+    " ORDER BY first_seen DESC LIMIT :limit)"
+    for band in range(len(bands(0)))
+)
 
 
 def _check_writable(path: Path) -> None:
@@ -373,25 +368,10 @@ class SqliteStore(TelegramStoreMixin, Store):
         contributes at most NEAR_DUPLICATE_CANDIDATES of its newest articles, so a flood of
         look-alike items (stock phrases, templated teasers) costs a bounded look-up, not one per stored item.
         """
-        return self._closest(fingerprint, self._near_duplicates([(fingerprint, since, exclude_id)]).get(0, []))
-
-    def _near_duplicates(self, queries: Sequence[tuple[int, datetime, str]]) -> dict[int, list[tuple[int, str, str]]]:
-        """For each (fingerprint, since, exclude id) by its index: (fingerprint, first seen, id) of the candidates."""
-        rows = [
-            (n, band, value, seen, exclude)
-            for n, (fingerprint, seen, exclude) in enumerate((f, _ts(since), e) for f, since, e in queries)
-            for band, value in enumerate(bands(fingerprint))
-        ]
-        found: dict[int, list[tuple[int, str, str]]] = {}
-        if not rows:
-            return found
-        params = {"queries": _json(rows), "limit": NEAR_DUPLICATE_CANDIDATES}
-        for n, other, seen, article_id in self.conn.execute(_NEAR_DUPLICATES, params):
-            found.setdefault(n, []).append((from_signed(other), seen, article_id))
-        return found
-
-    def _closest(self, fingerprint: int, candidates: list[tuple[int, str, str]]) -> StoredArticle | None:
-        closest = min(((hamming(fingerprint, other), seen, found) for other, seen, found in candidates), default=None)
+        params: dict[str, object] = {"since": _ts(since), "exclude": exclude_id, "limit": NEAR_DUPLICATE_CANDIDATES}
+        params |= {f"v{band}": value for band, value in enumerate(bands(fingerprint))}
+        rows = self.conn.execute(_NEAR_DUPLICATES, params)
+        closest = min(((hamming(fingerprint, other), seen, found) for other, seen, found in rows), default=None)
         if closest is None or closest[0] > NEAR_DUPLICATE_DISTANCE:
             return None
         return self.find_article(closest[2])
@@ -406,8 +386,9 @@ class SqliteStore(TelegramStoreMixin, Store):
         state: SourceState,
         seen_at: datetime,
     ) -> list[Recorded]:
-        """See `Store.record`. Candidates are looked up together (and their near duplicates); new articles that
-        alert on nothing and sightings of unchanged ones are written in bulk, the rest one by one."""
+        """See `Store.record`. Candidates are looked up together, near duplicates one by one (a prepared statement
+        costs less than one over JSON); new articles that alert on nothing and sightings of unchanged ones are
+        written in bulk, the rest one by one."""
         with self.transaction():
             batch = _Batch(self, candidates, seen_at)
             done = [batch.record(n, candidate, revise, notifiers) for n, candidate in enumerate(candidates)]
@@ -736,14 +717,13 @@ class _Batch:
     in bulk (new articles that alert on nothing, sightings of unchanged ones) before anything reads them.
 
     A candidate is looked up again (after the held-back writes) when an earlier one wrote an article its keys
-    or its stored article lead to. Near-duplicate originals change only where an article is saved one by one
-    (an edit, an alert): they are looked up again then, for the candidates left.
+    or its stored article lead to. Near-duplicate originals are looked up when needed: only articles saved one
+    by one (an alert, an edit) become or stop being originals, and those are written at once.
     """
 
     def __init__(self, store: SqliteStore, candidates: Sequence[Candidate], seen_at: datetime) -> None:
         self.store, self.candidates, self.seen_at = store, candidates, seen_at
         self.found = store._find([(c.article.id, c.article.guid, c.stored_id) for c in candidates])
-        self.originals: dict[int, list[tuple[int, str, str]]] | None = None  # near-duplicate candidates, by index
         self.new: list[tuple[str, Article, int, str, datetime]] = []
         self.seen: list[tuple[str, str]] = []  # (id, feed entry) of articles seen unchanged
         self.ids: set[str] = set()  # ids an earlier candidate may have written (articles, aliases)
@@ -762,7 +742,8 @@ class _Batch:
             revision = revise(candidate, stored)
             alerts = self._save(candidate, "updated", revision.matches, notifiers, revision.added, stored_id=stored.id)
             return Recorded("updated", revision.matches, alerts)
-        original = self._original(n) if candidate.copy_since else None
+        since = candidate.copy_since
+        original = self.store.find_near_duplicate(candidate.fingerprint, since, article.id) if since else None
         if original is not None and all(m.watchlist in original.alerted for m in candidate.matches):
             self._save(candidate, "new", (), notifiers, duplicate_of=original.id)
             return Recorded("copy", (), [])
@@ -783,24 +764,11 @@ class _Batch:
             self.guids.add(article.guid)
         return stored
 
-    def _original(self, n: int) -> StoredArticle | None:
-        if self.originals is None:
-            queries = [
-                (m, (c.fingerprint, c.copy_since, c.article.id))
-                for m, c in enumerate(self.candidates[n:], n)
-                if c.copy_since is not None and self.found[m] is None
-            ]
-            found = self.store._near_duplicates([query for _, query in queries])
-            self.originals = {queries[i][0]: rows for i, rows in found.items()}
-        return self.store._closest(self.candidates[n].fingerprint, self.originals.get(n, []))
-
     def _save(self, candidate: Candidate, kind: AlertKind, matches: Sequence[Match], notifiers: Sequence[str],
               added: Sequence[str] = (), *, duplicate_of: str | None = None, stored_id: str | None = None
               ) -> list[Alert]:
         """`save_article` at once, after the held-back writes (it may read them)."""
         self.flush()
-        if duplicate_of is None:  # an edit or an alert may move near-duplicate originals
-            self.originals = None
         return self.store.save_article(
             candidate.article, fingerprint=candidate.fingerprint, kind=kind, matches=matches, notifiers=notifiers,
             added=added, duplicate_of=duplicate_of, stored_id=stored_id, entry_hash=candidate.entry_hash,
