@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
@@ -221,3 +221,7 @@ class Store(ABC):
     @abstractmethod
     def stats_since(self, since: datetime) -> dict[str, int]:
         """Alerts created at or after `since`, per watch list."""
+
+    @abstractmethod
+    def alerts_per_day(self, since: datetime) -> dict[tuple[str, date], int]:
+        """Alerts created at or after `since`, per (watch list, UTC day); days without alerts are left out."""

@@ -7,7 +7,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -710,6 +710,14 @@ class SqliteStore(TelegramStoreMixin, Store):
             (_ts(since),),
         )
         return {r[0]: int(r[1]) for r in rows}
+
+    def alerts_per_day(self, since: datetime) -> dict[tuple[str, date], int]:
+        rows = self.conn.execute(  # `created` is ISO-8601 UTC text: its first ten characters are the day
+            "SELECT watchlist, substr(created, 1, 10) AS day, COUNT(*) FROM alerts WHERE created >= ?"
+            " GROUP BY watchlist, day",
+            (_ts(since),),
+        )
+        return {(r[0], date.fromisoformat(r[1])): int(r[2]) for r in rows}
 
 
 class _Batch:
