@@ -23,7 +23,7 @@ from monitor.workers import MAX_TEXT_CHARS, Analysis, Parsed, Workers, clipped
 log = logging.getLogger(__name__)
 
 NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
-YIELD_EVERY = 50  # items handled between two yields to the event loop
+YIELD_EVERY = 50  # items analysed between two yields to the event loop
 MIN_WORDS_FOR_NEAR_DUPLICATE = 40  # short teasers are too alike to call duplicates
 SKIP_REASONS = {
     "repeated": "repeated in the document",
@@ -45,7 +45,7 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.workers = workers
-        self.owed_to = owed_to  # the notifiers a new alert is owed to, asked as each article is recorded
+        self.owed_to = owed_to  # the notifiers a new alert is owed to, asked as each document is recorded
         self.fetch_config = fetch_config or FetchConfig()
 
     async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -231,3 +234,39 @@ def test_short_guids_of_different_sites_do_not_merge_their_articles(tmp_path: Pa
         sources: list[dict[str, object]] = [{"name": n, "url": f"{s.base}/f.xml"} for n, s in (("x", x), ("y", y))]
         result = once(write_config(tmp_path, sources))
     assert sorted(a.url for a in result.alerts) == ["http://x.example/a", "http://y.example/a"]
+
+
+def test_a_poll_looks_its_items_up_once_and_writes_them_in_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statements run per poll, counted by a trace on every connection: an item more costs only its rows and its
+    near-duplicate look-up, and a document of any length is one transaction."""
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    text = " ".join(f"Farmers in the valley number {n} expect a good harvest of apricots this year." for n in range(6))
+
+    def feed(size: int, batch: str) -> bytes:
+        items = "".join(f"<item><title>Harvest {batch} {n}</title><link>https://farm.example/{batch}/{n}</link>"
+                        f"<description>{text} ({batch} {n})</description></item>" for n in range(size))
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>{items}</channel></rss>'.encode()
+
+    with StaticSite({"/feed.xml": (feed(1, "first"), "application/rss+xml")}) as server:
+        path = write_config(tmp_path, [{"name": "farm", "url": f"{server.base}/feed.xml"}])
+        once(path)  # the database made, migrated and known to the source
+
+        def cost(size: int, batch: str) -> Counter[str]:
+            server.routes["/feed.xml"] = (feed(size, batch), "application/rss+xml")
+            statements.clear()
+            assert once(path).reports[0].new == size
+            return Counter(sql.split(None, 1)[0].upper() for sql in statements)
+
+        short, long = cost(10, "short"), cost(40, "long")
+    assert long["BEGIN"] == short["BEGIN"]
+    assert long.total() - short.total() == 3 * 30  # the article and its version, and the near-duplicate look-up
