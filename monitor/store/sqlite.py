@@ -391,7 +391,7 @@ class SqliteStore(TelegramStoreMixin, Store):
         written in bulk, the rest one by one."""
         with self.transaction():
             batch = _Batch(self, candidates, seen_at)
-            done = [batch.record(n, candidate, revise, notifiers) for n, candidate in enumerate(candidates)]
+            done = [batch.record(n, revise, notifiers) for n in range(len(candidates))]
             batch.flush()
             if listed:
                 self.conn.execute(
@@ -737,10 +737,10 @@ class _Batch:
         self.ids: set[str] = set()  # ids an earlier candidate may have written (articles, aliases)
         self.guids: set[str] = set()
 
-    def record(
-        self, n: int, candidate: Candidate, revise: Callable[[Candidate, StoredArticle], Revision],
-        notifiers: Sequence[str],
-    ) -> Recorded:
+    def record(self, n: int, revise: Callable[[Candidate, StoredArticle], Revision], notifiers: Sequence[str]
+               ) -> Recorded:
+        """What becomes of the n-th candidate (see `Store.record`)."""
+        candidate = self.candidates[n]
         article = candidate.article
         stored = self._look_up(n)
         if stored is not None and stored.content_hash == article.content_hash:
