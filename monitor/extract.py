@@ -72,13 +72,10 @@ BOILERPLATE = re.compile(
             r"(you (may|might) )?(also )?like|most (read|popular|viewed)( in [\w ]+)?|read more|"
             r"related( posts?| stories| articles| content| coverage)?|recommended( for you)?|trending( now)?|"
             r"top stories|partner news|latest news)\W*$",
-            # teaser links: "Read more: <headline>", "Related: <headline>", "Also on example.com <headline>"
+            # teaser links: "Read more: <headline>", "Related: <headline>"
             r"^(read more|see more|also read|related( posts?| story| article)?|filed under)\s*:",
-            r"^more(\s+\S+){0,3}\s*:\s*(https?://.*)?$|^also on [\w-]+(\.[\w-]+)*\.[a-z]{2,}\b",
-            # calls to action: newsletter sign-ups, sharing
-            r"\b(to|in|through) your (inbox|letterbox)\b|share it with a friend",
-            # reading-time labels
-            r"^(reading time|tempo de leitura|tiempo de lectura|temps de lecture|lesezeit)\b",
+            # newsletter sign-ups
+            r"\b(to|in|through) your (inbox|letterbox)\b",
         )
     ),
     re.IGNORECASE,

@@ -290,9 +290,9 @@ NEWS = (
 BOILERPLATE_LINES = (
     "Read more: Ten things to know about the border dispute",
     "Get our best stories delivered to your inbox.",
-    "Also on news.example: ten things to know about the truce",
+    "Related: ten things to know about the truce",
     "Comments",
-    "Reading time: 4 minutes",
+    "Most read",
 )
 
 
