@@ -216,7 +216,10 @@ class Store(ABC):
     def oldest_owed(self) -> datetime | None: ...
 
     @abstractmethod
-    def recent_alerts(self, limit: int = 5, watchlists: Sequence[str] | None = None) -> list[Alert]: ...
+    def recent_alerts(
+        self, limit: int = 5, watchlists: Sequence[str] | None = None, since: datetime | None = None
+    ) -> list[Alert]:
+        """The newest alerts first, of `watchlists` (None: all) and created at or after `since` (None: ever)."""
 
     @abstractmethod
     def stats_since(self, since: datetime) -> dict[str, int]:

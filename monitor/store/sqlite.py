@@ -694,10 +694,16 @@ class SqliteStore(TelegramStoreMixin, Store):
         ).fetchone()
         return _dt(row[0])
 
-    def recent_alerts(self, limit: int = 5, watchlists: Sequence[str] | None = None) -> list[Alert]:
-        where, params = "", tuple[str, ...]()
+    def recent_alerts(
+        self, limit: int = 5, watchlists: Sequence[str] | None = None, since: datetime | None = None
+    ) -> list[Alert]:
+        clauses, params = [], []  # no clause without a bound: the newest rows are then read off the id, unsorted
+        if since is not None:
+            clauses, params = ["a.created >= ?"], [_ts(since)]
         if watchlists is not None:
-            where, params = f" WHERE a.watchlist IN ({','.join('?' * len(watchlists))})", tuple(watchlists)
+            clauses.append(f"a.watchlist IN ({','.join('?' * len(watchlists))})")
+            params += watchlists
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.conn.execute(
             f"SELECT {_ALERT_COLUMNS} FROM alerts a{where} ORDER BY a.id DESC LIMIT ?", (*params, limit)
         )
