@@ -1,8 +1,8 @@
 """Page → article body and metadata: decoding, the operator's selector override, a real generic extractor.
 
-Pure: no I/O. The generic extractor is trafilatura (precision-leaning, comments excluded); the
-operator's `article_selector` takes precedence when it matches something. A page is read up to its
-`MAX_HTML_ELEMENTS`-th element (trafilatura spends about 2 KB and 50 µs on each).
+Pure: no I/O. The generic extractor is trafilatura, a precision-leaning and a default run combined
+(comments excluded); the operator's `article_selector` takes precedence when it matches something. A page
+is read up to its `MAX_HTML_ELEMENTS`-th element (trafilatura spends about 2 KB and 50 µs on each).
 """
 
 from __future__ import annotations
