@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from monitor import alerts as alerts_command
 from monitor import config as config_mod
 from monitor.errors import ConfigError, InputError, MonitorError
 from monitor.logs import setup_logging
@@ -249,6 +250,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    return alerts_command.run_alerts(_settings(args), args)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from monitor.evaluation import run_eval
 
@@ -299,6 +304,7 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--url")
     explain.add_argument("--title", help="title to match title: terms against")
     add("sources", cmd_sources, "table of sources: last fetch, status, errors, next due")
+    alerts_command.configure(add("alerts", cmd_alerts, "recent alerts: outlet, time, matched terms and link"))
     extract = add("extract", cmd_extract, "print the body text extracted from a page (FILE, URL or - for stdin)")
     extract.add_argument("target")
     extract.add_argument("--json", action="store_true", help="print the whole normalised Article as JSON")

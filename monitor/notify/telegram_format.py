@@ -32,6 +32,14 @@ def highlight(text: str, terms: Sequence[str]) -> str:
     return "".join(out)
 
 
+def distinct_terms(terms: Sequence[str]) -> list[str]:
+    """The matched terms once each, ignoring case (the first spelling kept), in order."""
+    first: dict[str, str] = {}
+    for term in terms:
+        first.setdefault(term.casefold(), term)
+    return list(first.values())
+
+
 def shorten(text: str, limit: int) -> str:
     """At most `limit` characters of plain text, cut at a word boundary when one is near, with an ellipsis."""
     text = " ".join(text.split())
@@ -76,7 +84,7 @@ def when(moment: datetime | None, zone: ZoneInfo | None) -> str:
 
 def _header(alert: Alert, zone: ZoneInfo | None) -> list[str]:
     label = "🔄 UPDATED: " if alert.kind == "updated" else ""
-    terms = ", ".join(escape(t) for t in alert.terms) or "-"
+    terms = ", ".join(escape(t) for t in distinct_terms(alert.terms)) or "-"
     return [
         f"<b>{label}{escape(shorten(alert.title, MAX_TITLE))}</b>",
         f"{escape(alert.source)} · {when(alert.published or alert.created, zone)}",

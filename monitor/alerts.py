@@ -1,0 +1,90 @@
+"""`monitor alerts`: the store's recent alerts, newest first, with outlet, time, matched terms and link."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.config import Settings
+from monitor.durations import EXPECTED, seconds
+from monitor.notify.telegram_format import distinct_terms
+from monitor.records import Alert
+
+DEFAULT_LIMIT = 100
+
+
+def duration(text: str) -> timedelta:
+    """--since: a duration as monitor.durations reads it ('90m', '12h', '1d', '2w')."""
+    try:
+        return timedelta(seconds=seconds(text))
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(EXPECTED) from None
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    parser.add_argument("--since", type=duration, default=timedelta(days=1), metavar="DURATION",
+                        help="how far back, e.g. 90m, 12h, 1d, 2w (default 1d)")
+    parser.add_argument("--watchlist", metavar="NAME", help="only this watch list's alerts (any case)")
+    parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"at most this many (default {DEFAULT_LIMIT})")
+    parser.add_argument("--json", action="store_true", help="a JSON array of the alerts")
+
+
+def run_alerts(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the alerts created within --since (of --watchlist); a line on stderr says how many."""
+    from monitor.store import open_store
+
+    since = datetime.now(UTC) - args.since
+    watchlists = None
+    if args.watchlist is not None:
+        wanted = args.watchlist.casefold()
+        watchlists = [w.name for w in settings.watchlists if w.name.casefold() == wanted] or [args.watchlist]
+    store = open_store(settings)
+    try:
+        alerts = store.recent_alerts(max(args.limit, 0), watchlists, since)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([as_json(a) for a in alerts], ensure_ascii=False, indent=2))
+    elif alerts:
+        print("\n\n".join(as_text(a) for a in alerts))
+    more = " (the limit: --limit for more)" if alerts and len(alerts) == args.limit else ""
+    print(f"{len(alerts)} alert(s) since {_utc(since)}{more}", file=sys.stderr)
+    return 0
+
+
+def _utc(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def as_text(alert: Alert) -> str:
+    """An alert in a few lines that read well in 80 columns: time, watch list and outlet; title; terms; link."""
+    label = "UPDATED: " if alert.kind == "updated" else ""
+    lines = [
+        f"{_utc(alert.created)} · {alert.watchlist} · {alert.source}",
+        f"  {label}{alert.title}",
+        f"  matched: {', '.join(distinct_terms(alert.terms)) or '-'}",
+    ]
+    if alert.also_in:
+        lines.append(f"  also in: {', '.join(alert.also_in)}")
+    lines.append(f"  {alert.url}")
+    return "\n".join(lines)
+
+
+def as_json(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "watchlist": alert.watchlist,
+        "kind": alert.kind,
+        "created": alert.created.isoformat(),
+        "published": alert.published and alert.published.isoformat(),
+        "source": alert.source,
+        "title": alert.title,
+        "terms": distinct_terms(alert.terms),
+        "snippet": alert.snippet,
+        "also_in": list(alert.also_in),
+        "url": alert.url,
+    }
