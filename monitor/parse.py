@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from datetime import datetime
 
@@ -33,6 +34,9 @@ def run_parse(args: argparse.Namespace) -> int:
         print(json.dumps(document, default=str, ensure_ascii=False, indent=2))
     else:
         print(render(items, found))
+    if len(found) < len(items) and not (args.base or fetched):
+        print("note: read without an address, relative links resolve to nothing; give the feed's URL as --base",
+              file=sys.stderr)
     return 0
 
 

@@ -59,6 +59,15 @@ def test_text_output_says_which_items_are_no_articles(tmp_path: Path, capsys: py
     assert "2. No page\n   link: (none: not an article)" in out and out.rstrip().endswith("2 item(s), 1 article(s)")
 
 
+def test_a_file_read_without_base_says_relative_links_need_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "feed.xml"
+    path.write_bytes(FEED)
+    code, out, err = run(capsys, str(path))
+    assert code == 0 and out.rstrip().endswith("2 item(s), 0 article(s)") and "--base" in err
+
+
 def test_a_url_resolves_links_against_the_address_fetched(
     http_server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
