@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -13,8 +14,11 @@ from typing import Any
 import pytest
 
 from monitor.bot.app import build_application, run_bot, start_bot
-from monitor.bot.handlers import AdminHooks, parse_duration
+from monitor.bot.handlers import MAX_MUTE, AdminHooks, parse_duration
 from monitor.notify.telegram import TelegramNotifier
+from monitor.notify.telegram_filter import MAX_FILTER, _parsed
+from monitor.query.parser import MAX_DEPTH, MAX_NEAR
+from monitor.records import Alert, Article, Match
 from tests.botapi import BotApiStandIn, Sent
 from tests.telegram_support import NOTIFIER, drain_all, make_alert, notifier_for, open_store, stand_in, until
 
@@ -233,3 +237,98 @@ async def test_the_bot_waits_for_an_unreachable_bot_api_then_answers(api: BotApi
         store.close()
     assert "/subscribe" in api.messages(31)[0].text
     assert start_bot([], WATCHLISTS, Hooks().admin()) is None
+
+
+def story(store: Any, title: str, body: str, snippet: str = "Both sides agreed to a ceasefire.") -> Alert:
+    """A ceasefire alert on an article whose stored text is `body` (the snippet is only a part of it)."""
+    digest = hashlib.sha256(title.encode()).digest()
+    article = Article(url=f"https://news.example/{digest.hex()[:12]}", source="outlet", title=title, body=body)
+    match = Match(watchlist="ceasefire", query="ceasefire", terms=("ceasefire",), snippet=snippet)
+    alerts = store.save_article(article, fingerprint=int.from_bytes(digest[:7]), kind="new", matches=[match],
+                                notifiers=[NOTIFIER])
+    return alerts[0]  # type: ignore[no-any-return]
+
+
+def alerts(bot: Bot, chat: int) -> list[str]:
+    """The titles of the alerts a chat received, in order."""
+    return [m.text.splitlines()[0] for m in bot.api.messages(chat) if "\nWatch list ceasefire · " in m.text]
+
+
+async def test_a_subscriber_query_narrows_the_watch_list_to_articles_that_also_match_it(bot: Bot) -> None:
+    _parsed.cache_clear()
+    reply = await bot.say(51, "/subscribe ceasefire Karabakh")
+    assert reply.text == "Subscribed to ceasefire. ceasefire: only alerts whose article also matches Karabakh."
+    await bot.say(52, "/subscribe ceasefire")
+    await bot.say(53, "/subscribe ceasefire")
+    await bot.say(53, "/filter ceasefire  Karabakh")  # the same filter as 51's
+    assert "• ceasefire — only Karabakh" in (await bot.say(51, "/list")).text
+    story(bot.store, "Truce in Karabakh holds", "Both sides agreed to a ceasefire. Karabakh was quiet.")
+    story(bot.store, "Gaza truce talks", "Both sides agreed to a ceasefire in Gaza.")
+    story(bot.store, "Talks resume", "Both sides agreed to a ceasefire. " * 20 + "Villages in Karabakh rebuild.")
+    await drain_all(bot.store, bot.notifier)
+    await until(lambda: len(alerts(bot, 52)) == 3 and bot.store.telegram_stats(NOTIFIER).owed == 0)
+    narrowed = ["Truce in Karabakh holds", "Talks resume"]  # the last by its text, beyond the snippet
+    assert alerts(bot, 51) == alerts(bot, 53) == narrowed
+    assert alerts(bot, 52) == ["Truce in Karabakh holds", "Gaza truce talks", "Talks resume"]
+    assert bot.store.outbox_depth() == 0
+    assert _parsed.cache_info().misses == 1  # one distinct filter: parsed once, read once per alert
+    assert _parsed.cache_info().hits == 2
+
+
+async def test_filter_sets_clears_and_explains_what_it_cannot_read(bot: Bot) -> None:
+    assert "does not follow ceasefire" in (await bot.say(54, "/filter ceasefire Karabakh")).text
+    await bot.say(54, "/subscribe ceasefire")
+    await bot.say(54, "/subscribe border")
+    reply = (await bot.say(54, "/filter CEASEFIRE Karabakh OR Artsakh")).text
+    assert reply == "ceasefire: only alerts whose article also matches Karabakh OR Artsakh."
+    for query, why in [
+        ("(Karabakh", "missing ')' at position 9"),
+        (f"a NEAR/{MAX_NEAR + 1} b", f"NEAR distance must be 0..{MAX_NEAR}"),
+        ("(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1), f"nested deeper than {MAX_DEPTH} levels"),
+        ("titel:Karabakh", "unknown field"),
+        ("Karabakh " * 40, f"at most {MAX_FILTER} characters"),
+    ]:
+        refusal = (await bot.say(54, f"/filter ceasefire {query}")).text
+        assert refusal.startswith("That filter cannot be read: ") and why in refusal, (query, refusal)
+    assert bot.store.filters("54") == {"ceasefire": "Karabakh OR Artsakh"}
+    assert (await bot.say(54, "/filter ceasefire off")).text == "ceasefire: every alert, no filter."
+    assert bot.store.filters("54") == {}
+    await bot.say(54, "/filter border Lachin")
+    await bot.say(54, "/filter ceasefire Karabakh")
+    assert (await bot.say(54, "/filter off")).text == "Filters cleared: border, ceasefire."
+    assert bot.store.filters("54") == {}
+    assert (await bot.say(54, "/filter off")).text == "This chat has no filter."
+    assert (await bot.say(54, "/filter ceasefire")).text.startswith("Usage: /filter")
+    assert "cannot be read" in (await bot.say(55, "/subscribe ceasefire Karabakh)")).text
+    assert bot.store.subscriptions("55") == []  # a filter that cannot be read subscribes nothing
+    refusal = await bot.say(-100600, "/filter ceasefire x", user=7, chat_type="supergroup")
+    assert refusal.text == "Only this group's admins can change its alerts."
+
+
+async def test_watch_list_names_are_matched_ignoring_case(bot: Bot) -> None:
+    assert (await bot.say(56, "/subscribe CeaseFire")).text == "Subscribed to ceasefire."
+    assert (await bot.say(56, "/subscribe BORDER")).text == "Subscribed to border."
+    assert bot.store.subscriptions("56") == ["border", "ceasefire"]
+    assert (await bot.say(56, "/unsubscribe Ceasefire")).text == "Unsubscribed from ceasefire."
+    assert bot.store.subscriptions("56") == ["border"]
+
+
+async def test_mute_says_when_it_caps_the_duration(bot: Bot) -> None:
+    await bot.say(57, "/subscribe ceasefire")
+    capped = f"({MAX_MUTE.days} days, the longest a mute lasts)"
+    assert capped not in (await bot.say(57, "/mute 2h")).text
+    assert capped not in (await bot.say(57, f"/mute {MAX_MUTE.days}d")).text
+    assert capped in (await bot.say(57, "/mute 60d")).text
+    assert capped in (await bot.say(57, "/mute 99999999999999w")).text  # beyond what a timedelta holds
+
+
+async def test_stats_count_only_chats_that_follow_something(bot: Bot) -> None:
+    await bot.say(58, "/start")
+    await bot.say(59, "/subscribe ceasefire")
+    await bot.say(-100700, "/help", chat_type="group")
+    await bot.say(60, "/subscribe border")
+    await bot.say(61, "/start")
+    bot.store.deactivate_chat("60", "blocked")
+    bot.store.deactivate_chat("61", "blocked")
+    stats = (await bot.say(OPERATOR, "/stats")).text
+    assert "subscribers (active chats):\n  private: 1\n  inactive: 1\n" in stats

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,9 @@ import pytest
 from monitor.errors import ConfigError
 from monitor.notify import NOTIFIER_KINDS
 from monitor.notify.telegram import TelegramNotifier, load_token
+from monitor.store.migrations import apply_migrations, schema_version
+from monitor.store.sqlite import CORE_MIGRATIONS
+from monitor.store.telegram import TELEGRAM_MIGRATIONS
 from tests.botapi import BotApiStandIn, Fault
 from tests.telegram_support import NOTIFIER, TOKEN, drain_all, make_alert, notifier_for, open_store, stand_in, until
 
@@ -127,6 +131,7 @@ async def test_a_gone_chat_is_marked_inactive_and_left_alone(store: Any, api: Bo
 
 async def test_a_migrated_group_moves_its_subscription_and_gets_the_alert(store: Any, api: BotApiStandIn) -> None:
     subscribe(store, -501, "ceasefire", kind="group")
+    store.set_filter("-501", "ceasefire", "ceasefire")
     api.fail(-501, Fault("migrate", -1000000000501))
     make_alert(store, title="Moved")
     notifier = await running(store, api)
@@ -140,6 +145,7 @@ async def test_a_migrated_group_moves_its_subscription_and_gets_the_alert(store:
         await notifier.stop()
     assert [t.splitlines()[0] for t in texts(api, -1000000000501)] == ["Moved", "After the move"]
     assert store.subscriptions("-1000000000501") == ["ceasefire"]
+    assert store.filters("-1000000000501") == {"ceasefire": "ceasefire"}  # its filter moved with it
     assert store.subscriptions("-501") == []
     assert api.breaches == []
 
@@ -382,3 +388,46 @@ async def test_an_outage_longer_than_max_attempts_dead_letters_nothing(store: An
         await notifier.stop()
     assert store.dead_letters(NOW - timedelta(days=1)) == 0
     assert store.telegram_stats(NOTIFIER).owed == 0
+
+
+async def test_text_with_angle_brackets_arrives_as_words(store: Any, api: BotApiStandIn) -> None:
+    subscribe(store, 1301, "ceasefire")
+    make_alert(store, title="Talks <in Geneva> resume", snippet="Envoys said <ceasefire holds> & talks go on.")
+    notifier = await running(store, api)
+    try:
+        await drain_all(store, notifier)
+        await until(lambda: len(api.messages(1301)) == 1)
+    finally:
+        await notifier.stop()
+    lines = texts(api, 1301)[0].splitlines()
+    assert lines[0] == "Talks <in Geneva> resume"
+    assert "Envoys said <ceasefire holds> & talks go on." in lines
+
+
+async def test_a_database_made_before_filters_upgrades_and_keeps_its_subscribers(
+    tmp_path: Path, api: BotApiStandIn
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    apply_migrations(conn, "core", CORE_MIGRATIONS)
+    apply_migrations(conn, "telegram", TELEGRAM_MIGRATIONS[:2])  # the schema before subscriber filters
+    conn.execute("INSERT INTO tg_chats (chat, kind, created) VALUES ('1401', 'private', 0), ('1402', 'private', 0)")
+    conn.execute("INSERT INTO tg_subscriptions VALUES ('1401', 'ceasefire', 0), ('1402', 'ceasefire', 0)")
+    conn.close()
+    store = open_store(path)
+    try:
+        assert schema_version(store.conn, "telegram") == len(TELEGRAM_MIGRATIONS)
+        assert store.subscriptions("1401") == ["ceasefire"] and store.filters("1401") == {}
+        assert store.set_filter("1402", "ceasefire", "Karabakh")
+        assert not store.set_filter("1402", "border", "Karabakh")  # not followed: nothing to narrow
+        make_alert(store, title="Truce holds")
+        make_alert(store, title="Karabakh truce holds")
+        notifier = await running(store, api)
+        try:
+            await drain_all(store, notifier)
+            await until(lambda: len(api.messages(1401)) == 2 and len(api.messages(1402)) == 1)
+        finally:
+            await notifier.stop()
+    finally:
+        store.close()
+    assert texts(api, 1402)[0].startswith("Karabakh truce holds")

@@ -57,6 +57,22 @@ def test_layout_time_in_utc_and_the_operators_zone_terms_highlighted_and_link() 
     assert lines[-1] == "https://news.example/truce?a=1&amp;b=2"
 
 
+def test_the_matched_line_names_a_term_once_whatever_its_case() -> None:
+    html = format_alert(alert(terms=("Ceasefire", "ceasefire", "truce", "CEASEFIRE", "Truce")))
+    assert html.splitlines()[2] == "Watch list <i>ceasefire</i> · matched: Ceasefire, truce"
+
+
+def test_angle_brackets_in_text_are_words_not_markup() -> None:
+    """A title, snippet or added sentence written as text with <...> in it shows those words, escaped."""
+    visible = parse_html(format_alert(alert(title="Talks <in Geneva> resume", snippet="They said <ceasefire holds>.")))
+    assert visible.splitlines()[0] == "Talks <in Geneva> resume"
+    assert "They said <ceasefire holds>." in visible
+    updated = parse_html(format_alert(alert(kind="updated", title="<Live> truce", added=("Both said <yes>.",))))
+    assert updated.startswith("🔄 UPDATED: <Live> truce") and "Added: Both said <yes>." in updated
+    digest, _ = format_digest([alert(title="<Live> truce"), alert(id=2, title="Talks <in Geneva>")])
+    assert "• <Live> truce" in parse_html(digest) and "• Talks <in Geneva>" in parse_html(digest)
+
+
 def test_updated_alerts_show_the_added_sentences_and_syndication() -> None:
     html = format_alert(
         alert(kind="updated", added=("The ceasefire collapsed.", "Talks resume."), also_in=("Wire", "Daily"))

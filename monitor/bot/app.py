@@ -31,6 +31,7 @@ BotApp = Application[Any, Any, Any, Any, Any, Any]
 
 PUBLIC_COMMANDS = [
     BotCommand("subscribe", "Follow a watch list"),
+    BotCommand("filter", "Narrow a watch list to your own query"),
     BotCommand("unsubscribe", "Stop following a watch list"),
     BotCommand("list", "What this chat follows"),
     BotCommand("recent", "The last alerts of your watch lists"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -18,6 +18,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from monitor.durations import seconds
+from monitor.errors import QuerySyntaxError
+from monitor.notify.telegram_filter import check_filter
 from monitor.notify.telegram_format import format_digest, when
 from monitor.store.telegram import DigestMode, TelegramStore
 
@@ -26,12 +28,16 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 MAX_RECENT = 20
 MAX_MUTE = timedelta(days=30)
+FILTER_USAGE = "Usage: /filter &lt;watch list&gt; &lt;query&gt;, /filter &lt;watch list&gt; off, or /filter off"
 _GROUPS = (TgChat.GROUP, TgChat.SUPERGROUP)
 _CHAT_ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 HELP = """<b>Ceasefire monitor</b> sends an alert when a news source reports on a watch list you follow.
 
-/subscribe [list] — follow a watch list (no argument: pick from a menu)
+/subscribe [list] [query] — follow a watch list (no argument: pick from a menu), with a query: only its
+alerts whose article also matches it, e.g. /subscribe ceasefire Karabakh
+/filter list query|off — narrow a watch list you follow to a query (words, "phrases", AND, OR, NOT, NEAR/5,
+title:, as in watch lists), or follow all of it again; /filter off clears every filter
 /unsubscribe [list] — stop following one
 /list — what this chat follows
 /recent [n] — the last n alerts of your watch lists (default 5)
@@ -57,8 +63,22 @@ def parse_duration(text: str) -> timedelta | None:
     text = text.strip()
     try:
         return timedelta(minutes=float(text)) if text.isdigit() else timedelta(seconds=seconds(text))
-    except (ValueError, OverflowError):
+    except OverflowError:  # longer than any mute lasts
+        return timedelta.max
+    except ValueError:
         return None
+
+
+def find_name(name: str, names: Iterable[str]) -> str | None:
+    """The one of `names` that `name` means: itself, else the first equal to it ignoring case."""
+    names = list(names)
+    if name in names:
+        return name
+    return next((n for n in names if n.casefold() == name.casefold()), None)
+
+
+def _code(query: str) -> str:
+    return f"<code>{escape(query)}</code>"
 
 
 class BotHandlers:
@@ -139,7 +159,7 @@ class BotHandlers:
             return await self._refuse_member(update)
         chat = self._chat(update)
         if context.args:
-            return await self._reply(update, self._apply("sub", chat, " ".join(context.args)))
+            return await self._reply(update, self._subscribe(chat, context.args[0], " ".join(context.args[1:])))
         names = [n for n in sorted(self.watchlists()) if n not in self.store.subscriptions(chat)]
         if not names:
             return await self._reply(update, "This chat already follows every watch list.")
@@ -150,21 +170,36 @@ class BotHandlers:
             return await self._refuse_member(update)
         chat = self._chat(update)
         if context.args:
-            return await self._reply(update, self._apply("unsub", chat, " ".join(context.args)))
+            return await self._reply(update, self._unsubscribe(chat, " ".join(context.args)))
         names = self.store.subscriptions(chat)
         if not names:
             return await self._reply(update, "This chat follows no watch list. /subscribe to pick one.")
         await self._reply(update, "Pick a watch list to stop following:", self._keyboard("unsub", names))
 
-    def _apply(self, action: str, chat: str, name: str) -> str:
-        """Subscribe or unsubscribe `chat`; the answer to show."""
-        if action == "sub":
-            if name not in self.watchlists():
-                return f"There is no watch list called <b>{escape(name)}</b>. /subscribe shows them all."
-            new = self.store.subscribe(chat, name, self.clock())
-            return f"{'Subscribed to' if new else 'Already following'} <b>{escape(name)}</b>."
-        gone = self.store.unsubscribe(chat, name)
-        return f"{'Unsubscribed from' if gone else 'This chat does not follow'} <b>{escape(name)}</b>."
+    def _subscribe(self, chat: str, name: str, query: str = "") -> str:
+        """Subscribe `chat` (with a filter when `query` is given); the answer to show."""
+        found = find_name(name, self.watchlists())
+        if found is None:
+            return f"There is no watch list called <b>{escape(name)}</b>. /subscribe shows them all."
+        try:
+            wanted = read_filter(query) if query else None
+        except (QuerySyntaxError, ValueError) as exc:
+            return _unreadable(exc)
+        new = self.store.subscribe(chat, found, self.clock())
+        text = f"{'Subscribed to' if new else 'Already following'} <b>{escape(found)}</b>."
+        return f"{text} {self._set_filter(chat, found, wanted)}" if query else text
+
+    def _unsubscribe(self, chat: str, name: str) -> str:
+        found = find_name(name, [*self.store.subscriptions(chat), *self.watchlists()]) or name
+        gone = self.store.unsubscribe(chat, found)
+        return f"{'Unsubscribed from' if gone else 'This chat does not follow'} <b>{escape(found)}</b>."
+
+    def _set_filter(self, chat: str, name: str, wanted: str | None) -> str:
+        """Set (or, None, clear) the filter of a subscription; the answer to show."""
+        self.store.set_filter(chat, name, wanted)
+        if wanted is None:
+            return f"<b>{escape(name)}</b>: every alert, no filter."
+        return f"<b>{escape(name)}</b>: only alerts whose article also matches {_code(wanted)}."
 
     async def button(self, update: Update, context: Context) -> None:
         """A press on a /subscribe or /unsubscribe keyboard."""
@@ -174,14 +209,37 @@ class BotHandlers:
         if not await self._may_manage(update, context):
             return await self._refuse_member(update)
         action, _, name = query.data.partition(":")
-        text = self._apply(action, self._chat(update), name)
+        text = (self._subscribe if action == "sub" else self._unsubscribe)(self._chat(update), name)
         await query.answer(re.sub(r"<[^>]+>", "", text))
         await self._reply(update, text)
+
+    async def filter(self, update: Update, context: Context) -> None:
+        if not await self._may_manage(update, context):
+            return await self._refuse_member(update)
+        chat = self._chat(update)
+        args = context.args or []
+        if len(args) == 1 and args[0].lower() == "off":
+            cleared = [n for n in self.store.filters(chat) if self.store.set_filter(chat, n, None)]
+            names = ", ".join(f"<b>{escape(n)}</b>" for n in cleared)
+            return await self._reply(update, f"Filters cleared: {names}." if cleared else "This chat has no filter.")
+        if len(args) < 2:
+            return await self._reply(update, FILTER_USAGE)
+        name = find_name(args[0], self.store.subscriptions(chat))
+        if name is None:
+            return await self._reply(update, f"This chat does not follow <b>{escape(args[0])}</b>. /list shows what"
+                                             " it follows; /subscribe &lt;watch list&gt; &lt;query&gt; adds one.")
+        try:
+            wanted = read_filter(" ".join(args[1:]))
+        except (QuerySyntaxError, ValueError) as exc:
+            return await self._reply(update, _unreadable(exc))
+        await self._reply(update, self._set_filter(chat, name, wanted))
 
     async def list(self, update: Update, context: Context) -> None:
         chat = self.store.chat(self._chat(update))
         names = self.store.subscriptions(chat.chat) if chat else []
-        lines = [f"• <b>{escape(n)}</b>" for n in names] or ["No watch lists yet: /subscribe to pick one."]
+        filters = self.store.filters(chat.chat) if chat else {}
+        lines = [f"• <b>{escape(n)}</b>" + (f" — only {_code(filters[n])}" if n in filters else "") for n in names]
+        lines = lines or ["No watch lists yet: /subscribe to pick one."]
         if chat is not None and chat.muted(self.clock()):
             lines.append(f"\nMuted until {when(chat.muted_until, self.zone)}.")
         if chat is not None and chat.digest != "off":
@@ -212,7 +270,8 @@ class BotHandlers:
             return await self._reply(update, "Usage: /mute &lt;duration&gt;, e.g. /mute 30m, /mute 2h, /mute 1d")
         until = self.clock() + min(duration, MAX_MUTE)
         self.store.set_muted(chat, until)
-        await self._reply(update, f"Muted until {when(until, self.zone)}. /unmute to resume earlier.")
+        capped = f" ({MAX_MUTE.days} days, the longest a mute lasts)" if duration > MAX_MUTE else ""
+        await self._reply(update, f"Muted until {when(until, self.zone)}{capped}. /unmute to resume earlier.")
 
     async def unmute(self, update: Update, context: Context) -> None:
         if not await self._may_manage(update, context):
@@ -278,6 +337,7 @@ class BotHandlers:
             "start": self.start,
             "help": self.help,
             "subscribe": self.subscribe,
+            "filter": self.filter,
             "unsubscribe": self.unsubscribe,
             "list": self.list,
             "recent": self.recent,
@@ -289,3 +349,13 @@ class BotHandlers:
             "stats": self.stats,
             "reload": self.reload,
         }
+
+
+def read_filter(query: str) -> str | None:
+    """The filter a subscriber asks for: None for 'off', else the query checked (see `check_filter`, which raises)."""
+    return None if query.lower() == "off" else check_filter(query)
+
+
+def _unreadable(exc: Exception) -> str:
+    return (f"That filter cannot be read: {escape(str(exc))}. Filters are written like watch-list queries,"
+            " e.g. <code>Karabakh OR Artsakh</code>, <code>\"Red Sea\" NOT Houthi*</code>.")

@@ -41,6 +41,7 @@ from telegram.request import HTTPXRequest
 from monitor.errors import ConfigError
 from monitor.logs import protect, redact
 from monitor.notify import DEFAULT_MAX_ATTEMPTS, DeadLetterHook, dead_letter_notice, register
+from monitor.notify.telegram_filter import admission
 from monitor.notify.telegram_format import format_alert, format_digest
 from monitor.records import Alert
 from monitor.retry import backoff, retry_forever
@@ -391,8 +392,9 @@ class TelegramNotifier:
         self._probed = 0.0  # time.monotonic() the probe started
 
     async def deliver(self, alert: Alert) -> None:
-        """Owe the alert to every subscribed chat (one transaction); the sender task does the rest."""
-        count = self.store.fan_out(self.name, alert, self._clock())
+        """Owe the alert to every subscribed chat whose filter admits it (one transaction); the sender task
+        does the rest."""
+        count = self.store.fan_out(self.name, alert, self._clock(), admission(self.store, alert))
         log.debug("alert %d owed to %d chat(s) via %s", alert.id, count, self.name)
         self._wake.set()
 

@@ -3,20 +3,23 @@
 `TelegramStore` is the interface the bot and the notifier depend on; `TelegramStoreMixin` holds
 its SQL for a SQLite store that exposes its connection as `self.conn` (autocommit mode) and its
 alerts through `alert` (see `SqliteStore`). The schema is the "telegram" migration
-component, applied on first use.
+component, applied on first use. A subscription may carry a filter: a query (text) that an alert's
+article must also match to be owed to that chat; `fan_out` asks the caller which filters admit an alert.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from monitor.records import Alert
+from monitor.store import StoredArticle
 from monitor.store.migrations import apply_migrations
 
 DigestMode = Literal["off", "hourly", "daily"]
@@ -64,6 +67,11 @@ TELEGRAM_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tg_deliveries ADD COLUMN failed_at REAL;
     CREATE INDEX tg_deliveries_dead_letters ON tg_deliveries (failed_at) WHERE status = 'failed';
     """,
+    # Subscriber filters: a subscription's own query (NULL: every alert of its watch list).
+    """
+    ALTER TABLE tg_subscriptions ADD COLUMN filter TEXT;
+    CREATE INDEX tg_subscriptions_filtered ON tg_subscriptions (watchlist, filter) WHERE filter IS NOT NULL;
+    """,
 )
 
 _HEAD = (
@@ -104,8 +112,8 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class TelegramStats:
-    chats: dict[str, int]  # active chats per kind
-    inactive: int
+    chats: dict[str, int]  # active chats that follow a watch list, per kind
+    inactive: int  # inactive chats that followed one
     subscriptions: dict[str, int]  # active subscribers per watch list
     owed: int  # deliveries not yet accepted by Telegram
 
@@ -134,7 +142,13 @@ class TelegramStore(ABC):
     def alert(self, alert_id: int) -> Alert: ...
 
     @abstractmethod
-    def recent_alerts(self, limit: int = 5, watchlists: Sequence[str] | None = None) -> list[Alert]: ...
+    def find_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[StoredArticle | None]: ...
+
+    @abstractmethod
+    def recent_alerts(
+        self, limit: int = 5, watchlists: Sequence[str] | None = None, since: datetime | None = None
+    ) -> list[Alert]:
+        """The newest alerts first, of `watchlists` (None: all) and created at or after `since` (None: ever)."""
 
     @abstractmethod
     def stats_since(self, since: datetime) -> dict[str, int]:
@@ -160,6 +174,15 @@ class TelegramStore(ABC):
     def subscriptions(self, chat: str) -> list[str]: ...
 
     @abstractmethod
+    def set_filter(self, chat: str, watchlist: str, query: str | None) -> bool:
+        """Narrow a subscription to alerts whose article also matches `query` (None: no filter); False when
+        the chat does not follow the watch list."""
+
+    @abstractmethod
+    def filters(self, chat: str) -> dict[str, str]:
+        """The chat's filters, by watch list (subscriptions without one are not in it)."""
+
+    @abstractmethod
     def set_muted(self, chat: str, until: datetime | None) -> None: ...
 
     @abstractmethod
@@ -179,8 +202,9 @@ class TelegramStore(ABC):
 
     # deliveries
     @abstractmethod
-    def fan_out(self, notifier: str, alert: Alert, now: datetime) -> int:
-        """In one transaction, owe `alert` to every active, unmuted subscriber of its watch list."""
+    def fan_out(self, notifier: str, alert: Alert, now: datetime, admits: Callable[[str], bool]) -> int:
+        """In one transaction, owe `alert` to every active, unmuted subscriber of its watch list whose filter,
+        if it has one, `admits` it (asked once per distinct filter)."""
 
     @abstractmethod
     def due_deliveries(self, notifier: str, now: datetime, limit: int = 100) -> list[Delivery]:
@@ -284,6 +308,19 @@ class TelegramStoreMixin(TelegramStore):
     def subscriptions(self, chat: str) -> list[str]:
         return [r[0] for r in self._q("SELECT watchlist FROM tg_subscriptions WHERE chat = ? ORDER BY 1", chat)]
 
+    def set_filter(self, chat: str, watchlist: str, query: str | None) -> bool:
+        with self._tg_tx() as conn:
+            cur = conn.execute(
+                "UPDATE tg_subscriptions SET filter = ? WHERE chat = ? AND watchlist = ?", (query, chat, watchlist)
+            )
+        return cur.rowcount > 0
+
+    def filters(self, chat: str) -> dict[str, str]:
+        rows = self._q(
+            "SELECT watchlist, filter FROM tg_subscriptions WHERE chat = ? AND filter IS NOT NULL ORDER BY 1", chat
+        )
+        return {r[0]: r[1] for r in rows}
+
     def set_muted(self, chat: str, until: datetime | None) -> None:
         with self._tg_tx() as conn:
             conn.execute("UPDATE tg_chats SET muted_until = ? WHERE chat = ?", (until and _t(until), chat))
@@ -325,8 +362,8 @@ class TelegramStoreMixin(TelegramStore):
                 (new, old),
             )
             conn.execute(
-                "INSERT OR IGNORE INTO tg_subscriptions (chat, watchlist, created)"
-                " SELECT ?, watchlist, created FROM tg_subscriptions WHERE chat = ?",
+                "INSERT OR IGNORE INTO tg_subscriptions (chat, watchlist, created, filter)"
+                " SELECT ?, watchlist, created, filter FROM tg_subscriptions WHERE chat = ?",
                 (new, old),
             )
             conn.execute("DELETE FROM tg_subscriptions WHERE chat = ?", (old,))
@@ -341,14 +378,20 @@ class TelegramStoreMixin(TelegramStore):
 
     # deliveries
 
-    def fan_out(self, notifier: str, alert: Alert, now: datetime) -> int:
+    def fan_out(self, notifier: str, alert: Alert, now: datetime, admits: Callable[[str], bool]) -> int:
         with self._tg_tx() as conn:
+            filters = conn.execute(
+                "SELECT DISTINCT filter FROM tg_subscriptions WHERE watchlist = ? AND filter IS NOT NULL",
+                (alert.watchlist,),
+            )
+            admitted = json.dumps([f for (f,) in filters.fetchall() if admits(f)])
             cur = conn.execute(
                 "INSERT OR IGNORE INTO tg_deliveries (notifier, chat, alert_id, digest, due)"
                 " SELECT ?, c.chat, ?, c.digest,"
                 " CASE c.digest WHEN 'hourly' THEN ? WHEN 'daily' THEN ? ELSE ? END"
                 " FROM tg_subscriptions s JOIN tg_chats c ON c.chat = s.chat"
-                " WHERE s.watchlist = ? AND c.active = 1 AND (c.muted_until IS NULL OR c.muted_until <= ?)",
+                " WHERE s.watchlist = ? AND c.active = 1 AND (c.muted_until IS NULL OR c.muted_until <= ?)"
+                " AND (s.filter IS NULL OR s.filter IN (SELECT value FROM json_each(?)))",
                 (
                     notifier,
                     alert.id,
@@ -357,6 +400,7 @@ class TelegramStoreMixin(TelegramStore):
                     _t(now),
                     alert.watchlist,
                     _t(now),
+                    admitted,
                 ),
             )
         return cur.rowcount
@@ -415,8 +459,12 @@ class TelegramStoreMixin(TelegramStore):
                            _t(since))[0][0])
 
     def telegram_stats(self, notifier: str) -> TelegramStats:
-        chats = {r[0]: int(r[1]) for r in self._q("SELECT kind, COUNT(*) FROM tg_chats WHERE active = 1 GROUP BY 1")}
-        inactive = int(self._q("SELECT COUNT(*) FROM tg_chats WHERE active = 0")[0][0])
+        following = "EXISTS (SELECT 1 FROM tg_subscriptions s WHERE s.chat = tg_chats.chat)"
+        chats = {
+            r[0]: int(r[1])
+            for r in self._q(f"SELECT kind, COUNT(*) FROM tg_chats WHERE active = 1 AND {following} GROUP BY 1")
+        }
+        inactive = int(self._q(f"SELECT COUNT(*) FROM tg_chats WHERE active = 0 AND {following}")[0][0])
         subs = {
             r[0]: int(r[1])
             for r in self._q(

@@ -1,0 +1,86 @@
+"""`monitor alerts`: the recent alerts of a real SQLite store, by age and watch list, as text and JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.cli import main
+from monitor.store.sqlite import SqliteStore
+from tests.telegram_support import make_alert
+
+from .test_pipeline import write_config
+
+
+def alert_at(db: Path, age: timedelta, watchlist: str, title: str, **changes: object) -> None:
+    """Record an alert made `age` ago (the store's clock) in the database file `db`."""
+    store = SqliteStore(db, clock=lambda: datetime.now(UTC) - age)
+    try:
+        make_alert(store, watchlist, title=title, **changes)  # type: ignore[arg-type]
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = write_config(tmp_path, [])
+    border = {"name": "Border", "queries": ["shelling"]}
+    (tmp_path / "watchlists" / "border.yaml").write_text(yaml.safe_dump(border), encoding="utf-8")
+    db = tmp_path / "db.sqlite3"
+    alert_at(db, timedelta(days=3), "ceasefire", "Old truce")
+    alert_at(db, timedelta(hours=5), "ceasefire", "Truce holds", terms=("ceasefire", "Ceasefire", "truce"),
+             source="Outlet A")
+    alert_at(db, timedelta(hours=1), "Border", "Shelling at dawn", terms=("shelling",), source="Outlet B")
+    return path
+
+
+def run(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[str, str]:
+    assert main(["alerts", "--config", str(config), *args]) == 0
+    captured = capsys.readouterr()
+    return captured.out, captured.err
+
+
+def test_the_last_day_newest_first_with_outlet_time_terms_and_link(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, err = run(config, capsys)
+    blocks = out.strip().split("\n\n")
+    assert [b.splitlines()[1].strip() for b in blocks] == ["Shelling at dawn", "Truce holds"]
+    truce = blocks[1].splitlines()
+    assert truce[0].endswith(" UTC · ceasefire · Outlet A")
+    assert truce[2] == "  matched: ceasefire, truce"  # a term differing only in case once
+    assert truce[3].startswith("  https://news.example/")
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert err.startswith("2 alert(s) since ")
+
+
+def test_since_and_watchlist_narrow_it(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, _ = run(config, capsys, "--since", "4d", "--watchlist", "ceasefire")
+    assert "Old truce" in out and "Truce holds" in out and "Shelling" not in out
+    out, err = run(config, capsys, "--since", "2h")
+    assert "Shelling at dawn" in out and "Truce" not in out and err.startswith("1 alert(s)")
+    out, _ = run(config, capsys, "--watchlist", "border")  # the configured 'Border', in any case
+    assert "Shelling at dawn" in out
+    out, err = run(config, capsys, "--since", "30m")
+    assert out == "" and err.startswith("0 alert(s)")
+
+
+def test_json_and_the_limit(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, err = run(config, capsys, "--json", "--since", "1w", "--limit", "2")
+    alerts = json.loads(out)
+    assert [a["title"] for a in alerts] == ["Shelling at dawn", "Truce holds"]
+    assert alerts[1]["terms"] == ["ceasefire", "truce"] and alerts[1]["source"] == "Outlet A"
+    assert alerts[1]["url"].startswith("https://news.example/")
+    assert datetime.fromisoformat(alerts[1]["created"]) < datetime.fromisoformat(alerts[0]["created"])
+    assert "--limit for more" in err
+
+
+def test_an_unreadable_duration_is_a_usage_error(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["alerts", "--config", str(config), "--since", "soon"])
+    assert exit_.value.code == 2
+    assert "expected a duration such as" in capsys.readouterr().err
