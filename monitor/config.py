@@ -107,12 +107,13 @@ class StorageConfig(Strict):
 
 
 class HealthConfig(Strict):
-    """The /healthz and /metrics endpoint; loopback only unless `host` says otherwise."""
+    """The /healthz, /metrics and status page endpoint; loopback only unless `host` says otherwise."""
 
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=9108, ge=0, le=65535)  # 0: any free port
     stale_after: Seconds | None = None  # default: 2 x the shortest source interval + misfire grace
+    status_page: bool | None = None  # GET /, the status page; default: served on a loopback host only
 
 
 class LoggingConfig(Strict):

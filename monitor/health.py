@@ -1,4 +1,5 @@
-"""The service's HTTP endpoint: `/healthz` (JSON, 200 or 503) and `/metrics` (Prometheus text).
+"""The service's HTTP endpoint: `/healthz` (JSON, 200 or 503), `/metrics` (Prometheus text) and `/`, the status
+page (HTML, see `monitor.status`), served on a loopback host only unless the config asks for it.
 
 A small asyncio server in the service's own event loop (no framework): one request per connection,
 bounded request size and time. It listens on 127.0.0.1:9108 unless the config says otherwise.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,9 +26,30 @@ MAX_HEADER_LINES = 100
 REQUEST_TIMEOUT = 5.0
 LINE_LIMIT = 8192
 NO_SOURCE_REACHABLE = "no source is reachable: check the network or DNS"
+# every answer: no script, no plugin, no frame, nothing fetched from elsewhere; the page's inline CSS only
+SECURITY_HEADERS = (
+    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none';"
+    " frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
+)
 
 HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
 MetricsPage = Callable[[], bytes]
+StatusPage = Callable[[], bytes]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` binds to this machine alone (127.0.0.0/8, ::1, localhost); a name or 0.0.0.0 does not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serves_status_page(host: str, configured: bool | None) -> bool:
+    """`health.status_page`: true or false as set; unset (None), on a loopback host only."""
+    return is_loopback(host) if configured is None else configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +138,17 @@ class SourceHealth:
 
 
 class HealthServer:
-    """Serves `check()` on /healthz and `metrics()` on /metrics. `port=0` picks a free port (see `.port`)."""
+    """Serves `check()` on /healthz, `metrics()` on /metrics and `page()` on / (404 without one).
+    `port=0` picks a free port (see `.port`)."""
 
-    def __init__(self, host: str, port: int, check: HealthCheck, metrics: MetricsPage) -> None:
+    def __init__(
+        self, host: str, port: int, check: HealthCheck, metrics: MetricsPage, page: StatusPage | None = None
+    ) -> None:
         self.host = host
         self._port = port
         self._check = check
         self._metrics = metrics
+        self._page = page
         self._server: asyncio.Server | None = None
 
     @property
@@ -132,7 +159,8 @@ class HealthServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self._port, limit=LINE_LIMIT)
-        log.info("health and metrics on http://%s:%d/healthz and /metrics", self.host, self.port)
+        log.info("health and metrics on http://%s:%d/healthz and /metrics%s", self.host, self.port,
+                 ", the status page on /" if self._page else "")
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -156,7 +184,7 @@ class HealthServer:
             status, ctype, body = self._answer(method, path)
             head = (
                 f"HTTP/1.1 {status.value} {status.phrase}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n{SECURITY_HEADERS}Connection: close\r\n\r\n"
             )
             writer.write(head.encode("ascii") + (b"" if method == "HEAD" else body))
             async with asyncio.timeout(REQUEST_TIMEOUT):
@@ -177,7 +205,12 @@ class HealthServer:
             return (HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE), "application/json", body
         if path == "/metrics":
             return HTTPStatus.OK, CONTENT_TYPE_LATEST, self._metrics()
-        return HTTPStatus.NOT_FOUND, "text/plain", b"try /healthz or /metrics\n"
+        if path == "/" and self._page is not None:
+            return HTTPStatus.OK, "text/html; charset=utf-8", self._page()
+        if path == "/":
+            text = f"no status page on {self.host}, not a loopback host: set health.status_page: true to serve it\n"
+            return HTTPStatus.NOT_FOUND, "text/plain", text.encode()
+        return HTTPStatus.NOT_FOUND, "text/plain", b"try /, /healthz or /metrics\n"
 
 
 async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:

@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from monitor import status
 from monitor.bot.app import admin_notice, start_bot
 from monitor.bot.handlers import AdminHooks
 from monitor.config import Settings, SourceConfig, load
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.graceful import drain_before_exit, stop_dispatcher
-from monitor.health import HealthServer, Liveness, SourceFailure, SourceHealth, assess
+from monitor.health import HealthServer, Liveness, SourceFailure, SourceHealth, assess, serves_status_page
 from monitor.metrics import Metrics
 from monitor.notify import RECENT_DEAD_LETTERS, Notifier, dispatch_forever, drain
 from monitor.notify.roster import RETRY_INTERVAL, Roster
@@ -303,12 +304,16 @@ class Service:
         self.metrics.notifiers(self.roster.up())
         return self.metrics.render(self.store)
 
+    def _status_page(self) -> bytes:
+        return status.render(self.settings, self.store, self.check_health()[1], datetime.now(UTC))
+
     async def _start_extras(self, stack: AsyncExitStack) -> None:
         """The health endpoint, the config watcher and retention, as the config asks."""
         mon = self.settings.monitor
         if mon.health.enabled:
+            page = self._status_page if serves_status_page(mon.health.host, mon.health.status_page) else None
             self.health_server = HealthServer(
-                mon.health.host, mon.health.port, self.check_health, self._metrics_page
+                mon.health.host, mon.health.port, self.check_health, self._metrics_page, page
             )
             try:
                 await self.health_server.start()

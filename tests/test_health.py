@@ -78,7 +78,7 @@ def test_healthz_and_metrics_of_a_running_service(site: StaticSite, tmp_path: Pa
                     break
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.2)  # let the dispatcher deliver
-            health, metrics, other = await client.get("/healthz"), await client.get("/metrics"), await client.get("/")
+            health, metrics, other = await client.get("/healthz"), await client.get("/metrics"), await client.get("/x")
         service.stop()
         await asyncio.wait_for(task, 10)
         return health, metrics, other
