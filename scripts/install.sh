@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install ceasefire-monitor from this checkout into a virtualenv.
 #   VENV=path   where (default .venv; the Dockerfile uses /opt/venv)
-#   EXTRAS=dev  also the test and lint tools
+#   EXTRAS=dev  also the test and lint tools, and Debian's chromium for the browser tests when it is missing
+#               (apt-get, as root or with sudo; where it cannot be installed those tests are skipped)
 #   scripts/install.sh deps   only the dependencies pyproject.toml declares, not the project itself
 #                             (the Dockerfile's cached layer: it needs pyproject.toml and constraints.txt only)
 # Versions are held to constraints.txt, so every install resolves the same packages.
@@ -22,4 +23,11 @@ PY
     "${PIP[@]}" -c constraints.txt -r /dev/stdin <<<"$requirements"
 else
     "${PIP[@]}" -c constraints.txt -e ".${EXTRAS:+[$EXTRAS]}"
+fi
+if [[ ",${EXTRAS:-}," == *,dev,* ]] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
+    echo "installing chromium (Debian package) for the browser tests..." >&2
+    { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+        >/dev/null || echo "chromium could not be installed: the browser tests will be skipped" >&2
 fi
