@@ -34,9 +34,9 @@ _CHAT_ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 HELP = """<b>Ceasefire monitor</b> sends an alert when a news source reports on a watch list you follow.
 
-/subscribe [list] [query] — follow a watch list (no argument: pick from a menu), with a query: only its
+/subscribe [list] [query] — follow a watch list (no argument: pick from a menu); with a query, only its \
 alerts whose article also matches it, e.g. /subscribe ceasefire Karabakh
-/filter list query|off — narrow a watch list you follow to a query (words, "phrases", AND, OR, NOT, NEAR/5,
+/filter list query|off — narrow a watch list you follow to a query (words, "phrases", AND, OR, NOT, NEAR/5, \
 title:, as in watch lists), or follow all of it again; /filter off clears every filter
 /unsubscribe [list] — stop following one
 /list — what this chat follows
