@@ -52,8 +52,19 @@ class FetchConfig(FetchSettings):
     backoff_cap: Seconds = 6 * 3600.0
 
 
-class SourceConfig(Strict):
-    """One polled source; `kind` names a registered source kind (`feed`, `html`)."""
+class WithOptions(BaseModel):
+    """Base of a source or notifier: keys besides the declared ones are its kind's own options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class SourceConfig(WithOptions):
+    """One polled source; `kind` names a registered source kind (`feed`, `html`), whose model checks the
+    source's options when the config is loaded (an unknown key is an error)."""
 
     name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")
     kind: str = "feed"
@@ -62,9 +73,6 @@ class SourceConfig(Strict):
     jitter: Seconds | None = None  # default: schedule.jitter
     fetch_article: bool = False
     article_selector: str | None = None
-    link_selector: str | None = None  # html sources: CSS selector of the article links
-    title_selector: str | None = None
-    same_site: bool = False  # html sources: keep only links on the listing page's site
     headers: dict[str, str] = Field(default_factory=dict)
     language: str | None = None
     enabled: bool = True
@@ -77,24 +85,17 @@ class SourceConfig(Strict):
         return SOURCE_KINDS.known(kind)
 
     @model_validator(mode="after")
-    def _html_needs_links(self) -> SourceConfig:
-        if self.kind == "html" and not self.link_selector:
-            raise ValueError("an html source needs link_selector (CSS selector of the article links)")
+    def _kind_options(self) -> SourceConfig:
+        SOURCE_KINDS[self.kind].options.model_validate(self.options)  # its errors name the source's key
         return self
 
 
-class NotifierConfig(BaseModel):
-    """A notifier instance; keys besides name/kind/enabled are the kind's own options."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
+class NotifierConfig(WithOptions):
+    """A notifier instance; keys besides name/kind/enabled are the kind's own options (checked when it is built)."""
 
     name: str = Field(min_length=1)
     kind: str
     enabled: bool = True
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
     @field_validator("kind")
     @classmethod

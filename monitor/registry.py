@@ -1,8 +1,9 @@
 """Kinds registered under the names a config uses (`kind: feed`, `kind: telegram`).
 
 A built-in kind's module registers it on import, and is imported the first time the kind is
-asked for: commands that never build a notifier or parse a feed do not load python-telegram-bot,
-feedparser or beautifulsoup4.
+asked for: a notifier kind's when a notifier of it is built, a source kind's when a loaded config
+names it (its options model checks the source's keys). Importing the config alone loads none of
+python-telegram-bot, feedparser or beautifulsoup4.
 """
 
 from __future__ import annotations

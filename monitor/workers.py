@@ -95,11 +95,7 @@ def clipped(article: Article) -> tuple[Article, bool]:
 
 def parse(source: SourceConfig, result: FetchResult) -> list[Article]:
     """A fetched document's articles, by its source's kind (raises ParseError)."""
-    selectors = {"link_selector": source.link_selector, "title_selector": source.title_selector}
-    options: dict[str, object] = {k: v for k, v in selectors.items() if v}
-    if source.same_site:
-        options["same_site"] = True
-    return SOURCE_KINDS[source.kind].parse(result, source=source.name, language=source.language, options=options)
+    return SOURCE_KINDS[source.kind].parse(result, source=source.name, language=source.language, options=source.options)
 
 
 def analysis(matcher: Matcher, article: Article) -> Analysis:

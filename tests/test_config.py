@@ -131,3 +131,14 @@ def test_an_unknown_notifier_kind_names_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         config_mod.load(write(tmp_path, "notifiers: [{name: n, kind: pigeon}]\n"))
     assert "unknown notifier kind 'pigeon'; expected one of: console, telegram, webhook" in str(info.value)
+
+
+def test_a_source_kind_checks_its_own_keys(tmp_path: Path) -> None:
+    html = "{name: h, url: 'http://x/f', kind: html, link_selector: 'h2 a', same_site: true}"
+    settings = config_mod.load(write(tmp_path, f"sources:\n  - {html}\n"))
+    assert settings.monitor.sources[0].options == {"link_selector": "h2 a", "same_site": True}
+    body = "sources:\n  - {name: f, url: 'http://x/f', same_site: true}\n  - " + html.replace("same_site", "same_sit")
+    with pytest.raises(ConfigError) as info:
+        config_mod.load(write(tmp_path, body))
+    assert "sources[0].same_site: Extra inputs" in str(info.value)  # a feed has no html keys
+    assert "sources[1].same_sit: Extra inputs" in str(info.value)

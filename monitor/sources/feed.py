@@ -22,7 +22,7 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.records import Article, FetchResult, parse_datetime
-from monitor.sources import MAX_ITEMS, first_items, items_cut, register
+from monitor.sources import MAX_ITEMS, SourceOptions, first_items, items_cut, register
 from monitor.sources.fastfeed import from_struct, parse_simple, plausible
 from monitor.sources.items import Item, Link, RawItem, Text, decide, stripped
 from monitor.sources.text import decode_document, nth_start_tag
@@ -44,6 +44,8 @@ MAX_FEED_ELEMENTS = 50_000  # real feeds have up to ~75 elements an item, and ra
 @register("feed")
 class FeedKind:
     """A news feed; each item becomes an Article with its link resolved against the feed's address."""
+
+    options = SourceOptions  # no keys of its own
 
     def parse(
         self,

@@ -1,10 +1,6 @@
-"""Source kind `html`: a listing page; CSS selectors pick the article links.
+"""Source kind `html`: a listing page; CSS selectors pick the article links (`HtmlOptions`).
 
-Options: `link_selector` (required: CSS selector of the links, e.g. "h2 a"), `title_selector` (optional:
-CSS selector of the title inside each link; default the link's text; an image-only link takes the
-title of a later link to the same URL, or none), `same_site` (optional: keep only
-links on the listing page's host or its subdomains). A page is read up to its `MAX_HTML_ELEMENTS`-th element and
-gives its first `MAX_ITEMS` links.
+A page is read up to its `MAX_HTML_ELEMENTS`-th element and gives its first `MAX_ITEMS` links.
 """
 
 from __future__ import annotations
@@ -14,20 +10,33 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
+from pydantic import Field
 from soupsieve import SelectorSyntaxError
 
 from monitor.errors import ParseError
 from monitor.records import Article, FetchResult
-from monitor.sources import first_items, register
+from monitor.sources import SourceOptions, first_items, read_options, register
 from monitor.sources.text import clean_text, decode_document, first_elements, soup_of
 from monitor.urls import canonical_url
 
 NOT_ARTICLES = ("javascript:", "mailto:", "tel:", "data:", "#")
 
 
+class HtmlOptions(SourceOptions):
+    """The keys of an `html` source."""
+
+    link_selector: str = Field(min_length=1)  # CSS selector of the article links, e.g. "h2 a"
+    # CSS selector of the title inside each link; default the link's text (an image-only link takes the title
+    # of a later link to the same URL, or none)
+    title_selector: str | None = None
+    same_site: bool = False  # keep only links on the listing page's host or its subdomains (www. ignored)
+
+
 @register("html")
 class HtmlKind:
     """A page listing articles: one Article per distinct link the selector finds, titled by the link text."""
+
+    options = HtmlOptions
 
     def parse(
         self,
@@ -37,18 +46,15 @@ class HtmlKind:
         language: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> list[Article]:
-        options = options or {}
-        link_selector = options.get("link_selector")
-        if not link_selector:
-            raise ParseError(f"source {source}: an html source needs link_selector")
+        keys = read_options(HtmlOptions, options, source)
         page = result.final_url or result.url
         with soup_of(first_elements(decode_document(result.content, result.charset, is_html=True), result.url)) as soup:
             base_tag = soup.find("base", href=True)
             base = urljoin(page, str(base_tag["href"])) if isinstance(base_tag, Tag) else page
-            titles = _links(_select(soup, link_selector, source), base, options.get("title_selector"), source)
+            titles = _links(_select(soup, keys.link_selector, source), base, keys.title_selector, source)
             html_tag = soup.find("html")
             lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
-        if options.get("same_site"):
+        if keys.same_site:
             titles = {url: title for url, title in titles.items() if _same_site(url, page)}
         page_language = clean_text(lang) if isinstance(lang, str) and lang.strip() else None
         return [
