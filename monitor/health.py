@@ -208,8 +208,8 @@ class HealthServer:
         if path == "/" and self._page is not None:
             return HTTPStatus.OK, "text/html; charset=utf-8", self._page()
         if path == "/":
-            text = f"no status page on {self.host}, not a loopback host: set health.status_page: true to serve it\n"
-            return HTTPStatus.NOT_FOUND, "text/plain", text.encode()
+            text = b"no status page here: health.status_page: true serves it (by default, on a loopback host only)\n"
+            return HTTPStatus.NOT_FOUND, "text/plain", text
         return HTTPStatus.NOT_FOUND, "text/plain", b"try /, /healthz or /metrics\n"
 
 

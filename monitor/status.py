@@ -54,6 +54,7 @@ def element(tag: str, *children: object, **attrs: object) -> Markup:
 
 
 def fragment(parts: Iterable[Markup]) -> Markup:
+    """Markup pieces side by side."""
     return Markup("".join(parts))
 
 
@@ -78,9 +79,9 @@ def ago(moment: datetime | None, now: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} ({f'in {size}' if seconds > 0 else f'{size} ago'})"
 
 
-def next_poll(source: SourceConfig, state: SourceState | None, now: datetime) -> str:
-    """When the source is due: "-" when it is not polled, "soon" when it is due already or never was polled."""
-    health = source_health(source, state)
+def next_poll(health: str, state: SourceState | None, now: datetime) -> str:
+    """When a source in this health state is due: "-" when it is not polled, "soon" when it is due already or was
+    never polled."""
     if health in ("off", "disabled"):
         return "-"
     due = state.next_due if state else None
@@ -88,6 +89,7 @@ def next_poll(source: SourceConfig, state: SourceState | None, now: datetime) ->
 
 
 def sources_table(settings: Settings, states: Mapping[str, SourceState], now: datetime) -> Markup:
+    """One row per configured source, in the config's order."""
     rows = []
     for source in settings.monitor.sources:
         state = states.get(source.name)
@@ -101,7 +103,7 @@ def sources_table(settings: Settings, states: Mapping[str, SourceState], now: da
             element("td", ago(state.last_fetch if state else None, now), class_="t"),
             element("td", (state.last_status or "-") if state else "-", class_="n"),
             element("td", state.error_count if state else 0, class_="n"),
-            element("td", next_poll(source, state, now), class_="t"),
+            element("td", next_poll(health, state, now), class_="t"),
             element("td", (state.last_error or "") if state else ""),
             data_source=source.name,
             data_health=health,
@@ -119,6 +121,7 @@ def link(alert: Alert) -> Markup:
 
 
 def alerts_table(alerts: Iterable[Alert], now: datetime) -> Markup:
+    """One row per alert: when, watch list, outlet, kind, and the linked title over its snippet."""
     rows = [
         element(
             "tr",

@@ -303,6 +303,10 @@ def test_the_numbers_on_the_page_are_the_stores(seen: Seen) -> None:
 
     first = seen.now.date() - timedelta(days=CHART_DAYS - 1)
     counted = store.alerts_per_day(datetime.combine(first, datetime.min.time(), UTC))
+    today = seen.now.date()
+    assert counted == {  # as seeded, and the service's own alert today; the one of 14 days ago is left out
+        ("ceasefire", today): 3, ("ceasefire", today - timedelta(days=3)): 2, ("ceasefire", first): 1,
+        ("frontline", today - timedelta(days=5)): 1}
     for watchlist, row in page["chart"].items():
         drawn = {date.fromisoformat(b["day"]): b["count"] for b in row["bars"] if b["count"]}
         assert drawn == {day: n for (name, day), n in counted.items() if name == watchlist}
