@@ -247,7 +247,7 @@ def seen(chromium: Chromium, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         thread.start()
         store = SqliteStore(settings.db_path)
         try:
-            for _ in range(200):
+            for _ in range(600):
                 if base and service.health.polls >= 3 and not store.outbox_depth("out"):
                     break
                 time.sleep(0.05)
