@@ -273,6 +273,8 @@ async def test_a_subscriber_query_narrows_the_watch_list_to_articles_that_also_m
     assert bot.store.outbox_depth() == 0
     assert _parsed.cache_info().misses == 1  # one distinct filter: parsed once, read once per alert
     assert _parsed.cache_info().hits == 2
+    recent = (await bot.say(51, "/recent")).text
+    assert recent.startswith("Recent: 2 alerts") and "Gaza" not in recent  # /recent as the filter narrows it
 
 
 async def test_filter_sets_clears_and_explains_what_it_cannot_read(bot: Bot) -> None:

@@ -19,7 +19,7 @@ from telegram.ext import ContextTypes
 
 from monitor.durations import seconds
 from monitor.errors import QuerySyntaxError
-from monitor.notify.telegram_filter import check_filter
+from monitor.notify.telegram_filter import admission, check_filter
 from monitor.notify.telegram_format import format_digest, when
 from monitor.store.telegram import DigestMode, TelegramStore
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 MAX_RECENT = 20
+RECENT_SCAN = 100  # newest alerts /recent reads through for the ones a chat's filters admit
 MAX_MUTE = timedelta(days=30)
 FILTER_USAGE = "Usage: /filter &lt;watch list&gt; &lt;query&gt;, /filter &lt;watch list&gt; off, or /filter off"
 _GROUPS = (TgChat.GROUP, TgChat.SUPERGROUP)
@@ -40,7 +41,7 @@ alerts whose article also matches it, e.g. /subscribe ceasefire Karabakh
 title:, as in watch lists), or follow all of it again; /filter off clears every filter
 /unsubscribe [list] — stop following one
 /list — what this chat follows
-/recent [n] — the last n alerts of your watch lists (default 5)
+/recent [n] — the last n alerts of your watch lists, as your filters narrow them (default 5)
 /mute &lt;duration&gt; — pause alerts, e.g. /mute 2h or /mute 1d
 /unmute — resume alerts
 /digest off|hourly|daily — one message per period instead of one per alert"""
@@ -256,7 +257,12 @@ class BotHandlers:
         names = self.store.subscriptions(chat)
         if not names:
             return await self._reply(update, "This chat follows no watch list. /subscribe to pick one.")
-        alerts = self.store.recent_alerts(count, names)
+        filters = self.store.filters(chat)
+        alerts = [
+            alert
+            for alert in self.store.recent_alerts(RECENT_SCAN if filters else count, names)
+            if alert.watchlist not in filters or admission(self.store, alert)(filters[alert.watchlist])
+        ][:count]
         if not alerts:
             return await self._reply(update, "No alerts yet for your watch lists.")
         await self._reply(update, format_digest(alerts, self.zone, title="Recent")[0])
