@@ -7,7 +7,6 @@ is read up to its `MAX_HTML_ELEMENTS`-th element (trafilatura spends about 2 KB 
 
 from __future__ import annotations
 
-import codecs
 import itertools
 import json
 import re
@@ -17,23 +16,14 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import trafilatura
-from bs4.dammit import EncodingDetector
 from bs4.element import Comment, NavigableString, PageElement, Tag
-from charset_normalizer import from_bytes
 from htmldate import find_date
 from lxml.html import HtmlElement
 
 from monitor.records import parse_datetime
-from monitor.sources.text import first_elements, soup_of
+from monitor.sources.text import decode_document, first_elements, soup_of
 from monitor.urls import canonical_url as _canonical
 
-BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 BLOCK_TAGS = frozenset(
     {"address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt", "figcaption", "figure"}
     | {"footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre"}
@@ -57,7 +47,6 @@ PUBLISHED_META = (
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 SPACES = re.compile(r"\s+")
 WORD = re.compile(r"\w+")
-NON_ASCII = re.compile(r"[^\x00-\x7f]")
 FALLBACK_RATIO = 4  # the default run's text replaces the precise run's when this many times longer
 RESTORED_MIN_WORDS = 15  # a paragraph the precise run dropped inside the article comes back when this long
 SHOUTING_SHARE = 0.8  # a line with more than this share of capitals among its letters shouts
@@ -127,51 +116,8 @@ def score_entry(html: str, url: str) -> str:
 
 
 def decode_html(html: str | bytes, charset: str | None = None) -> str:
-    """Text of a page: BOM, then (nearly) valid UTF-8, then the transport's `charset`, the page's declaration, a guess.
-
-    UTF-8 goes before declarations because legacy-encoded text is almost never valid UTF-8, while pages that
-    declare a legacy charset but are UTF-8 are common; a stray invalid byte in UTF-8 text is tolerated.
-    """
-    if isinstance(html, str):
-        return html
-    for bom, encoding in BOMS:
-        if html.startswith(bom):
-            return html.decode(encoding, "replace")
-    as_utf8 = html.decode("utf-8", "replace")
-    if _mostly_valid(as_utf8):
-        return as_utf8
-    for encoding in _legacy_encodings(html, charset):
-        try:
-            return html.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return as_utf8
-
-
-def _mostly_valid(text: str) -> bool:
-    """True when replacement characters are at most 1% of the non-ASCII characters of a decoded text."""
-    bad = text.count("\ufffd")
-    return bad == 0 or bad * 100 <= len(NON_ASCII.findall(text))
-
-
-def _legacy_encodings(data: bytes, charset: str | None) -> Iterator[str]:
-    """Encodings to try, in order, for bytes that are not UTF-8: transport hint, page declaration, detector guess."""
-    for label in (charset, EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)):
-        if label:
-            yield _whatwg(label)
-    guess = from_bytes(data[:65536]).best()
-    if guess is not None:
-        yield guess.encoding
-    yield "windows-1252"
-
-
-def _whatwg(label: str) -> str:
-    """Python codec for an HTML charset label; like browsers, latin-1 and ASCII labels mean windows-1252."""
-    try:
-        name = codecs.lookup(label.strip().strip("\"'")).name
-    except LookupError:
-        return label
-    return "windows-1252" if name in {"latin-1", "iso8859-1", "ascii"} else name
+    """Text of a page: as given, or its bytes decoded as a listing page's are (`decode_document`)."""
+    return html if isinstance(html, str) else decode_document(html, charset, is_html=True)
 
 
 # -- body -------------------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.extract import PageInfo, decode_html, extract_body, extract_page, parse_datetime, score_entry
+from monitor.records import FetchResult
+from monitor.sources import SOURCE_KINDS
 from tests.testdata import EXTRACTION, EXTRACTION_CORPUS, SEED, SEED_BODY, needs
 
 SEED_URL = "http://www.panarmenian.net/eng/news/escalation-karabakh/"
@@ -152,6 +154,26 @@ def test_stray_invalid_byte_in_utf8_keeps_utf8() -> None:
 
 def test_str_input_passes_through() -> None:
     assert decode_html("<p>déjà</p>") == "<p>déjà</p>"
+
+
+@pytest.mark.parametrize(
+    ("title", "charset", "encoding", "tail"),
+    [
+        ("Café déjà vu " * 4, None, "utf-8", b"\xff\xfe\xfd"),  # UTF-8 with stray bytes
+        ("“Quoted” – café", "iso-8859-1", "cp1252", b""),  # latin-1 declared, windows-1252 meant
+        ("Перемирие нарушено", None, "cp1251", b""),  # undeclared
+    ],
+    ids=["stray-bytes", "latin-1-label", "undeclared"],
+)
+def test_a_page_decodes_the_same_as_a_listing_and_as_an_article(
+    title: str, charset: str | None, encoding: str, tail: bytes
+) -> None:
+    meta = f'<meta charset="{charset}">' if charset else ""
+    markup = f"<html><head>{meta}<title>{title}</title></head><body><h2><a href='/a'>{title}</a></h2>"
+    raw = markup.encode(encoding) + b"<p>" + tail + b"</p></body></html>"
+    result = FetchResult(url="http://news.example/", final_url="http://news.example/", status=200, content=raw)
+    (listed,) = SOURCE_KINDS["html"].parse(result, source="s", options={"link_selector": "h2 a"})
+    assert listed.title == extract_page(raw).title == title.strip()
 
 
 # -- selector override ------------------------------------------------------------------------------------------

@@ -34,12 +34,17 @@ _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2060\ufeff]")
 START_TAG = re.compile(r"<[A-Za-z]")
 # elements of HTML (a page, an item's text) parsed at most: lxml, BeautifulSoup and trafilatura spend 0.5-2 KB on each
 MAX_HTML_ELEMENTS = 20_000
+DETECTED_BYTES = 65_536  # the charset of a document that does not say is guessed from this many of its first bytes
 log = logging.getLogger(__name__)
 
 
 def decode_document(content: bytes, declared: str | None = None, *, is_html: bool = False) -> str:
-    """Decode a feed or page: BOM, then valid UTF-8 (also when mis-declared), then the charset declared by
-    the server (`declared`) or the document itself, then detection; never raises."""
+    """Decode a feed or page (the one decoder of both): BOM, then (nearly) valid UTF-8, then the charset declared
+    by the server (`declared`) or the document itself, then a guess from its first bytes; never raises.
+
+    UTF-8 goes before declarations: legacy-encoded text is almost never valid UTF-8, while documents that declare
+    a legacy charset but are UTF-8 are common, and a few stray invalid bytes in UTF-8 text are tolerated.
+    """
     for bom, codec in BOMS:
         if content.startswith(bom):
             return content[len(bom) :].decode(codec, "replace")
@@ -50,21 +55,31 @@ def decode_document(content: bytes, declared: str | None = None, *, is_html: boo
     if _mostly_utf8(content):
         return content.decode("utf-8", "replace")
     in_document = EncodingDetector.find_declared_encoding(content, is_html=is_html)
-    for candidate in (declared, in_document):
-        text = _try_decode(content, candidate)
-        if text is not None:
-            return text
-    best = charset_normalizer.from_bytes(content).best()
-    return str(best) if best is not None else content.decode("cp1252", "replace")
+    for label in (declared, in_document):
+        for codec in _codecs(label):
+            try:
+                return content.decode(codec)
+            except UnicodeDecodeError:
+                continue
+    guess = charset_normalizer.from_bytes(content[:DETECTED_BYTES]).best()
+    if guess is not None:
+        try:
+            return content.decode(guess.encoding)
+        except UnicodeDecodeError:
+            pass
+    return content.decode("cp1252", "replace")
 
 
-def _try_decode(content: bytes, encoding: str | None) -> str | None:
-    if not encoding:
-        return None
+def _codecs(label: str | None) -> list[str]:
+    """Python codecs for a charset label (none when unknown); like browsers, latin-1 and ASCII labels mean
+    windows-1252, and latin-1 itself where windows-1252 has no character for a byte."""
+    if not label:
+        return []
     try:
-        return content.decode(codecs.lookup(encoding).name)
-    except (LookupError, UnicodeDecodeError):
-        return None
+        name = codecs.lookup(label.strip().strip("\"'")).name
+    except LookupError:
+        return []
+    return ["cp1252", "latin-1"] if name in {"iso8859-1", "ascii"} else [name]
 
 
 def _mostly_utf8(content: bytes) -> bool:
