@@ -1,4 +1,4 @@
-"""The matcher: every watch list compiled once; each document tokenised once and read by all."""
+"""The matcher: every watch list compiled once; each document screened, tokenised once and read by all."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from monitor.query.nodes import Query
 from monitor.query.parser import parse
 from monitor.query.prefilter import QueryIndex
 from monitor.query.scoring import Relevance, relevance
+from monitor.query.screen import Screen
 from monitor.records import Match, WatchList
 
 if TYPE_CHECKING:
@@ -48,9 +49,13 @@ class Outcome:
 
 
 class Matcher:
-    """Matches documents against watch lists; all queries are parsed and indexed up front."""
+    """Matches documents against watch lists; all queries are parsed and indexed up front.
 
-    def __init__(self, watchlists: Sequence[WatchList]) -> None:
+    A text the screen (monitor.query.screen) finds no query's words in is never tokenised (``screen=False``
+    evaluates every document the long way: the reference the screen is tested against).
+    """
+
+    def __init__(self, watchlists: Sequence[WatchList], screen: bool = True) -> None:
         self.watchlists = list(watchlists)
         self.models = [load_model(Path(w.model)) if w.model else default_model() for w in self.watchlists]
         self.compiled: list[Compiled] = []
@@ -60,11 +65,16 @@ class Matcher:
                 self._add(number, text, exclude=False)
             for text in watchlist.exclude:
                 self._add(number, text, exclude=True)
+        self._screen = Screen(c.node for c in self.compiled) if screen else None
 
     def _add(self, watchlist: int, text: str, exclude: bool) -> None:
         node = parse(text)
         self._index.add(node)
         self.compiled.append(Compiled(watchlist, text, node, exclude))
+
+    def may_match(self, title: str, body: str) -> bool:
+        """Whether some query or exclusion may hit an article with this title and body (False: none can)."""
+        return self._screen is None or self._screen.passes(title, body)
 
     def candidates(self, doc: Document) -> list[int]:
         """Indices of the compiled queries that can match ``doc``, in watch-list order."""
@@ -72,6 +82,8 @@ class Matcher:
 
     def outcomes(self, doc: Document) -> list[Outcome]:
         """Per watch list that any query or exclusion hit: what matched, what vetoed, the score."""
+        if not self.may_match(doc.title, doc.body):
+            return []
         found: dict[int, Outcome] = {}
         for index in self.candidates(doc):
             compiled = self.compiled[index]
@@ -101,6 +113,8 @@ class Matcher:
 
     def match(self, title: str, body: str, language: str | None = None) -> list[Match]:
         """One Match per watch list that matches the article (score at or above its threshold)."""
+        if not self.may_match(title, body):
+            return []
         doc = Document(title, body, language)
         return [to_match(outcome, doc) for outcome in self.outcomes(doc) if outcome.matched]
 

@@ -1,13 +1,16 @@
 """Which words a query needs: lets the matcher skip every query that cannot match a document.
 
 A query's needs are clauses: each clause is a set of word starts of which a matching document
-holds at least one. No clauses means the query can match any document (``NOT x``). A start marked
-with ``WORD`` is a whole word (a word that matches only itself), one marked with ``TAIL`` is held by
-a German compound with a tail that starts so (monitor.query.morphology).
+holds at least one. No clauses means the query can match any document (``NOT x``). They are read off
+its requirement: its words' clauses combined as its operators combine them (the screen,
+monitor.query.screen, reads a requirement whole). A start marked with ``WORD`` is a whole word (a word
+that matches only itself), one marked with ``TAIL`` is held by a German compound with a tail that
+starts so (monitor.query.morphology).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,47 +23,86 @@ WORD = "="  # marks a whole word in a clause (never a letter)
 Clause = frozenset[str]
 
 
-def needs(node: Query) -> list[Clause]:
-    """The clauses every document that ``node`` matches satisfies."""
-    if isinstance(node, Term | Prefix):
-        return _word_needs(node, exact=False)
-    if isinstance(node, Phrase):
-        return [c for w in node.words for c in _word_needs(w, node.exact)]
-    if isinstance(node, And):
-        return [c for p in node.parts for c in needs(p)]
-    if isinstance(node, Near):
-        return needs(node.left) + needs(node.right)
-    if isinstance(node, Or):
-        options = [needs(p) for p in node.parts]
-        if any(not o for o in options):
-            return []
-        return [frozenset().union(*[narrowest(o) for o in options])]
-    if isinstance(node, Field):
-        return needs(node.part)
-    if isinstance(node, Not):
-        return []
-    raise TypeError(node)
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """Every part holds."""
+
+    parts: tuple[Need, ...]
 
 
-def _word_needs(node: Term | Prefix, exact: bool) -> list[Clause]:
-    """The clause of one word (none when its start is too short to index)."""
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """Some part holds."""
+
+    parts: tuple[Need, ...]
+
+
+Need = Clause | AllOf | AnyOf | None  # None: holds for any document
+WordNeed = Callable[[Term | Prefix, bool], Need]  # the need of one word of a query (exact: quoted)
+
+
+def word_need(node: Term | Prefix, exact: bool) -> Clause | None:
+    """The clause of one word (None when its start is too short to index)."""
     if isinstance(node, Prefix):
         starts = frozenset([node.text])
     elif only_itself(node.text, exact):
         starts = frozenset([WORD + node.text])
     else:
         starts = word_starts(node.text)
-    return [starts] if all(len(_unmarked(start)) >= 2 for start in starts) else []
+    return starts if all(len(unmarked(start)) >= 2 for start in starts) else None
 
 
-def _unmarked(start: str) -> str:
+def requirement(node: Query, word: WordNeed = word_need) -> Need:
+    """What every document that ``node`` matches holds: the needs of its words (by ``word``), combined as
+    its operators combine them (a NOT holds for any document)."""
+    if isinstance(node, Term | Prefix):
+        return word(node, False)
+    if isinstance(node, Phrase):
+        return all_of([word(w, node.exact) for w in node.words])
+    if isinstance(node, And):
+        return all_of([requirement(p, word) for p in node.parts])
+    if isinstance(node, Near):
+        return all_of([requirement(node.left, word), requirement(node.right, word)])
+    if isinstance(node, Or):
+        options = [requirement(p, word) for p in node.parts]
+        return None if None in options else AnyOf(tuple(options))
+    if isinstance(node, Field):
+        return requirement(node.part, word)
+    if isinstance(node, Not):
+        return None
+    raise TypeError(node)
+
+
+def all_of(parts: list[Need]) -> Need:
+    """All of the parts that do not hold for any document (None if none is left)."""
+    kept = tuple(part for part in parts if part is not None)
+    return AllOf(kept) if kept else None
+
+
+def needs(node: Query) -> list[Clause]:
+    """The clauses every document that ``node`` matches satisfies."""
+    return clauses(requirement(node))
+
+
+def clauses(need: Need) -> list[Clause]:
+    """A need as clauses that all hold: an AnyOf becomes the union of its parts' narrowest clauses."""
+    if need is None:
+        return []
+    if isinstance(need, AllOf):
+        return [c for part in need.parts for c in clauses(part)]
+    if isinstance(need, AnyOf):
+        return [frozenset().union(*[narrowest(clauses(part)) for part in need.parts])]
+    return [need]
+
+
+def unmarked(start: str) -> str:
     """A start without its mark."""
     return start.removeprefix(TAIL).removeprefix(WORD)
 
 
 def narrowest(clauses: list[Clause]) -> Clause:
     """The clause with the fewest and longest word starts."""
-    return min(clauses, key=lambda c: (len(c), -min(len(_unmarked(x)) for x in c)))
+    return min(clauses, key=lambda c: (len(c), -min(len(unmarked(x)) for x in c)))
 
 
 def index_keys(clauses: list[Clause]) -> frozenset[str] | None:
@@ -70,7 +112,7 @@ def index_keys(clauses: list[Clause]) -> frozenset[str] | None:
 
 def _key(start: str) -> str:
     """The index key of a word start (a tail start keeps its mark)."""
-    return start[: len(TAIL) + TAIL_KEY] if start.startswith(TAIL) else _unmarked(start)[:KEY_LENGTH]
+    return start[: len(TAIL) + TAIL_KEY] if start.startswith(TAIL) else unmarked(start)[:KEY_LENGTH]
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,8 +59,9 @@ _SPECIAL = str.maketrans(
 _LATIN_PAIRS, _CYRILLIC_PAIRS = "AaBCcEeËëHIiÏïKMOoPpTXxYy", "АаВСсЕеЁёНІіЇїКМОоРрТХхУу"
 _TO_LATIN = str.maketrans(_CYRILLIC_PAIRS + "ЅѕЈјҺһԚԛԜԝӀӏ", _LATIN_PAIRS + "SsJjHhQqWwIl")
 _TO_CYRILLIC = str.maketrans(_LATIN_PAIRS, _CYRILLIC_PAIRS)
-_HAS_LATIN = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
-_HAS_CYRILLIC = re.compile("[\u0400-\u052f]")
+_LATIN_LETTERS, _CYRILLIC_LETTERS = "A-Za-z\u00c0-\u024f\u1e00-\u1eff", "\u0400-\u052f"  # as _unmix tells them
+_HAS_LATIN = re.compile(f"[{_LATIN_LETTERS}]")
+_HAS_CYRILLIC = re.compile(f"[{_CYRILLIC_LETTERS}]")
 
 LATIN, CYRILLIC, ARMENIAN, ARABIC, OTHER = "latin", "cyrillic", "armenian", "arabic", "other"
 
@@ -129,6 +130,48 @@ def fold(word: str) -> str:
             break
         word = folded
     return word
+
+
+# The characters screen_fold is exact on, each checked by tests/test_prefilter_screen.py: ASCII, Latin, combining
+# diacritics, Cyrillic, Armenian, Hebrew, Arabic, punctuation, arrows, shapes, symbols and emoji; not the few that
+# fold into letters outside these or into several words (ª º µ ¼ ½ ¾ Ŀ ŀ Ⱥ Ⱦ ẚ, Latin modifier letters, Hangzhou
+# numerals) or a Greek mark (U+0345).
+SCREEN_CHARS = (
+    "\x00-\xa9\xab-\xb4\xb6-\xb9\xbb\xbf-\u013e\u0141-\u0239\u023b-\u023d\u023f-\u02af\u02bb\u02bc"
+    "\u0300-\u0344\u0346-\u036f\u0400-\u052f\u0531-\u058f\u0590-\u06ff\u0750-\u077f\u1e00-\u1e99\u1e9b-\u1eff"
+    "\u2000-\u206f\u20a0-\u20a7\u20a9-\u20ff\u2190-\u23ff\u2500-\u27bf\u2b00-\u2bff\u3000-\u3037\u303b-\u303f"
+    "\ufe00-\ufe0f\U0001f300-\U0001faff"
+)
+_UNSCREENED = re.compile(f"[^{SCREEN_CHARS}]")
+# Neighbouring Latin and Cyrillic letters with only other word characters or in-word marks between them: in a word
+# written in both scripts (_unmix turns one script's look-alikes into the other's, which per-character folding cannot).
+_BETWEEN = rf"(?:[^\W_{_LATIN_LETTERS}{_CYRILLIC_LETTERS}]|[{_IN_WORD}])*"
+_MIXED = re.compile(
+    rf"[{_LATIN_LETTERS}]{_BETWEEN}[{_CYRILLIC_LETTERS}]|[{_CYRILLIC_LETTERS}]{_BETWEEN}[{_LATIN_LETTERS}]"
+)
+_JOINED = re.compile(rf"['\u2019`](?<=[{_CYRILLIC}].)(?=[{_CYRILLIC}])")  # _JOIN, found from the apostrophe (faster)
+_SCREEN_DROP = re.compile(f"[{_IN_WORD}\u0640\u02bb\u02bc]")  # what fold drops inside words (less the joins)
+_UNDECOMPOSED = {code: to for code, to in _SPECIAL.items() if not unicodedata.decomposition(chr(code))}
+_HAS_UNDECOMPOSED = re.compile(f"[{''.join(map(chr, _UNDECOMPOSED))}]")
+
+
+def screen_fold(text: str) -> str | None:
+    """A whole text folded a character at a time for the screen (monitor.query.screen), without tokenising it:
+    case-folded, compatibility-decomposed, every mark dropped (``й`` ~ ``и`` too, so looser than fold), the
+    letters fold replaces replaced. Every folded word of the text, as a Document reads it, screen-folded itself,
+    stands in the result after a character that is not alphanumeric (or at the start) and before one (or at
+    the end). None when that cannot be promised: a character outside SCREEN_CHARS, a word in both Latin and
+    Cyrillic letters."""
+    if text.isascii():
+        return text.lower()
+    if _UNSCREENED.search(text):
+        return None
+    if _HAS_CYRILLIC.search(text):
+        if _HAS_LATIN.search(text) and _MIXED.search(text):
+            return None
+        text = _JOINED.sub("", text)
+    folded = _SCREEN_DROP.sub("", unicodedata.normalize("NFKD", text.casefold()))
+    return folded.translate(_UNDECOMPOSED) if _HAS_UNDECOMPOSED.search(folded) else folded
 
 
 def words(text: str) -> list[str]:
