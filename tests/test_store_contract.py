@@ -1,14 +1,14 @@
 """The `Store` contract of the batch methods (`find_articles`, `record`) and of what the service asks through the
 interface (`alert`, `stats_since`, `prune`), through the interface alone: every store must pass these.
 
-`store` is parametrised over BACKENDS; a PostgreSQL store joins by adding its factory there.
+`store` is parametrised over BACKENDS: SQLite on a file, and PostgreSQL on a new database of the session's throwaway
+cluster (marked `postgres`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +21,19 @@ from tests.testdata import SEED_BODY
 from .test_store import NOTIFIERS, T0, Clock
 
 WINDOW = T0 - timedelta(hours=24)
-BACKENDS: dict[str, Callable[[Path, Clock], Store]] = {
-    "sqlite": lambda tmp, clock: SqliteStore(tmp / "monitor.db", clock=clock),
-}
+
+
+def _sqlite(request: pytest.FixtureRequest, clock: Clock) -> Store:
+    return SqliteStore(request.getfixturevalue("tmp_path") / "monitor.db", clock=clock)
+
+
+def _postgres(request: pytest.FixtureRequest, clock: Clock) -> Store:
+    from monitor.store.postgres import PostgresStore
+
+    return PostgresStore(request.getfixturevalue("postgres_url"), clock=clock)
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Clock], Store]] = {"sqlite": _sqlite, "postgres": _postgres}
 
 
 @pytest.fixture
@@ -31,9 +41,9 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Iterator[Store]:
-    s = BACKENDS[request.param](tmp_path, clock)
+@pytest.fixture(params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, clock: Clock) -> Iterator[Store]:
+    s = BACKENDS[request.param](request, clock)
     yield s
     s.close()
 
