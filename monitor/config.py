@@ -104,7 +104,11 @@ class NotifierConfig(WithOptions):
 
 
 class StorageConfig(Strict):
+    """SQLite at `path` (the default), or the PostgreSQL database at `url` (postgresql://user:password@host/dbname),
+    which `$MONITOR_DATABASE_URL` replaces (a password can then stay out of the file)."""
+
     path: str = "../data/monitor.sqlite3"  # relative to the config file's folder
+    url: str | None = None
 
 
 class HealthConfig(Strict):
@@ -203,6 +207,12 @@ class Settings(BaseModel):
         """The database file; a relative `storage.path` is relative to the config file's folder."""
         path = Path(self.monitor.storage.path)
         return path if path.is_absolute() else self.root / path
+
+    @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL database that holds the store (`$MONITOR_DATABASE_URL`, else `storage.url`); None: SQLite
+        at `db_path`. It may hold a password: print it only through `monitor.store.postgres.describe`."""
+        return os.environ.get("MONITOR_DATABASE_URL") or self.monitor.storage.url
 
     def enabled_sources(self) -> list[SourceConfig]:
         return [s for s in self.monitor.sources if s.enabled]
