@@ -9,14 +9,19 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from monitor import config as config_mod
 from monitor.errors import StorageError
 from monitor.records import SourceState
+from monitor.store import open_store
 from monitor.store.postgres import CORE_MIGRATIONS, PostgresStore, describe, migration_state, schema_version
+from monitor.store.sqlite import SqliteStore
 from tests import postgres
+from tests.test_config import write
 from tests.test_store import (  # noqa: F401  (collected here again, on the `store` below)
     T0,
     Clock,
@@ -110,6 +115,28 @@ def test_a_wrong_password_or_no_server_is_a_storage_error_without_the_password(
         migration_state(closed)
     assert "cannot reach the database postgresql://monitor@127.0.0.1:1/postgres" in str(unreachable.value)
     assert postgres.PASSWORD not in str(unreachable.value)
+
+
+def test_open_store_selects_postgres_by_storage_url_or_the_environment(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+    configured = open_store(config_mod.load(write(tmp_path, f"storage: {{url: '{postgres_url}'}}\n")))
+    try:
+        assert isinstance(configured, PostgresStore)
+        configured.save_source_state(SourceState("shared"))
+    finally:
+        configured.close()
+    default = config_mod.load(write(tmp_path, "storage: {path: monitor.db}\n"))
+    sqlite = open_store(default)
+    assert isinstance(sqlite, SqliteStore) and sqlite.source_states() == []
+    sqlite.close()
+    monkeypatch.setenv("MONITOR_DATABASE_URL", postgres_url)
+    environment = open_store(default)  # the environment wins over storage.path
+    try:
+        assert isinstance(environment, PostgresStore) and environment.source_states() == [SourceState("shared")]
+    finally:
+        environment.close()
 
 
 # --- transactions and connections

@@ -1,5 +1,5 @@
 """Storage behind one interface. Only this package speaks SQL; `open_store` opens the store the settings select
-(`SqliteStore`, the embedded default)."""
+(`SqliteStore`, the embedded default, or `PostgresStore` when a database URL is set)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from monitor.errors import StorageError
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 
 if TYPE_CHECKING:
@@ -68,7 +69,19 @@ class Recorded:
 
 
 def open_store(settings: Settings, *, in_memory: bool = False) -> Store:
-    """The store the settings select, open and migrated; `in_memory`: an empty one that touches no database."""
+    """The store the settings select, open and migrated: PostgreSQL at `settings.database_url` when it is set, else
+    SQLite at `settings.db_path`; `in_memory`: an empty SQLite one that touches no database."""
+    url = None if in_memory else settings.database_url
+    if url:
+        try:
+            from monitor.store.postgres import PostgresStore
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("psycopg"):
+                raise
+            raise StorageError("the store is on PostgreSQL (storage.url or $MONITOR_DATABASE_URL), whose driver is not"
+                               " installed: install the postgres extra (pip install 'ceasefire-monitor[postgres]')"
+                               ) from exc
+        return PostgresStore(url)
     from monitor.store.sqlite import SqliteStore
 
     return SqliteStore(":memory:" if in_memory else settings.db_path)
