@@ -18,7 +18,7 @@ from rich.table import Table
 
 from monitor import alerts as alerts_command
 from monitor import config as config_mod
-from monitor.errors import ConfigError, InputError, MonitorError
+from monitor.errors import ConfigError, InputError, MonitorError, StorageError
 from monitor.logs import setup_logging
 from monitor.query import Matcher
 
@@ -83,7 +83,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     failures = _check_examples(settings, matcher)
     mon = settings.monitor
     print(f"{settings.path}: OK")
-    print(f"  storage: {settings.db_path}")
+    from monitor.store import storage_state
+
+    storage_fails = False
+    try:
+        print(f"  storage: {storage_state(settings)}")
+    except StorageError as exc:
+        print(f"  STORAGE FAILS: {exc}", file=sys.stderr)
+        storage_fails = True
     sources = settings.enabled_sources()
     kinds = sorted({s.kind for s in sources})
     by_kind = ", ".join(f"{sum(s.kind == k for s in sources)} {k}" for k in kinds)
@@ -104,7 +111,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  notifier {line}")
     for failure in failures:
         print(f"  EXAMPLE FAILS: {failure}", file=sys.stderr)
-    return 1 if failures else 0
+    return 1 if failures or storage_fails else 0
 
 
 def _notifier_states(settings: config_mod.Settings) -> list[str]:

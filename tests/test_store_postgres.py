@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from monitor import config as config_mod
+from monitor.cli import main
 from monitor.errors import StorageError
 from monitor.records import SourceState
 from monitor.store import open_store
@@ -137,6 +138,31 @@ def test_open_store_selects_postgres_by_storage_url_or_the_environment(
         assert isinstance(environment, PostgresStore) and environment.source_states() == [SourceState("shared")]
     finally:
         environment.close()
+
+
+def test_check_config_says_which_store_and_whether_its_database_is_reachable_and_migrated(
+    postgres_cluster: postgres.Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+
+    def check(storage: str) -> tuple[int, str, str]:
+        code = main(["check-config", "--config", str(write(tmp_path, f"storage: {storage}\nsources: []\n"))])
+        out, err = capsys.readouterr()
+        assert postgres.PASSWORD not in out + err
+        return code, out, err
+
+    code, out, _ = check("{path: monitor.db}")
+    assert code == 0 and f"storage: SQLite at {tmp_path / 'monitor.db'}" in out
+    with postgres_cluster.database() as url:
+        code, out, _ = check(f"{{url: '{url}'}}")
+        assert code == 0 and f"storage: PostgreSQL at {describe(url)}: reachable, migrated (core v1)" in out
+    with postgres_cluster.database(migrated=False) as url:
+        code, out, _ = check(f"{{url: '{url}'}}")
+        assert code == 0 and f"storage: PostgreSQL at {describe(url)}: reachable, not migrated (core v0 of v1" in out
+    code, out, err = check(f"{{url: '{postgres_cluster.dsn(password='wrong')}'}}")
+    assert code == 1 and "storage:" not in out
+    assert "STORAGE FAILS: cannot reach the database postgresql://monitor@127.0.0.1" in err and "password" in err
 
 
 # --- transactions and connections

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Literal
 
 from monitor.errors import StorageError
@@ -73,18 +74,31 @@ def open_store(settings: Settings, *, in_memory: bool = False) -> Store:
     SQLite at `settings.db_path`; `in_memory`: an empty SQLite one that touches no database."""
     url = None if in_memory else settings.database_url
     if url:
-        try:
-            from monitor.store.postgres import PostgresStore
-        except ModuleNotFoundError as exc:
-            if not (exc.name or "").startswith("psycopg"):
-                raise
-            raise StorageError("the store is on PostgreSQL (storage.url or $MONITOR_DATABASE_URL), whose driver is not"
-                               " installed: install the postgres extra (pip install 'ceasefire-monitor[postgres]')"
-                               ) from exc
+        _require_psycopg()
+        from monitor.store.postgres import PostgresStore
+
         return PostgresStore(url)
     from monitor.store.sqlite import SqliteStore
 
     return SqliteStore(":memory:" if in_memory else settings.db_path)
+
+
+def storage_state(settings: Settings) -> str:
+    """Which store the settings select and, for PostgreSQL, whether its database is reachable and migrated
+    (StorageError when it cannot be reached)."""
+    url = settings.database_url
+    if not url:
+        return f"SQLite at {settings.db_path}"
+    _require_psycopg()
+    from monitor.store.postgres import describe, migration_state
+
+    return f"PostgreSQL at {describe(url)}: {migration_state(url)}"
+
+
+def _require_psycopg() -> None:
+    if find_spec("psycopg") is None or find_spec("psycopg_pool") is None:
+        raise StorageError("the store is on PostgreSQL (storage.url or $MONITOR_DATABASE_URL), whose driver is not"
+                           " installed: install the postgres extra (pip install 'ceasefire-monitor[postgres]')")
 
 
 class Store(ABC):
