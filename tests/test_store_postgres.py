@@ -4,6 +4,7 @@ password kept out of errors, snapshots, retention)."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -16,8 +17,10 @@ import pytest
 
 from monitor import config as config_mod
 from monitor.cli import main
+from monitor.demo import StaticSite, seed_routes
 from monitor.errors import StorageError
 from monitor.records import SourceState
+from monitor.service import run_once
 from monitor.store import open_store
 from monitor.store.postgres import CORE_MIGRATIONS, PostgresStore, describe, migration_state, schema_version
 from monitor.store.sqlite import SqliteStore
@@ -47,6 +50,7 @@ from tests.test_store import (  # noqa: F401  (collected here again, on the `sto
     test_syndicated_copy_is_listed_in_original_alerts_and_makes_none,
     test_unknown_source_has_fresh_state,
 )
+from tests.testdata import seed_source, write_config
 
 pytestmark = pytest.mark.postgres
 
@@ -163,6 +167,21 @@ def test_check_config_says_which_store_and_whether_its_database_is_reachable_and
     code, out, err = check(f"{{url: '{postgres_cluster.dsn(password='wrong')}'}}")
     assert code == 1 and "storage:" not in out
     assert "STORAGE FAILS: cannot reach the database postgresql://monitor@127.0.0.1" in err and "password" in err
+
+
+def test_monitor_once_on_postgres_alerts_once_and_a_dry_run_records_nothing(postgres_url: str, tmp_path: Path) -> None:
+    with StaticSite({}) as site:
+        site.routes = seed_routes(site.base)
+        path = write_config(tmp_path, [seed_source(site)], storage={"url": postgres_url, "path": "db.sqlite3"})
+        dry = asyncio.run(run_once(config_mod.load(path), dry_run=True))
+        assert len(dry.alerts) == 1 and count(postgres_url, "SELECT COUNT(*) FROM articles") == 0
+        first = asyncio.run(run_once(config_mod.load(path)))
+        again = asyncio.run(run_once(config_mod.load(path)))
+    assert len(first.alerts) == 1 and again.alerts == []
+    assert count(postgres_url, "SELECT COUNT(*) FROM alerts") == 1
+    assert count(postgres_url, "SELECT COUNT(*) FROM outbox WHERE status = 'delivered'") == 1  # the console's
+    assert count(postgres_url, "SELECT COUNT(*) FROM sources WHERE last_success IS NOT NULL") == 1
+    assert not (tmp_path / "db.sqlite3").exists()
 
 
 # --- transactions and connections
