@@ -17,8 +17,8 @@ from types import TracebackType
 from typing import IO, Any
 
 import httpx
-import yaml
 
+from . import testdata
 from .servers import LoopbackServer
 from .testdata import REPO
 
@@ -30,18 +30,9 @@ def free_port() -> int:
 
 
 def write_config(workdir: Path, sources: list[dict[str, object]], **sections: object) -> tuple[Path, int]:
-    """A config with the shipped watch list, a console notifier, no reload watcher and /healthz on a free
-    port (returned); `sections` are further top-level keys."""
-    (workdir / "watchlists").mkdir(exist_ok=True)
-    (workdir / "watchlists" / "ceasefire.yaml").write_text(
-        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
+    """A config (`testdata.write_config`) with no reload watcher and /healthz on a free port (returned)."""
     port = free_port()
-    config = {"storage": {"path": "db.sqlite3"}, "health": {"port": port}, "reload": {"watch": False},
-              "notifiers": [{"name": "console", "kind": "console"}], "sources": sources, **sections}
-    path = workdir / "monitor.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path, port
+    return testdata.write_config(workdir, sources, health={"port": port}, reload={"watch": False}, **sections), port
 
 
 def write_feed_config(

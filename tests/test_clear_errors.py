@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from monitor.demo import StaticSite, seed_routes
-from tests.testdata import REPO, SEED
+from tests.testdata import REPO, SEED, seed_source, write_config
 
+from .process import free_port
 from .test_config import write
-from .test_hostile import free_port
-from .test_pipeline import seed_source, write_config
 
 PR_CAPBSET_DROP = 24  # prctl(2)
 CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2  # capabilities(7): bypass file permission checks

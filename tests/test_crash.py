@@ -26,9 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
 
-from .test_pipeline import REPO
+from .testdata import REPO, write_config
 
 # (where, n): kill at the n-th feed request / page request / webhook POST (before or after the answer)
 # of the run, or ("time", seconds) after the process started.
@@ -169,23 +168,15 @@ def serve(harness: Harness) -> ThreadingHTTPServer:
     return server
 
 
-def write_config(workdir: Path, port: int) -> Path:
-    (workdir / "watchlists").mkdir()
-    (workdir / "watchlists" / "ceasefire.yaml").write_text(
-        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
+def crash_config(workdir: Path, port: int) -> Path:
+    """One source with article pages and one webhook, both on the test server at `port`, polled every 0.3 s."""
     base = f"http://127.0.0.1:{port}"
-    config = {
-        "storage": {"path": "db.sqlite3"},
-        "schedule": {"interval": 0.3, "jitter": 0},
-        "health": {"enabled": False},
-        "reload": {"watch": False},
-        "notifiers": [{"name": "hook", "kind": "webhook", "url": f"{base}/alerts", "timeout": 5}],
-        "sources": [{"name": "site", "url": f"{base}/feed", "fetch_article": True, "allow_private": True}],
-    }
-    path = workdir / "monitor.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    return write_config(
+        workdir,
+        [{"name": "site", "url": f"{base}/feed", "fetch_article": True, "allow_private": True}],
+        [{"name": "hook", "kind": "webhook", "url": f"{base}/alerts", "timeout": 5}],
+        schedule={"interval": 0.3, "jitter": 0}, health={"enabled": False}, reload={"watch": False},
+    )
 
 
 class Zygote:
@@ -227,7 +218,7 @@ def rig(tmp_path: Path) -> Iterator[tuple[Harness, Zygote, Path]]:
     server = serve(harness)
     zygote = Zygote(tmp_path / "service.log")
     try:
-        yield harness, zygote, write_config(tmp_path, server.server_address[1])
+        yield harness, zygote, crash_config(tmp_path, server.server_address[1])
     finally:
         zygote.close()
         server.shutdown()

@@ -21,9 +21,9 @@ from monitor.logs import MASK, setup_logging
 from monitor.metrics import Metrics
 from monitor.records import PollReport
 from monitor.service import Service
+from tests.testdata import seed_source, write_config
 
 from .servers import LoopbackServer
-from .test_pipeline import seed_source, write_config
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,14 +21,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from monitor.records import DISABLED_UNTIL
 from monitor.workers import MAX_TEXT_CHARS
 
 from .hostile import HOSTILE, XXE_SECRET, HostileServer
+from .process import write_config
 from .test_health import sample
-from .test_pipeline import REPO
+from .testdata import REPO
 
 RUN_SECONDS = 14.0
 GOOD_INTERVAL = 1.0
@@ -63,32 +62,13 @@ class Outcome:
         return dict(row)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def write_config(workdir: Path, server: HostileServer, port: int) -> Path:
-    (workdir / "watchlists").mkdir()
-    (workdir / "watchlists" / "ceasefire.yaml").write_text(
-        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
+def hostile_config(workdir: Path, server: HostileServer) -> tuple[Path, int]:
+    """Every hostile source polled every 2 s and the good one every `GOOD_INTERVAL` s, with tight fetch limits."""
     sources = [{"name": b.name, "url": server.url(b.name), "interval": 2, "jitter": 0} for b in HOSTILE]
     sources.append({"name": "good", "url": server.url("good"), "interval": GOOD_INTERVAL, "jitter": 0})
-    config = {
-        "storage": {"path": "db.sqlite3"},
-        "schedule": {"misfire_grace": 30},
-        "fetch": {"per_host": 40, "connect_timeout": 3, "read_timeout": 2, "total_timeout": 4, "max_bytes": 8_000_000,
-                  "backoff_base": BACKOFF_BASE, "backoff_cap": BACKOFF_CAP},
-        "health": {"port": port},
-        "reload": {"watch": False},
-        "notifiers": [{"name": "console", "kind": "console"}],
-        "sources": sources,
-    }
-    path = workdir / "monitor.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    fetch = {"per_host": 40, "connect_timeout": 3, "read_timeout": 2, "total_timeout": 4, "max_bytes": 8_000_000,
+             "backoff_base": BACKOFF_BASE, "backoff_cap": BACKOFF_CAP}
+    return write_config(workdir, sources, schedule={"misfire_grace": 30}, fetch=fetch)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -99,8 +79,7 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def run_service(workdir: Path, server: HostileServer) -> Outcome:
-    port = free_port()
-    config = write_config(workdir, server, port)
+    config, port = hostile_config(workdir, server)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "monitor", "--log-format", "json", "run", "--config", str(config)]
     with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:

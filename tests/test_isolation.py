@@ -28,12 +28,11 @@ from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.notify import dispatch_forever
 from monitor.service import Service, supervise
-from tests.testdata import REPO
+from tests.testdata import REPO, seed_source, write_config
 
+from .process import free_port
 from .test_clear_errors import monitor, one_error_line
 from .test_health import sample
-from .test_hostile import free_port
-from .test_pipeline import seed_source, write_config
 
 NESTING = 100_000  # far deeper than Python's JSON parser can go
 DEEP_FEED = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * NESTING + b"]" * NESTING + b"}"

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.service import run_once
 from monitor.store.sqlite import SqliteStore
-from tests.testdata import FEED_CORPUS, FEEDS, REPO, SEED_BODY
+from tests.testdata import FEED_CORPUS, FEEDS, SEED_BODY, seed_source, write_config
 
 # Polled by the many-formats test from the copies in tests/data, and from ../shared when it is there
 COPIED_FEEDS = [
@@ -39,25 +38,6 @@ def site() -> Iterator[StaticSite]:
     with StaticSite({}) as server:
         server.routes = seed_routes(server.base)
         yield server
-
-
-def write_config(tmp: Path, sources: list[dict[str, object]], notifiers: list[dict[str, object]] | None = None) -> Path:
-    (tmp / "watchlists").mkdir(exist_ok=True)
-    (tmp / "watchlists" / "ceasefire.yaml").write_text(
-        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    data = {
-        "storage": {"path": "db.sqlite3"},
-        "notifiers": notifiers or [{"name": "console", "kind": "console"}],
-        "sources": sources,
-    }
-    path = tmp / "monitor.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
-def seed_source(site: StaticSite, name: str = "panarmenian") -> dict[str, object]:
-    return {"name": name, "url": f"{site.base}/eng/rss/", "fetch_article": True, "allow_private": True}
 
 
 def once(path: Path, **kw: object):  # type: ignore[no-untyped-def]

@@ -15,9 +15,9 @@ from monitor.demo import StaticSite, seed_routes
 from monitor.errors import ConfigError
 from monitor.reload import snapshot, watch_config
 from monitor.service import Service
+from tests.testdata import seed_source, write_config
 
 from .test_health import sample
-from .test_pipeline import seed_source, write_config
 
 
 @pytest.fixture

@@ -21,9 +21,7 @@ from monitor.records import Alert
 from monitor.service import Service, run_once
 from monitor.store import Store
 from monitor.store.sqlite import SqliteStore
-from tests.testdata import SEED
-
-from .test_pipeline import seed_source, write_config
+from tests.testdata import SEED, seed_source, write_config
 
 delivered: list[tuple[str, int]] = []
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-import yaml
 
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
@@ -20,9 +19,9 @@ from monitor.query import Matcher
 from monitor.records import Article, FetchResult, WatchList
 from monitor.service import OnceResult, run_once
 from monitor.workers import MAX_TEXT_CHARS, Workers, parse_items, worker_count
+from tests.testdata import SHARED, seed_source, write_config
 
-REPO = Path(__file__).resolve().parents[1]
-DEV = REPO.parent / "shared" / "corpora" / "ceasefire-dev.jsonl"
+DEV = SHARED / "corpora" / "ceasefire-dev.jsonl"
 CEASEFIRE = WatchList("ceasefire", ("ceasefire OR truce",), threshold=0)
 TRUCE_ONLY = WatchList("truce", ("truce",), threshold=0)
 SOURCE = config_mod.SourceConfig.model_validate({"name": "outlet", "url": "https://outlet.example/feed.xml"})
@@ -40,21 +39,11 @@ def dev_feed(count: int = 12) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>dev</title>{items}</channel></rss>'.encode()
 
 
-def write_config(tmp: Path, base: str, workers: int) -> Path:
-    (tmp / "watchlists").mkdir()
-    (tmp / "watchlists" / "ceasefire.yaml").write_text(
-        (REPO / "config" / "watchlists" / "ceasefire.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    sources = [
-        {"name": "panarmenian", "url": f"{base}/eng/rss/", "fetch_article": True, "allow_private": True},
-        {"name": "dev", "url": f"{base}/dev.xml"},
-        {"name": "aljazeera", "url": f"{base}/aljazeera.xml"},
-        {"name": "broken", "url": f"{base}/broken.xml"},
-    ]
-    data = {"storage": {"path": "db.sqlite3"}, "workers": workers, "sources": sources}
-    path = tmp / "monitor.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
+def workers_config(workdir: Path, site: StaticSite, workers: int) -> Path:
+    """The seed feed with its pages, a feed of the dev corpus, a real feed and a page that is not a feed."""
+    names = ("dev", "aljazeera", "broken")
+    sources = [seed_source(site), *({"name": name, "url": f"{site.base}/{name}.xml"} for name in names)]
+    return write_config(workdir, sources, workers=workers)
 
 
 def alerts(result: OnceResult) -> set[tuple[str, str, str, str]]:
@@ -71,7 +60,7 @@ def test_a_worker_pool_alerts_exactly_as_the_service_process_does(tmp_path: Path
             site.routes = seed_routes(site.base) | extra
             workdir = tmp_path / str(workers)
             workdir.mkdir()
-            settings = config_mod.load(write_config(workdir, site.base, workers))
+            settings = config_mod.load(workers_config(workdir, site, workers))
             first = asyncio.run(run_once(settings))
             site.routes = seed_routes(site.base, "border-v2.html", "Thu, 06 Jul 2017 11:30:00 GMT") | extra
             second = asyncio.run(run_once(settings))

@@ -1,4 +1,5 @@
-"""Where the tests' files are: the few copies in the repository, and the corpora in ../shared.
+"""Where the tests' files are: the few copies in the repository, and the corpora in ../shared; and the configs
+the tests write.
 
 A plain clone has the copies (tests/data/, see its README, and the seed pages in monitor/demo/data/),
 so every test that reads one file or a few runs there. The tests that go over a whole corpus read it
@@ -7,11 +8,16 @@ from ../shared beside the repository and are skipped, with the reason, when it i
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
+
+if TYPE_CHECKING:
+    from monitor.demo import StaticSite
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -44,3 +50,23 @@ def over(values: Sequence[Any], corpus: Path) -> list[Any]:
     if corpus.exists():
         return list(values)
     return [pytest.param(None, marks=pytest.mark.skip(reason=absent(corpus)), id="corpus-absent")]
+
+
+def write_config(
+    workdir: Path, sources: list[dict[str, object]], notifiers: list[dict[str, object]] | None = None,
+    **sections: object,
+) -> Path:
+    """`workdir`/monitor.yaml polling `sources`, with the shipped watch list, its database in `workdir` and
+    `notifiers` (default: a console one); `sections` are further top-level keys."""
+    (workdir / "watchlists").mkdir(exist_ok=True)
+    shutil.copyfile(REPO / "config" / "watchlists" / "ceasefire.yaml", workdir / "watchlists" / "ceasefire.yaml")
+    config = {"storage": {"path": "db.sqlite3"}, "notifiers": notifiers or [{"name": "console", "kind": "console"}],
+              "sources": sources, **sections}
+    path = workdir / "monitor.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def seed_source(site: StaticSite, name: str = "panarmenian") -> dict[str, object]:
+    """The source of the seed site's feed, its article pages fetched."""
+    return {"name": name, "url": f"{site.base}/eng/rss/", "fetch_article": True, "allow_private": True}
