@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from monitor.demo import StaticSite, seed_routes
+from monitor.store.sqlite import SqliteStore
 from tests import postgres
 from tests.servers import LoopbackServer
 
@@ -53,3 +56,19 @@ def http_server() -> Iterator[LoopbackServer]:
     """A real HTTP server on 127.0.0.1 (ephemeral port), stopped after the test; add routes to it."""
     with LoopbackServer() as server:
         yield server
+
+
+@pytest.fixture
+def site() -> Iterator[StaticSite]:
+    """The seed site (monitor/demo/data: a feed, its story and a decoy page) on 127.0.0.1; its routes may change."""
+    with StaticSite({}) as server:
+        server.routes = seed_routes(server.base)
+        yield server
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    """A SqliteStore (a Store and a TelegramStore) in the test's folder, closed after the test."""
+    opened = SqliteStore(tmp_path / "monitor.sqlite3")
+    yield opened
+    opened.close()

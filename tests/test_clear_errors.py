@@ -8,12 +8,12 @@ import ctypes
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from monitor.demo import StaticSite, seed_routes
+from monitor.demo import StaticSite
 from tests.testdata import REPO, SEED, seed_source, write_config
 
 from .process import free_port
@@ -44,13 +44,6 @@ def one_error_line(done: subprocess.CompletedProcess[str], code: int = 2) -> str
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr
     return lines[0]
-
-
-@pytest.fixture
-def site() -> Iterator[StaticSite]:
-    with StaticSite({}) as server:
-        server.routes = seed_routes(server.base)
-        yield server
 
 
 @pytest.mark.parametrize(

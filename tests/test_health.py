@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from monitor import config as config_mod
-from monitor.demo import StaticSite, seed_routes
+from monitor.demo import StaticSite
 from monitor.health import HealthServer, Liveness, assess
 from monitor.logs import MASK, setup_logging
 from monitor.metrics import Metrics
@@ -26,13 +26,6 @@ from tests.testdata import seed_source, write_config
 from .servers import LoopbackServer
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
-
-
-@pytest.fixture
-def site() -> Iterator[StaticSite]:
-    with StaticSite({}) as server:
-        server.routes = seed_routes(server.base)
-        yield server
 
 
 def with_health(path: Path, **health: object) -> Path:

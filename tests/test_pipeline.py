@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,6 @@ CORPUS_FEEDS = [  # not copied: large, or no licence stated
     "real/feedjira_json_feed.json",
     "multilingual/swelbyboy_azatutyun_hy.xml",
 ]
-
-
-@pytest.fixture
-def site() -> Iterator[StaticSite]:
-    with StaticSite({}) as server:
-        server.routes = seed_routes(server.base)
-        yield server
 
 
 def once(path: Path, **kw: object):  # type: ignore[no-untyped-def]

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from monitor import config as config_mod
-from monitor.demo import StaticSite, seed_routes
+from monitor.demo import StaticSite
 from monitor.errors import ConfigError
 from monitor.reload import snapshot, watch_config
 from monitor.service import Service
 from tests.testdata import seed_source, write_config
 
 from .test_health import sample
-
-
-@pytest.fixture
-def site() -> Iterator[StaticSite]:
-    with StaticSite({}) as server:
-        server.routes = seed_routes(server.base)
-        yield server
 
 
 async def until(condition: object, timeout: float = 10.0) -> None:

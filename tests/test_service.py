@@ -14,7 +14,7 @@ import yaml
 
 from monitor import config as config_mod
 from monitor.cli import main
-from monitor.demo import StaticSite, seed_routes
+from monitor.demo import StaticSite
 from monitor.errors import DeliveryError
 from monitor.notify import NOTIFIER_KINDS
 from monitor.records import Alert
@@ -57,13 +57,6 @@ def recorder() -> Iterator[None]:
     RecordingNotifier.broken = False
     yield
     del NOTIFIER_KINDS["recording"]
-
-
-@pytest.fixture
-def site() -> Iterator[StaticSite]:
-    with StaticSite({}) as server:
-        server.routes = seed_routes(server.base)
-        yield server
 
 
 RECORDING: list[dict[str, object]] = [{"name": "rec", "kind": "recording"}]

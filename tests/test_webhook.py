@@ -8,7 +8,6 @@ import json
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from monitor.notify import NOTIFIER_KINDS, drain
 from monitor.notify.webhook import SIGNATURE_HEADER, WebhookNotifier
 from monitor.retry import parse_retry_after
 from tests.receivers import WebhookReceiver
-from tests.telegram_support import make_alert, open_store
+from tests.telegram_support import make_alert
 
 SECRET = "s3cret-for-hmac"
 
@@ -27,13 +26,6 @@ SECRET = "s3cret-for-hmac"
 def receiver() -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as r:
         yield r
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Any]:
-    s = open_store(tmp_path / "monitor.sqlite3")
-    yield s
-    s.close()
 
 
 def webhook(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> WebhookNotifier:
