@@ -17,7 +17,7 @@ import pytest
 from monitor.errors import ParseError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.records import Article, FetchResult
-from monitor.sources import SOURCE_KINDS, register
+from monitor.sources import SOURCE_KINDS, SourceOptions, register
 from monitor.sources import feed as feed_mod
 from monitor.sources.fastfeed import parse_simple
 from monitor.sources.items import Item, decide
@@ -81,6 +81,13 @@ def test_kinds_are_registered_under_their_config_names() -> None:
         assert SOURCE_KINDS["test-kind"].parse(result(b""), source="x")[0].source == "probe"
     finally:
         del SOURCE_KINDS["test-kind"]
+
+
+def test_every_kind_owns_the_model_of_its_config_keys() -> None:
+    models = {name: SOURCE_KINDS[name].options for name in SOURCE_KINDS.names()}
+    assert all(issubclass(model, SourceOptions) for model in models.values())
+    assert set(models["html"].model_fields) == {"link_selector", "title_selector", "same_site"}
+    assert models["feed"].model_fields == {}
 
 
 @pytest.mark.parametrize("name", over(WELL_FORMED, FEED_CORPUS))
