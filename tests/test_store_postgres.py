@@ -23,6 +23,7 @@ from monitor.records import SourceState
 from monitor.service import run_once
 from monitor.store import open_store
 from monitor.store.postgres import CORE_MIGRATIONS, PostgresStore, describe, migration_state, schema_version
+from monitor.store.postgres_telegram import TELEGRAM_MIGRATIONS
 from monitor.store.sqlite import SqliteStore
 from tests import postgres
 from tests.test_config import write
@@ -80,14 +81,15 @@ def count(url: str, sql: str) -> int:
 
 def test_a_new_database_is_migrated_once_by_processes_that_open_it_at_once(postgres_cluster: postgres.Cluster) -> None:
     with postgres_cluster.database(migrated=False) as url:
-        assert migration_state(url).startswith("reachable, not migrated (core v0 of v")
+        assert migration_state(url).startswith("reachable, not migrated (core v0, telegram v0 of core v")
         code = f"from monitor.store.postgres import PostgresStore; PostgresStore({url!r}).close()"
         openers = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(3)]
         assert [p.wait(60) for p in openers] == [0, 0, 0]
-        assert count(url, "SELECT COUNT(*) FROM schema_migrations WHERE component = 'core'") == len(CORE_MIGRATIONS)
-        assert migration_state(url) == f"reachable, migrated (core v{len(CORE_MIGRATIONS)})"
+        assert count(url, "SELECT COUNT(*) FROM schema_migrations") == len(CORE_MIGRATIONS) + len(TELEGRAM_MIGRATIONS)
         with psycopg.connect(url) as conn:
             assert schema_version(conn, "core") == len(CORE_MIGRATIONS)
+            assert schema_version(conn, "telegram") == len(TELEGRAM_MIGRATIONS)
+        assert migration_state(url) == "reachable, migrated (core v1, telegram v1)"
 
 
 def test_state_and_the_outbox_survive_reopening(postgres_url: str, store: PostgresStore, clock: Clock) -> None:
@@ -160,10 +162,12 @@ def test_check_config_says_which_store_and_whether_its_database_is_reachable_and
     assert code == 0 and f"storage: SQLite at {tmp_path / 'monitor.db'}" in out
     with postgres_cluster.database() as url:
         code, out, _ = check(f"{{url: '{url}'}}")
-        assert code == 0 and f"storage: PostgreSQL at {describe(url)}: reachable, migrated (core v1)" in out
+        assert code == 0
+        assert f"storage: PostgreSQL at {describe(url)}: reachable, migrated (core v1, telegram v1)\n" in out
     with postgres_cluster.database(migrated=False) as url:
         code, out, _ = check(f"{{url: '{url}'}}")
-        assert code == 0 and f"storage: PostgreSQL at {describe(url)}: reachable, not migrated (core v0 of v1" in out
+        assert code == 0
+        assert f"storage: PostgreSQL at {describe(url)}: reachable, not migrated (core v0, telegram v0 of" in out
     code, out, err = check(f"{{url: '{postgres_cluster.dsn(password='wrong')}'}}")
     assert code == 1 and "storage:" not in out
     assert "STORAGE FAILS: cannot reach the database postgresql://monitor@127.0.0.1" in err and "password" in err

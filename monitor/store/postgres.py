@@ -1,9 +1,9 @@
 """`PostgresStore`: the store on a PostgreSQL server that several processes may share (psycopg 3, a connection pool).
 
 The same tables as `SqliteStore` with PostgreSQL's own types (timestamptz, bigint, text[]), its own migrations
-("core", in the same `schema_migrations` ledger), and the same algorithm for `record` (sqlite's `_Batch`, over this
-store's statements). Synchronous like `SqliteStore`: a call takes a pooled connection, or the connection of the
-transaction its thread has open, so the event loop and retention's worker thread each have their own.
+("core" and "telegram", in the same `schema_migrations` ledger), and the same algorithm for `record` (sqlite's
+`_Batch`, over this store's statements). Synchronous like `SqliteStore`: a call takes a pooled connection, or the
+connection of the transaction its thread has open, so the event loop and retention's worker thread each have their own.
 """
 
 from __future__ import annotations
@@ -25,11 +25,9 @@ from monitor.errors import StorageError
 from monitor.logs import MASK, protect
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import RECENT_ENTRIES, SEEN_RESOLUTION, Candidate, Recorded, Revision, Store, StoredArticle
+from monitor.store.postgres_telegram import TELEGRAM_MIGRATIONS, Connection, Params, PostgresTelegramMixin
 from monitor.store.retention import BATCH, PruneReport, _Reference
 from monitor.store.sqlite import NEAR_DUPLICATE_CANDIDATES, _Batch
-
-Connection = psycopg.Connection[TupleRow]
-Params = Sequence[object] | dict[str, object]
 
 CORE_MIGRATIONS: tuple[str, ...] = (
     """
@@ -145,6 +143,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     PRIMARY KEY (component, version)
 )
 """
+COMPONENTS = {"core": CORE_MIGRATIONS, "telegram": TELEGRAM_MIGRATIONS}  # migrated in this order when a store opens
 _MIGRATION_LOCK = 0x6D6F6E69746F72  # an advisory lock key ("monitor") held while one process migrates
 _SOURCE_COLUMNS = "name, etag, last_modified, last_fetch, last_success, last_status, last_error, error_count, next_due"
 _ALERT_COLUMNS = (
@@ -252,13 +251,15 @@ def apply_migrations(conn: Connection, component: str, migrations: Sequence[str]
 def migration_state(url: str) -> str:
     """Whether the database is reachable and migrated, in words (StorageError when it cannot be reached)."""
     with connect(url, timeout=5) as conn:
-        version = schema_version(conn, "core")
-    latest = len(CORE_MIGRATIONS)
-    if version == latest:
-        return f"reachable, migrated (core v{version})"
-    if version < latest:
-        return f"reachable, not migrated (core v{version} of v{latest}: the monitor migrates it when it opens it)"
-    return f"reachable, migrated by a newer monitor (core v{version}; this one knows v{latest})"
+        versions = {component: schema_version(conn, component) for component in COMPONENTS}
+    latest = {component: len(migrations) for component, migrations in COMPONENTS.items()}
+    now = ", ".join(f"{component} v{version}" for component, version in versions.items())
+    known = ", ".join(f"{component} v{version}" for component, version in latest.items())
+    if versions == latest:
+        return f"reachable, migrated ({now})"
+    if all(versions[c] <= latest[c] for c in COMPONENTS):
+        return f"reachable, not migrated ({now} of {known}: the monitor migrates it when it opens it)"
+    return f"reachable, migrated by a newer monitor ({now}; this one knows {known})"
 
 
 def _lock_articles(conn: Connection, keys: Sequence[str | None]) -> None:
@@ -271,8 +272,8 @@ def _lock_articles(conn: Connection, keys: Sequence[str | None]) -> None:
     )
 
 
-class PostgresStore(Store):
-    """Source state, articles, matches and the alert outbox in a PostgreSQL database.
+class PostgresStore(PostgresTelegramMixin, Store):
+    """Source state, articles, matches, the alert outbox and Telegram's subscribers in a PostgreSQL database.
 
     `url` is a libpq connection URL (postgresql://user:password@host:port/dbname); it is never printed with its
     password. `pool_size` bounds the connections this process holds. `clock` gives "now"; tests may fix it.
@@ -293,7 +294,8 @@ class PostgresStore(Store):
             protect(str(password))  # masked in every log line from now on
         with connect(url) as conn:
             try:
-                apply_migrations(conn, "core", CORE_MIGRATIONS)
+                for component, migrations in COMPONENTS.items():
+                    apply_migrations(conn, component, migrations)
             except psycopg.Error as exc:
                 raise StorageError(f"cannot migrate the database {describe(url)}: {_hide(str(exc), url)}") from exc
         self._pool: ConnectionPool[Connection] | None = ConnectionPool(
@@ -648,8 +650,8 @@ class PostgresStore(Store):
                   (*values, alert_id, notifier))
 
     def dead_letters(self, since: datetime) -> int:
-        return int(self._rows("SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND failed_at >= %s",
-                              (since,))[0][0])
+        failed = self._rows("SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND failed_at >= %s", (since,))
+        return int(failed[0][0]) + self.telegram_dead_letters(since)
 
     def outbox_depth(self, notifier: str | None = None) -> int:
         return int(self._rows(
