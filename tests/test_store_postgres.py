@@ -18,10 +18,11 @@ import pytest
 from monitor import config as config_mod
 from monitor.cli import main
 from monitor.demo import StaticSite, seed_routes
+from monitor.diff import fingerprint
 from monitor.errors import StorageError
 from monitor.records import SourceState
 from monitor.service import run_once
-from monitor.store import open_store
+from monitor.store import Candidate, Revision, open_store
 from monitor.store.postgres import CORE_MIGRATIONS, PostgresStore, describe, migration_state, schema_version
 from monitor.store.postgres_telegram import TELEGRAM_MIGRATIONS
 from monitor.store.sqlite import SqliteStore
@@ -207,6 +208,35 @@ def test_a_transaction_is_seen_by_others_only_once_committed(postgres_url: str, 
         save_new(store, article("https://n.example/3"), match())
         raise RuntimeError("crash mid-cycle")
     assert count(postgres_url, "SELECT COUNT(*) FROM articles") == 2 and store.outbox_depth() == 4
+
+
+def test_two_processes_recording_the_same_story_at_once_alert_once(postgres_url: str, clock: Clock) -> None:
+    """Each writer has its own connection (as two workers would): the second waits for the first's transaction on
+    the article's lock, then finds it stored, however their statements interleave."""
+    stores = [PostgresStore(postgres_url, clock=clock) for _ in range(2)]
+    story = article("https://n.example/same", guid="urn:same")
+    candidate = Candidate(story, "e", fingerprint(story.text), (match(),))
+    start = threading.Barrier(2)
+    done: list[str] = []
+
+    def writer(store: PostgresStore, feed: str) -> None:
+        start.wait()
+        [recorded] = store.record([candidate], revise=lambda c, s: Revision((), ()), notifiers=("console",),
+                                  listed=(), state=SourceState(feed), seen_at=T0)
+        done.append(recorded.kind)
+
+    try:
+        for _ in range(5):
+            threads = [threading.Thread(target=writer, args=(s, f"feed-{n}")) for n, s in enumerate(stores)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert sorted(done) == ["new"] + ["unchanged"] * 9
+        assert count(postgres_url, "SELECT COUNT(*) FROM alerts") == 1 and stores[0].outbox_depth() == 1
+    finally:
+        for s in stores:
+            s.close()
 
 
 def test_a_snapshot_sees_the_database_and_records_nothing(postgres_url: str, store: PostgresStore) -> None:
