@@ -87,6 +87,7 @@ class Cluster:
             except Unavailable:
                 if attempt == 2:  # the port was taken between the probe and the start, three times over
                     raise
+        self.admin = psycopg.connect(self.dsn(), autocommit=True)  # makes and drops the tests' databases
         self._template()
 
     def _run(self, tool: str, *args: str) -> None:
@@ -104,23 +105,22 @@ class Cluster:
         """`monitor_template`: an empty database with the store's schema, copied for each test."""
         from monitor.store.postgres import PostgresStore
 
-        with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE monitor_template")
+        self.admin.execute("CREATE DATABASE monitor_template")
         PostgresStore(self.dsn("monitor_template")).close()
 
     @contextmanager
     def database(self, *, migrated: bool = True) -> Iterator[str]:
         """A new database (with the store's schema, unless not `migrated`) for one test; dropped after it."""
         name = f"test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {'monitor_template' if migrated else 'template0'}")
+        copy = " STRATEGY FILE_COPY" if self.admin.info.server_version >= 150000 else ""  # 4x faster than WAL_LOG
+        self.admin.execute(f"CREATE DATABASE {name} TEMPLATE {'monitor_template' if migrated else 'template0'}{copy}")
         try:
             yield self.dsn(name)
         finally:
-            with psycopg.connect(self.dsn(), autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+            self.admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
     def stop(self) -> None:
+        self.admin.close()
         try:
             self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
         finally:
