@@ -21,6 +21,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgres: needs a PostgreSQL server (a throwaway cluster, installed with apt-get when missing)"
     )
+    os.environ.pop("MONITOR_DATABASE_URL", None)  # a developer's own database must never take the tests' writes
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
