@@ -118,6 +118,12 @@ class Cluster:
         finally:
             self.admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
+    def restart(self) -> None:
+        """Stop and start the server (every connection is cut), on the same port."""
+        self.admin.close()
+        self._run("pg_ctl", "restart", "-w", "-D", str(self.data), "-m", "fast", "-l", str(self.folder / "log"))
+        self.admin = psycopg.connect(self.dsn(), autocommit=True)
+
     def stop(self) -> None:
         self.admin.close()
         try:

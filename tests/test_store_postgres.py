@@ -239,6 +239,17 @@ def test_two_processes_recording_the_same_story_at_once_alert_once(postgres_url:
             s.close()
 
 
+def test_the_store_carries_on_after_the_server_restarts(
+    postgres_cluster: postgres.Cluster, postgres_url: str, store: PostgresStore
+) -> None:
+    save_new(store, article("https://n.example/1"), match())
+    with store.transaction():  # a pooled connection, idle from now on
+        store.save_source_state(SourceState("before"))
+    postgres_cluster.restart()
+    assert [s.name for s in store.source_states()] == ["before"]  # no call fails: the dead connection is replaced
+    assert len(save_new(store, article("https://n.example/2"), match())) == 1 and store.outbox_depth() == 4
+
+
 def test_a_snapshot_sees_the_database_and_records_nothing(postgres_url: str, store: PostgresStore) -> None:
     save_new(store, article("https://n.example/1"), match())
     dry = store.snapshot()

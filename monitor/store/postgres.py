@@ -298,9 +298,10 @@ class PostgresStore(PostgresTelegramMixin, Store):
                     apply_migrations(conn, component, migrations)
             except psycopg.Error as exc:
                 raise StorageError(f"cannot migrate the database {describe(url)}: {_hide(str(exc), url)}") from exc
+        # Each connection is checked as it is handed out (one empty query), so a restarted server fails no call.
         self._pool: ConnectionPool[Connection] | None = ConnectionPool(
             url, min_size=1, max_size=pool_size, open=True, configure=_configure, kwargs={"autocommit": True},
-            name="monitor-store",
+            check=ConnectionPool.check_connection, name="monitor-store",
         )
 
     def close(self) -> None:
