@@ -123,6 +123,9 @@ def test_a_wrong_password_or_no_server_is_a_storage_error_without_the_password(
         migration_state(closed)
     assert "cannot reach the database postgresql://monitor@127.0.0.1:1/postgres" in str(unreachable.value)
     assert postgres.PASSWORD not in str(unreachable.value)
+    with pytest.raises(StorageError, match="does not parse") as unparsed:
+        PostgresStore(postgres_cluster.dsn() + "?no_such_option=1")
+    assert postgres.PASSWORD not in str(unparsed.value)
 
 
 def test_open_store_selects_postgres_by_storage_url_or_the_environment(

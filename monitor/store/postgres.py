@@ -202,11 +202,12 @@ def describe(url: str) -> str:
 
 
 def _hide(text: str, url: str) -> str:
-    """`text` with the URL's password masked (libpq may quote the connection string back in an error)."""
+    """`text` with the URL and its password masked (libpq may quote the connection string back in an error)."""
+    text = text.replace(url, describe(url))
     try:
         password = conninfo_to_dict(url).get("password")
     except psycopg.Error:
-        return text.replace(url, describe(url))
+        return text
     return text.replace(str(password), MASK) if password else text
 
 
