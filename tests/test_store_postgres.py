@@ -5,6 +5,7 @@ password kept out of errors, snapshots, retention)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ import pytest
 
 from monitor import config as config_mod
 from monitor.cli import main
-from monitor.demo import StaticSite, seed_routes
+from monitor.demo import StaticSite
 from monitor.diff import fingerprint
 from monitor.errors import StorageError
 from monitor.records import SourceState
@@ -26,7 +27,7 @@ from monitor.store import Candidate, Revision, open_store
 from monitor.store.postgres import CORE_MIGRATIONS, PostgresStore, describe, migration_state, schema_version
 from monitor.store.postgres_telegram import TELEGRAM_MIGRATIONS
 from monitor.store.sqlite import SqliteStore
-from tests import postgres
+from tests import postgres, process
 from tests.test_config import write
 from tests.test_store import (  # noqa: F401  (collected here again, on the `store` below)
     T0,
@@ -177,19 +178,35 @@ def test_check_config_says_which_store_and_whether_its_database_is_reachable_and
     assert "STORAGE FAILS: cannot reach the database postgresql://monitor@127.0.0.1" in err and "password" in err
 
 
-def test_monitor_once_on_postgres_alerts_once_and_a_dry_run_records_nothing(postgres_url: str, tmp_path: Path) -> None:
-    with StaticSite({}) as site:
-        site.routes = seed_routes(site.base)
-        path = write_config(tmp_path, [seed_source(site)], storage={"url": postgres_url, "path": "db.sqlite3"})
-        dry = asyncio.run(run_once(config_mod.load(path), dry_run=True))
-        assert len(dry.alerts) == 1 and count(postgres_url, "SELECT COUNT(*) FROM articles") == 0
-        first = asyncio.run(run_once(config_mod.load(path)))
-        again = asyncio.run(run_once(config_mod.load(path)))
+def test_monitor_once_on_postgres_alerts_once_and_a_dry_run_records_nothing(
+    postgres_url: str, site: StaticSite, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path, [seed_source(site)], storage={"url": postgres_url, "path": "db.sqlite3"})
+    dry = asyncio.run(run_once(config_mod.load(path), dry_run=True))
+    assert len(dry.alerts) == 1 and count(postgres_url, "SELECT COUNT(*) FROM articles") == 0
+    first = asyncio.run(run_once(config_mod.load(path)))
+    again = asyncio.run(run_once(config_mod.load(path)))
     assert len(first.alerts) == 1 and again.alerts == []
     assert count(postgres_url, "SELECT COUNT(*) FROM alerts") == 1
     assert count(postgres_url, "SELECT COUNT(*) FROM outbox WHERE status = 'delivered'") == 1  # the console's
     assert count(postgres_url, "SELECT COUNT(*) FROM sources WHERE last_success IS NOT NULL") == 1
     assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_monitor_run_on_postgres_polls_delivers_reports_health_and_a_restart_alerts_nothing_again(
+    postgres_url: str, site: StaticSite, tmp_path: Path
+) -> None:
+    storage = {"url": postgres_url, "path": "db.sqlite3"}
+    path, port = process.write_config(tmp_path, [{**seed_source(site), "interval": 1, "jitter": 0}], storage=storage)
+    for run in range(2):
+        with process.MonitorProcess(path, port) as service:
+            assert service.until(lambda: service.health().json()["polls"] >= 2, 30)
+            health = service.health()
+            assert health.status_code == 200 and health.json()["outbox_depth"] == 0
+        assert service.exit_code == 0
+        assert sum("[ALERT]" in line for line in service.stdout) == (1 if run == 0 else 0)
+    assert count(postgres_url, "SELECT COUNT(*) FROM outbox WHERE status = 'delivered'") == 1
+    assert postgres.PASSWORD not in json.dumps(service.events)
 
 
 # --- transactions and connections
