@@ -33,7 +33,8 @@ class Unavailable(Exception):
 
 def _bindir() -> Path | None:
     """The newest installed server's binaries (Debian keeps them off PATH), or those on PATH."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parent.parent.name))
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: [int(n) for n in Path(p).parent.parent.name.split(".") if n.isdigit()])
     initdb = found[-1] if found else shutil.which("initdb")
     return Path(initdb).parent if initdb else None
 
@@ -87,8 +88,12 @@ class Cluster:
             except Unavailable:
                 if attempt == 2:  # the port was taken between the probe and the start, three times over
                     raise
-        self.admin = psycopg.connect(self.dsn(), autocommit=True)  # makes and drops the tests' databases
-        self._template()
+        try:
+            self.admin = psycopg.connect(self.dsn(), autocommit=True)  # makes and drops the tests' databases
+            self._template()
+        except BaseException:
+            self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w")
+            raise
 
     def _run(self, tool: str, *args: str) -> None:
         done = subprocess.run([str(self.bindir / tool), *args], user=self.user, capture_output=True, text=True,
