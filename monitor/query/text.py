@@ -133,21 +133,27 @@ def fold(word: str) -> str:
 
 
 # The characters screen_fold is exact on, each checked by tests/test_prefilter_screen.py: ASCII, Latin, combining
-# diacritics, Cyrillic, Armenian, Hebrew, Arabic, punctuation, arrows, shapes, symbols and emoji; not the few that
-# fold into letters outside these or into several words (ª º µ ¼ ½ ¾ Ŀ ŀ Ⱥ Ⱦ ẚ, Latin modifier letters, Hangzhou
-# numerals) or a Greek mark (U+0345).
+# diacritics, Greek, Cyrillic, Armenian, Hebrew, Arabic, Devanagari, Bengali, Thai, punctuation, symbols, CJK
+# ideographs, Hangul and emoji; not the few that fold into letters of another script or outside these, into
+# several words or into a letter and a mark (ª º ¼ ½ ¾ Ŀ ŀ Ⱥ Ⱦ ẚ, Latin modifier letters, a few Greek symbols,
+# Devanagari and Bengali nukta letters, Thai sara am, Hangzhou numerals), nor U+0345, a Greek mark.
 SCREEN_CHARS = (
-    "\x00-\xa9\xab-\xb4\xb6-\xb9\xbb\xbf-\u013e\u0141-\u0239\u023b-\u023d\u023f-\u02af\u02bb\u02bc"
-    "\u0300-\u0344\u0346-\u036f\u0400-\u052f\u0531-\u058f\u0590-\u06ff\u0750-\u077f\u1e00-\u1e99\u1e9b-\u1eff"
-    "\u2000-\u206f\u20a0-\u20a7\u20a9-\u20ff\u2190-\u23ff\u2500-\u27bf\u2b00-\u2bff\u3000-\u3037\u303b-\u303f"
+    "\x00-\xa9\xab-\xb9\xbb\xbf-\u013e\u0141-\u0239\u023b-\u023d\u023f-\u02af\u02bb\u02bc\u0300-\u0344"
+    "\u0346-\u036f\u0370-\u0373\u0375-\u0379\u037b-\u03d1\u03d5-\u03f1\u03f3-\u03f8\u03fa-\u052f\u0531-\u058f"
+    "\u0590-\u06ff\u0750-\u077f\u0900-\u0928\u092a-\u0930\u0932\u0933\u0935-\u0957\u0960-\u09db\u09de"
+    "\u09e0-\u09ff\u0e00-\u0e32\u0e34-\u0e7f\u1e00-\u1e99\u1e9b-\u1eff\u2000-\u206f\u20a0-\u20a7\u20a9-\u20ff"
+    "\u2190-\u23ff\u2500-\u27bf\u2b00-\u2bff\u3000-\u3037\u303b-\u303f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3"
     "\ufe00-\ufe0f\U0001f300-\U0001faff"
 )
 _UNSCREENED = re.compile(f"[^{SCREEN_CHARS}]")
 # Neighbouring Latin and Cyrillic letters with only other word characters or in-word marks between them: in a word
 # written in both scripts (_unmix turns one script's look-alikes into the other's, which per-character folding cannot).
-_BETWEEN = rf"(?:[^\W_{_LATIN_LETTERS}{_CYRILLIC_LETTERS}]|[{_IN_WORD}])*"
+# Latin here is also ə, which folds to e (then the word is in both scripts).
+_FOLDS_LATIN = _LATIN_LETTERS + "\u0259"
+_HAS_FOLDS_LATIN = re.compile(f"[{_FOLDS_LATIN}]")
+_BETWEEN = rf"(?:[^\W_{_FOLDS_LATIN}{_CYRILLIC_LETTERS}]|[{_IN_WORD}])*"
 _MIXED = re.compile(
-    rf"[{_LATIN_LETTERS}]{_BETWEEN}[{_CYRILLIC_LETTERS}]|[{_CYRILLIC_LETTERS}]{_BETWEEN}[{_LATIN_LETTERS}]"
+    rf"[{_FOLDS_LATIN}]{_BETWEEN}[{_CYRILLIC_LETTERS}]|[{_CYRILLIC_LETTERS}]{_BETWEEN}[{_FOLDS_LATIN}]"
 )
 _JOINED = re.compile(rf"['\u2019`](?<=[{_CYRILLIC}].)(?=[{_CYRILLIC}])")  # _JOIN, found from the apostrophe (faster)
 _SCREEN_DROP = re.compile(f"[{_IN_WORD}\u0640\u02bb\u02bc]")  # what fold drops inside words (less the joins)
@@ -156,20 +162,25 @@ _HAS_UNDECOMPOSED = re.compile(f"[{''.join(map(chr, _UNDECOMPOSED))}]")
 
 
 def screen_fold(text: str) -> str | None:
-    """A whole text folded a character at a time for the screen (monitor.query.screen), without tokenising it:
-    case-folded, compatibility-decomposed, every mark dropped (``й`` ~ ``и`` too, so looser than fold), the
-    letters fold replaces replaced. Every folded word of the text, as a Document reads it, screen-folded itself,
-    stands in the result after a character that is not alphanumeric (or at the start) and before one (or at
-    the end). None when that cannot be promised: a character outside SCREEN_CHARS, a word in both Latin and
-    Cyrillic letters."""
+    """A whole text folded a character at a time for the screen (monitor.query.screen), without tokenising it
+    (fold_characters). Every folded word of the text, as a Document reads it, so folded itself, stands in the
+    result after a character that is not alphanumeric (or at the start) and before one (or at the end). None
+    when that cannot be promised: a character outside SCREEN_CHARS, a word in both Latin and Cyrillic letters."""
     if text.isascii():
         return text.lower()
     if _UNSCREENED.search(text):
         return None
     if _HAS_CYRILLIC.search(text):
-        if _HAS_LATIN.search(text) and _MIXED.search(text):
+        if _HAS_FOLDS_LATIN.search(text) and _MIXED.search(text):
             return None
         text = _JOINED.sub("", text)
+    return fold_characters(text)
+
+
+def fold_characters(text: str) -> str:
+    """Text case-folded, compatibility-decomposed, without what fold drops inside words (so without the
+    diacritics decomposition splits off: ``й`` ~ ``и`` too, looser than fold), the letters fold replaces
+    replaced: a character at a time."""
     folded = _SCREEN_DROP.sub("", unicodedata.normalize("NFKD", text.casefold()))
     return folded.translate(_UNDECOMPOSED) if _HAS_UNDECOMPOSED.search(folded) else folded
 
