@@ -305,3 +305,20 @@ def test_prune_keeps_articles_whose_alerts_are_owed_and_old_versions_go(store: P
     assert report.removed["article_versions"] == 2  # the pruned article's one, the kept one's first
     assert store.find_article(article("https://n.example/delivered").id) is None
     assert store.alert(owed.id) == owed and store.find_article(edited.id) is not None
+
+
+def test_prune_keeps_an_article_whose_alert_a_telegram_chat_is_still_owed(store: PostgresStore, clock: Clock) -> None:
+    """Retention finds the tables that point at alerts (here tg_deliveries) through the catalog, as on SQLite."""
+    alert = save_new(store, article("https://n.example/1"), match())[0]
+    for notifier in ("console", "telegram"):
+        store.mark_delivered(alert.id, notifier)
+    store.register_chat("42", "private", "reader", T0)
+    store.subscribe("42", "ceasefire", T0)
+    assert store.fan_out("telegram", alert, T0, lambda query: True) == 1
+    clock.now = T0 + timedelta(days=100)
+    save_new(store, article("https://n.example/fresh"))
+    assert store.prune(T0 + timedelta(days=50)).removed["articles"] == 0
+    [delivery] = store.due_deliveries("telegram", clock.now)
+    store.mark_sent([delivery.id], clock.now)
+    report = store.prune(T0 + timedelta(days=50))
+    assert (report.removed["articles"], report.removed["tg_deliveries"], report.removed["outbox"]) == (1, 1, 2)
