@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.notify import drain
-from monitor.notify.telegram import TelegramNotifier, parse_options
+from monitor.notify.telegram import TelegramNotifier
+from monitor.notify.telegram_options import parse_options
 from monitor.records import Alert, Article, Match
 from monitor.store.sqlite import SqliteStore
 from tests.botapi import BotApiStandIn, Limits

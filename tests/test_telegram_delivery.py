@@ -14,7 +14,8 @@ import pytest
 
 from monitor.errors import ConfigError
 from monitor.notify import NOTIFIER_KINDS
-from monitor.notify.telegram import TelegramNotifier, load_token
+from monitor.notify.telegram import TelegramNotifier
+from monitor.notify.telegram_options import load_token
 from monitor.store.migrations import apply_migrations, schema_version
 from monitor.store.sqlite import CORE_MIGRATIONS
 from monitor.store.telegram import TELEGRAM_MIGRATIONS

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.notify.telegram import RateLimiter, RateLimits
 from monitor.notify.telegram_format import MAX_MESSAGE, format_alert, format_digest, highlight
+from monitor.notify.telegram_options import RateLimits
+from monitor.notify.telegram_rate import RateLimiter
 from monitor.records import Alert
 from tests.botapi import HtmlError, parse_html
 

@@ -19,7 +19,9 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 
 from monitor.bot.handlers import AdminHooks, BotHandlers
 from monitor.notify import Notifier
-from monitor.notify.telegram import SharedRateLimiter, TelegramNotifier, make_request
+from monitor.notify.telegram import TelegramNotifier
+from monitor.notify.telegram_api import make_request
+from monitor.notify.telegram_rate import SharedRateLimiter
 from monitor.retry import retry_forever
 
 __all__ = ["AdminHooks", "BotHandlers", "build_application", "run_bot", "start_bot"]
