@@ -109,6 +109,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"    relevance model: {wl.model or 'the shipped one'} ({made}{figures})")
     for line in _notifier_states(settings):
         print(f"  notifier {line}")
+    for warning in settings.warnings():
+        print(f"  WARNING: {warning}", file=sys.stderr)
     for failure in failures:
         print(f"  EXAMPLE FAILS: {failure}", file=sys.stderr)
     return 1 if failures or storage_fails else 0

@@ -75,6 +75,7 @@ class SourceConfig(WithOptions):
     article_selector: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     language: str | None = None
+    watchlists: Annotated[tuple[str, ...], Field(min_length=1)] | None = None  # default: every watch list
     enabled: bool = True
     allow_private: bool = False  # follow article links that resolve to private/loopback addresses
     max_articles: int = Field(30, ge=1)  # article pages fetched per poll at most
@@ -233,6 +234,14 @@ class Settings(BaseModel):
     def watchlist_records(self) -> list[WatchList]:
         return [w.record() for w in self.watchlists]
 
+    def warnings(self) -> list[str]:
+        """What the config sets up that an operator may not expect (check-config prints them)."""
+        return [
+            f"source {s.name}: an html listing without fetch_article: only its link titles are matched"
+            for s in self.enabled_sources()
+            if s.kind == "html" and not s.fetch_article
+        ]
+
 
 def config_path(explicit: str | Path | None = None) -> Path:
     """`--config PATH`, else `$MONITOR_CONFIG`, else `config/monitor.yaml`."""
@@ -323,5 +332,10 @@ def load(path: str | Path | None = None) -> Settings:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"{file}: watchlists: duplicate watch-list name(s): {', '.join(dupes)}")
+    for i, source in enumerate(monitor.sources):
+        unknown = [n for n in source.watchlists or () if n not in names]
+        if unknown:
+            raise ConfigError(f"{file}: sources[{i}].watchlists: source {source.name} names unknown watch list(s) "
+                              f"{', '.join(unknown)} (configured: {', '.join(names)})")
     return Settings(path=file, monitor=monitor, watchlists=watchlists)
 

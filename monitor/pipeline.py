@@ -10,11 +10,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from monitor import diff
 from monitor.config import FetchConfig, SourceConfig
 from monitor.errors import AddressRefused, FetchError, MonitorError
 from monitor.fetch import Fetcher
+from monitor.query import Matcher
 from monitor.records import DISABLED_UNTIL, PollReport, SourceState
 from monitor.retry import backoff
 from monitor.store import Candidate, Revision, Store, StoredArticle
@@ -158,12 +160,13 @@ class Pipeline:
         missing = [parsed.article for parsed, _ in ready if parsed.analysis is None]
         analysed = []
         for start in range(0, len(missing), YIELD_EVERY):
-            analysed += await self.workers.analyse(missing[start : start + YIELD_EVERY])
+            analysed += await self.workers.analyse(missing[start : start + YIELD_EVERY], source.watchlists)
             await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between batches
         computed = iter(analysed)
         candidates = [self._candidate(item, item.analysis or next(computed), stored, now) for item, stored in ready]
+        revise = partial(self._revise, self.workers.matchers.of(source.watchlists))
         recorded = self.store.record(  # the new ETag is kept only together with what it brought
-            candidates, revise=self._revise, notifiers=self.owed_to(), listed=listed, state=done, seen_at=now
+            candidates, revise=revise, notifiers=self.owed_to(), listed=listed, state=done, seen_at=now
         )
         for outcome in recorded:
             report.new += outcome.kind == "new"
@@ -224,11 +227,12 @@ class Pipeline:
             stored_id=stored.id if stored else None,
         )
 
-    def _revise(self, candidate: Candidate, stored: StoredArticle) -> Revision:
-        """An edit alerts only on what it added, once per watch list."""
+    @staticmethod
+    def _revise(matcher: Matcher, candidate: Candidate, stored: StoredArticle) -> Revision:
+        """An edit alerts only on what it added, once per watch list (of those its source names)."""
         article = candidate.article
         added = diff.added_sentences(stored.text, article.text)
-        hits = self.workers.matcher.match("", "\n".join(added), article.language) if added else []
+        hits = matcher.match("", "\n".join(added), article.language) if added else []
         return Revision(added, [m for m in hits if m.watchlist not in stored.alerted])
 
 

@@ -103,22 +103,46 @@ def analysis(matcher: Matcher, article: Article) -> Analysis:
     return Analysis(diff.fingerprint(article.text), tuple(matcher.match(article.title, article.text, article.language)))
 
 
-# In a pool process: the matcher built by `_start` from the service's watch lists.
-_worker_matcher: Matcher | None = None
+class Matchers:
+    """The matcher of every watch list, and one per subset that sources name (`watchlists:`), each built on first
+    use and kept until the watch lists change (a reload builds a new `Matchers`)."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self.all = matcher
+        self._subsets: dict[frozenset[str], Matcher] = {}
+
+    def of(self, names: Sequence[str] | None) -> Matcher:
+        """The matcher of these watch lists (None: all of them)."""
+        if names is None:
+            return self.all
+        key = frozenset(names)
+        found = self._subsets.get(key)
+        if found is None:
+            found = self._subsets[key] = Matcher([w for w in self.all.watchlists if w.name in key])
+        return found
+
+
+# In a pool process: the matchers built by `_start` from the service's watch lists.
+_worker_matchers: Matchers | None = None
 
 
 def _start(watchlists: list[WatchList]) -> None:
-    global _worker_matcher
-    _worker_matcher = Matcher(watchlists)
+    global _worker_matchers
+    _worker_matchers = Matchers(Matcher(watchlists))
 
 
-def _analyse_in_worker(articles: Sequence[Article]) -> list[Analysis]:
-    assert _worker_matcher is not None, "pool process started without watch lists"
-    return [analysis(_worker_matcher, a) for a in articles]
+def _in_worker() -> Matchers:
+    assert _worker_matchers is not None, "pool process started without watch lists"
+    return _worker_matchers
+
+
+def _analyse_in_worker(articles: Sequence[Article], watchlists: Sequence[str] | None) -> list[Analysis]:
+    matcher = _in_worker().of(watchlists)
+    return [analysis(matcher, a) for a in articles]
 
 
 def _parse_in_worker(source: SourceConfig, result: FetchResult, known: frozenset[str]) -> list[Parsed]:
-    return parse_items(_worker_matcher, source, result, known)
+    return parse_items(_in_worker().of(source.watchlists), source, result, known)
 
 
 def _then_trim(function: Callable[..., T], *args: Any) -> T:
@@ -144,13 +168,13 @@ class Workers:
     """Runs the CPU-bound stages in-process (``processes=0``) or in a process pool."""
 
     def __init__(self, matcher: Matcher, processes: int = 0) -> None:
-        self.matcher = matcher
+        self.matchers = Matchers(matcher)
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
 
     def reconfigure(self, matcher: Matcher, processes: int) -> None:
         """A config reload: later work uses these watch lists and this many processes (the pool is replaced)."""
-        self.matcher, self.processes = matcher, processes
+        self.matchers, self.processes = Matchers(matcher), processes
         self._stop_pool()
 
     async def parse(self, source: SourceConfig, result: FetchResult, known: frozenset[str]) -> list[Parsed]:
@@ -164,11 +188,12 @@ class Workers:
 
         return await self._run(len(content), extract_page, content, url, selector, charset)
 
-    async def analyse(self, articles: Sequence[Article]) -> list[Analysis]:
-        """Each article's analysis (in-process: right here, on the event loop's thread)."""
+    async def analyse(self, articles: Sequence[Article], watchlists: Sequence[str] | None = None) -> list[Analysis]:
+        """Each article's analysis against these watch lists (None: all); in-process, on the event loop's thread."""
         if not self.processes:
-            return [analysis(self.matcher, a) for a in articles]
-        return await self._run(0, _analyse_in_worker, list(articles))
+            matcher = self.matchers.of(watchlists)
+            return [analysis(matcher, a) for a in articles]
+        return await self._run(0, _analyse_in_worker, list(articles), watchlists)
 
     async def _run(self, size: int, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in the pool; in-process, right here, or in a thread when `size` bytes are a lot."""
@@ -191,7 +216,7 @@ class Workers:
             self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(self.matcher.watchlists,),
+            initargs=(self.matchers.all.watchlists,),
         )
         log.info("started %d worker processes", self.processes)
         return self._pool

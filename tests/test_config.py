@@ -142,3 +142,31 @@ def test_a_source_kind_checks_its_own_keys(tmp_path: Path) -> None:
         config_mod.load(write(tmp_path, body))
     assert "sources[0].same_site: Extra inputs" in str(info.value)  # a feed has no html keys
     assert "sources[1].same_sit: Extra inputs" in str(info.value)
+
+
+def test_a_source_names_known_watch_lists_only(tmp_path: Path) -> None:
+    ok = config_mod.load(write(tmp_path, "sources:\n  - {name: a, url: 'http://x.example/f', watchlists: [w]}\n"))
+    assert ok.monitor.sources[0].watchlists == ("w",)
+    path = write(tmp_path, "sources:\n  - {name: b, url: 'http://x.example/f'}\n"
+                 "  - {name: a, url: 'http://x.example/g', watchlists: [w, nosuch]}\n")
+    with pytest.raises(ConfigError) as info:
+        config_mod.load(path)
+    assert f"{path}: sources[1].watchlists: source a names unknown watch list(s) nosuch (configured: w)" == str(
+        info.value
+    )
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.watchlists"):  # an empty list would match nothing
+        config_mod.load(write(tmp_path, "sources:\n  - {name: a, url: 'http://x.example/f', watchlists: []}\n"))
+
+
+def test_check_config_warns_that_an_html_listing_without_pages_matches_titles_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = "{name: %s, url: 'http://x.example/%s', kind: html, link_selector: 'h2 a'%s}"
+    body = "sources:\n" + "".join(
+        f"  - {listing % (name, name, extra)}\n"
+        for name, extra in (("titles", ""), ("pages", ", fetch_article: true"), ("idle", ", enabled: false"))
+    )
+    assert main(["check-config", "--config", str(write(tmp_path, body))]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING: source titles: an html listing without fetch_article: only its link titles are matched" in err
+    assert "source pages" not in err and "source idle" not in err
