@@ -3,12 +3,22 @@
 
 from __future__ import annotations
 
+import json
+import lzma
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
 from monitor.query import language
 from monitor.query.document import Document
 from monitor.query.evaluator import evaluate
 from monitor.query.parser import parse
+from tests.testdata import SHARED, over
 
 SENTENCES = {
     "en": "The ceasefire agreed last week between the two countries was broken overnight, the defence ministry said.",
@@ -105,3 +115,82 @@ def test_without_detection_the_wrong_hint_would_stand(monkeypatch: pytest.Monkey
     monkeypatch.setattr(language, "CONFIDENCE", 1.01)  # never sure
     doc = Document("", FRENCH, "en")
     assert doc.language == "en" and evaluate(parse("violer"), doc) is None
+
+
+# -- the cached, trimmed model classifies as py3langid does -----------------------------------------------
+
+DEV_SETS = [SHARED / "corpora" / name for name in ("ceasefire-dev.jsonl", "ceasefire-dev2.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def reference() -> LanguageIdentifier:
+    """py3langid's own identifier, loaded its own way and restricted to LANGUAGES."""
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(language.LANGUAGES)
+    return identifier
+
+
+@pytest.fixture
+def empty_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A fresh user cache directory, and no identifier loaded before or left after the test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    language._identifier.cache_clear()
+    yield tmp_path / "ceasefire-monitor"
+    language._identifier.cache_clear()
+
+
+@pytest.mark.parametrize("path", over(DEV_SETS, SHARED / "corpora"), ids=lambda path: getattr(path, "name", None))
+def test_the_corpora_classify_exactly_as_py3langid(path: Path, reference: LanguageIdentifier) -> None:
+    identifier = language._identifier()
+    texts = [f"{item['title']} {item['text']}" for item in map(json.loads, path.read_text().splitlines())]
+    for text in texts:
+        for sample in (text[: language.CONFIRM_CHARS], text[: language.SAMPLE_CHARS], text):
+            assert identifier.classify(sample) == reference.classify(sample)
+
+
+LETTERS = "".join(sorted(set("".join(SENTENCES.values())))) + "ąłżšđøåæœß中文ह"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(LETTERS) | st.characters(codec="utf-8"), max_size=400))
+def test_generated_texts_classify_exactly_as_py3langid(reference: LanguageIdentifier, text: str) -> None:
+    assert language._identifier().classify(text) == reference.classify(text)
+
+
+def test_the_trimmed_model_is_cached_once_and_read_back(empty_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert language.detect(SENTENCES["hy"]) == "hy"
+    [cached] = empty_cache.iterdir()
+    assert sorted(path.name for path in cached.iterdir()) == sorted(f"{name}.npy" for name in language._FILES)
+    language._identifier.cache_clear()
+
+    def no_build(*_: object) -> None:
+        raise AssertionError("the cached model was built again")
+
+    monkeypatch.setattr(language, "_build", no_build)
+    assert language.detect(SENTENCES["uk"]) == "uk"
+
+
+def test_another_model_file_gets_its_own_cache(empty_cache: Path, tmp_path: Path) -> None:
+    other = tmp_path / "model.npz.xz"
+    shutil.copyfile(MODEL_DIR / MODEL_FILE, other)
+    language._model(MODEL_DIR / MODEL_FILE)
+    with other.open("ab") as model:
+        model.write(lzma.compress(b""))  # an empty second xz stream: the same model, another checksum
+    language._model(other)
+    assert len(list(empty_cache.iterdir())) == 2
+
+
+def test_an_unwritable_cache_builds_the_model_for_the_process(empty_cache: Path, reference: LanguageIdentifier) -> None:
+    empty_cache.parent.mkdir(parents=True, exist_ok=True)
+    empty_cache.write_text("a file where the cache directory should be")
+    assert language.detect(SENTENCES["ar"]) == "ar"
+    sample = SENTENCES["fr"] + SENTENCES["de"]
+    assert language._identifier().classify(sample) == reference.classify(sample)
+
+
+def test_a_process_that_loses_the_race_to_publish_keeps_the_other_copy(empty_cache: Path) -> None:
+    source = MODEL_DIR / MODEL_FILE
+    language._model(source)
+    [cached] = empty_cache.iterdir()
+    language._publish(source, cached)  # another process built it meanwhile: no error, no leftovers
+    assert list(empty_cache.iterdir()) == [cached]
