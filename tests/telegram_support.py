@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from monitor.notify import drain
+from monitor.notify import Notifier, drain
 from monitor.notify.telegram import TelegramNotifier
 from monitor.notify.telegram_options import parse_options
 from monitor.records import Alert, Article, Match
@@ -20,6 +20,8 @@ TOKEN = "123456789:AAH-test-token-do-not-log-000000000"
 NOTIFIER = "tg"
 
 _counter = itertools.count(1)
+
+N = TypeVar("N", bound=Notifier)
 
 
 @contextmanager
@@ -73,6 +75,16 @@ def telegram_config(api: BotApiStandIn, **options: Any) -> dict[str, Any]:
     """A config's `telegram` notifier against the stand-in `api`, with the quick limits of `stand_in`."""
     return {"name": "telegram", "kind": "telegram", "base_url": api.base_url, "poll_timeout": 0.5,
             "rate": {"per_second": 30, "chat_interval": 0.1, "group_per_minute": 20}, **options}
+
+
+@asynccontextmanager
+async def started(notifier: N) -> AsyncIterator[N]:
+    """`notifier` started for the `async with` block and stopped after it, however the block ends."""
+    await notifier.start()
+    try:
+        yield notifier
+    finally:
+        await notifier.stop()
 
 
 async def drain_all(store: Any, notifier: TelegramNotifier) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,17 @@ from monitor.store.migrations import apply_migrations, schema_version
 from monitor.store.sqlite import CORE_MIGRATIONS
 from monitor.store.telegram import TELEGRAM_MIGRATIONS
 from tests.botapi import BotApiStandIn, Fault
-from tests.telegram_support import NOTIFIER, TOKEN, drain_all, make_alert, notifier_for, open_store, stand_in, until
+from tests.telegram_support import (
+    NOTIFIER,
+    TOKEN,
+    drain_all,
+    make_alert,
+    notifier_for,
+    open_store,
+    stand_in,
+    started,
+    until,
+)
 
 FAST = {"per_second": 30, "chat_interval": 0.2, "group_per_minute": 20, "margin": 0.02}
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -45,10 +56,9 @@ def subscribe(store: Any, chat: int | str, *watchlists: str, kind: str = "privat
         store.subscribe(str(chat), name, NOW)
 
 
-async def running(store: Any, api: BotApiStandIn, **options: Any) -> TelegramNotifier:
-    notifier = notifier_for(store, api.base_url, rate=FAST, **options)
-    await notifier.start()
-    return notifier
+def running(store: Any, api: BotApiStandIn, **options: Any) -> AbstractAsyncContextManager[TelegramNotifier]:
+    """A notifier against `api` at the FAST limits, started for the `async with` block and stopped after it."""
+    return started(notifier_for(store, api.base_url, rate=FAST, **options))
 
 
 def texts(api: BotApiStandIn, chat: int | str) -> list[str]:
@@ -63,13 +73,10 @@ async def test_an_alert_reaches_every_subscribed_active_unmuted_chat_once(store:
     store.set_muted("104", datetime.now(UTC) + timedelta(hours=1))
     subscribe(store, 105, "ceasefire")
     store.deactivate_chat("105", "blocked")
-    notifier = await running(store, api, channels=[{"chat": "@newsroom", "watchlists": ["ceasefire"]}])
-    try:
+    async with running(store, api, channels=[{"chat": "@newsroom", "watchlists": ["ceasefire"]}]) as notifier:
         make_alert(store, title="Truce holds")
         assert await drain_all(store, notifier) == 1
         await until(lambda: len(api.messages()) == 3)
-    finally:
-        await notifier.stop()
     assert sorted(str(m.chat_id) for m in api.messages()) == ["101", "102", "@newsroom"]
     assert all("Truce holds" in m.text for m in api.messages())
     assert store.outbox_depth() == 0
@@ -83,12 +90,9 @@ async def test_messages_to_one_chat_arrive_in_alert_order_within_the_limits(stor
     titles = [f"Round {i}" for i in range(5)]
     for title in titles:
         make_alert(store, title=title)
-    notifier = await running(store, api)
-    try:
+    async with running(store, api) as notifier:
         await drain_all(store, notifier)
         await until(lambda: len(api.messages()) == 15)
-    finally:
-        await notifier.stop()
     for chat in (201, 202, -203):
         assert [t.splitlines()[0] for t in texts(api, chat)] == titles
     assert api.breaches == []
@@ -98,12 +102,9 @@ async def test_retry_after_is_honoured_and_the_alert_still_arrives(store: Any, a
     subscribe(store, 301, "ceasefire")
     api.fail(301, Fault("retry_after", 1))
     make_alert(store, title="Flood")
-    notifier = await running(store, api)
-    try:
+    async with running(store, api) as notifier:
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(301)) == 1)
-    finally:
-        await notifier.stop()
     assert api.refused == [(301, "Too Many Requests: retry after 1")]
     assert api.breaches == []  # nothing was sent to 301 before retry_after ran out
 
@@ -115,16 +116,13 @@ async def test_a_gone_chat_is_marked_inactive_and_left_alone(store: Any, api: Bo
     api.fail(401, fault)
     make_alert(store, title="First")
     make_alert(store, title="Second")
-    notifier = await running(store, api)
-    try:
+    async with running(store, api) as notifier:
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(402)) == 2)
         await until(lambda: not store.chat("401").active)
         make_alert(store, title="Third")
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(402)) == 3)
-    finally:
-        await notifier.stop()
     assert api.messages(401) == []
     assert [c for c, _ in api.refused] == [401]  # one refusal, then no more attempts
     assert store.telegram_stats(NOTIFIER).owed == 0
@@ -135,15 +133,12 @@ async def test_a_migrated_group_moves_its_subscription_and_gets_the_alert(store:
     store.set_filter("-501", "ceasefire", "ceasefire")
     api.fail(-501, Fault("migrate", -1000000000501))
     make_alert(store, title="Moved")
-    notifier = await running(store, api)
-    try:
+    async with running(store, api) as notifier:
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(-1000000000501)) == 1)
         make_alert(store, title="After the move")
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(-1000000000501)) == 2)
-    finally:
-        await notifier.stop()
     assert [t.splitlines()[0] for t in texts(api, -1000000000501)] == ["Moved", "After the move"]
     assert store.subscriptions("-1000000000501") == ["ceasefire"]
     assert store.filters("-1000000000501") == {"ceasefire": "ceasefire"}  # its filter moved with it
@@ -156,12 +151,9 @@ async def test_server_errors_and_timeouts_retry_with_backoff(store: Any, api: Bo
     api.fail(601, Fault("error", 500), Fault("hang", 3), Fault("error", 502))
     make_alert(store, title="Persistent")
     make_alert(store, title="Next")
-    notifier = await running(store, api, timeout=0.5)
-    try:
+    async with running(store, api, timeout=0.5) as notifier:
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(601)) == 2)
-    finally:
-        await notifier.stop()
     assert [t.splitlines()[0] for t in texts(api, 601)] == ["Persistent", "Next"]
     assert len([c for c in api.calls if c[0] == "sendMessage"]) == 5  # three failures, then the two messages
     assert api.breaches == []
@@ -172,12 +164,9 @@ async def test_a_message_telegram_refuses_fails_alone(store: Any, api: BotApiSta
     api.fail(701, Fault("bad_request"))
     make_alert(store, title="Refused")
     make_alert(store, title="Accepted")
-    notifier = await running(store, api)
-    try:
+    async with running(store, api) as notifier:
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(701)) == 1)
-    finally:
-        await notifier.stop()
     assert texts(api, 701)[0].startswith("Accepted")
     assert store.chat("701").active
     assert store.telegram_stats(NOTIFIER).owed == 0
@@ -187,12 +176,11 @@ async def test_a_restart_resumes_what_was_owed(store: Any, api: BotApiStandIn, t
     for chat in (801, 802):
         subscribe(store, chat, "ceasefire")
     api.down = True
-    notifier = await running(store, api)
-    for i in range(3):
-        make_alert(store, title=f"Owed {i}")
-    await drain_all(store, notifier)
-    await until(lambda: any(c[0] == "getMe" for c in api.calls))
-    await notifier.stop()
+    async with running(store, api) as notifier:
+        for i in range(3):
+            make_alert(store, title=f"Owed {i}")
+        await drain_all(store, notifier)
+        await until(lambda: any(c[0] == "getMe" for c in api.calls))
     store.close()
     assert api.messages() == []
 
@@ -200,11 +188,8 @@ async def test_a_restart_resumes_what_was_owed(store: Any, api: BotApiStandIn, t
     reopened = open_store(tmp_path / "monitor.sqlite3")
     try:
         assert reopened.telegram_stats(NOTIFIER).owed == 6
-        again = await running(reopened, api)
-        try:
+        async with running(reopened, api):
             await until(lambda: len(api.messages()) == 6)
-        finally:
-            await again.stop()
         assert reopened.telegram_stats(NOTIFIER).owed == 0
     finally:
         reopened.close()
@@ -217,8 +202,7 @@ async def test_an_outage_loses_nothing_and_the_queue_flows_out_afterwards(store:
     chats = list(range(901, 921))
     for chat in chats:
         subscribe(store, chat, "ceasefire")
-    notifier = await running(store, api)
-    try:
+    async with running(store, api) as notifier:
         await until(lambda: any(c[0] == "getMe" for c in api.calls))
         api.down = True
         for i in range(3):
@@ -228,8 +212,6 @@ async def test_an_outage_loses_nothing_and_the_queue_flows_out_afterwards(store:
         assert api.messages() == []
         api.down = False
         await until(lambda: len(api.messages()) == 60, timeout=30)
-    finally:
-        await notifier.stop()
     for chat in chats:
         assert [t.splitlines()[0] for t in texts(api, chat)] == ["During 0", "During 1", "During 2"]
     assert api.breaches == []
@@ -240,9 +222,8 @@ async def test_digest_chats_get_one_message_per_period(store: Any, api: BotApiSt
     subscribe(store, 1001, "ceasefire")
     subscribe(store, 1002, "ceasefire")
     store.set_digest("1001", "hourly")
-    notifier = await running(store, api, timezone="Asia/Yerevan")
-    notifier._clock = lambda: now[0]
-    try:
+    async with running(store, api, timezone="Asia/Yerevan") as notifier:
+        notifier._clock = lambda: now[0]
         for i in range(3):
             make_alert(store, title=f"Digest item {i}")
         await drain_all(store, notifier)
@@ -251,8 +232,6 @@ async def test_digest_chats_get_one_message_per_period(store: Any, api: BotApiSt
         now[0] = datetime(2026, 11, 25, 13, 0, 1, tzinfo=UTC)
         notifier.wake()
         await until(lambda: len(api.messages(1001)) == 1)
-    finally:
-        await notifier.stop()
     digest = texts(api, 1001)[0]
     assert digest.startswith("Digest: 3 alerts")
     assert [line for line in digest.splitlines() if "Digest item" in line] == [f"• Digest item {i}" for i in range(3)]
@@ -266,12 +245,9 @@ async def test_the_token_never_appears_in_logs(
     subscribe(store, 1101, "ceasefire")
     api.fail(1101, Fault("error", 500))
     make_alert(store, title="Secret-free")
-    notifier = await running(store, api)
-    try:
+    async with running(store, api) as notifier:
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(1101)) == 1)
-    finally:
-        await notifier.stop()
     logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
     assert "sendMessage" in logged  # httpx and PTB did log the requests ...
     assert "[REDACTED]" in logged  # ... with the token taken out
@@ -335,13 +311,10 @@ async def test_a_message_the_bot_api_accepted_is_delivered_once_though_its_answe
     api.poison("Unreadable", Fault(kind))  # a 200 python-telegram-bot cannot parse, every time
     make_alert(store, title="Unreadable answer")
     make_alert(store, title="Next in line")
-    notifier = await running(store, api)
-    try:
+    async with running(store, api) as notifier:
         await drain_all(store, notifier)
         await until(lambda: any(t.startswith("Next in line") for t in texts(api, 1401)))
         await asyncio.sleep(1.2)  # over twice backoff_cap: a retry would have come by now
-    finally:
-        await notifier.stop()
     assert [t.splitlines()[0] for t in texts(api, 1401)] == ["Unreadable answer", "Next in line"]
     assert sends(api, "Unreadable") == 1
     assert store.telegram_stats(NOTIFIER).owed == 0 and store.dead_letters(NOW - timedelta(days=1)) == 0
@@ -358,14 +331,11 @@ async def test_a_delivery_failing_while_the_bot_api_answers_is_dead_lettered_and
     make_alert(store, title="After the pill")
     told: list[str] = []
     # a long backoff: a failure that paused every chat (as in an outage) would hold 1502 for seconds
-    notifier = await running(store, api, max_attempts=3, backoff_base=0.4, backoff_cap=0.4)
-    notifier.on_dead_letter = told.append
-    try:
+    async with running(store, api, max_attempts=3, backoff_base=0.4, backoff_cap=0.4) as notifier:
+        notifier.on_dead_letter = told.append
         await drain_all(store, notifier)
         await until(lambda: len(texts(api, 1502)) == 2, timeout=1.5)  # the other chat is not held up
         await until(lambda: any(t.startswith("After the pill") for t in texts(api, 1501)), timeout=5)
-    finally:
-        await notifier.stop()
     assert [t.splitlines()[0] for t in texts(api, 1501)] == ["After the pill"]
     assert sends(api, "Poison") == 4  # three to 1501, then given up; one to 1502
     assert store.dead_letters(datetime.now(UTC) - timedelta(minutes=1)) == 1
@@ -376,8 +346,7 @@ async def test_a_delivery_failing_while_the_bot_api_answers_is_dead_lettered_and
 
 async def test_an_outage_longer_than_max_attempts_dead_letters_nothing(store: Any, api: BotApiStandIn) -> None:
     subscribe(store, 1601, "ceasefire")
-    notifier = await running(store, api, max_attempts=2)
-    try:
+    async with running(store, api, max_attempts=2) as notifier:
         await until(lambda: any(c[0] == "getMe" for c in api.calls))
         api.down = True  # every method fails, getMe too: not the delivery's fault
         make_alert(store, title="Through the outage")
@@ -385,8 +354,6 @@ async def test_an_outage_longer_than_max_attempts_dead_letters_nothing(store: An
         await until(lambda: sends(api, "Through the outage") >= 4)
         api.down = False
         await until(lambda: len(texts(api, 1601)) == 1)
-    finally:
-        await notifier.stop()
     assert store.dead_letters(NOW - timedelta(days=1)) == 0
     assert store.telegram_stats(NOTIFIER).owed == 0
 
@@ -394,12 +361,9 @@ async def test_an_outage_longer_than_max_attempts_dead_letters_nothing(store: An
 async def test_text_with_angle_brackets_arrives_as_words(store: Any, api: BotApiStandIn) -> None:
     subscribe(store, 1301, "ceasefire")
     make_alert(store, title="Talks <in Geneva> resume", snippet="Envoys said <ceasefire holds> & talks go on.")
-    notifier = await running(store, api)
-    try:
+    async with running(store, api) as notifier:
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(1301)) == 1)
-    finally:
-        await notifier.stop()
     lines = texts(api, 1301)[0].splitlines()
     assert lines[0] == "Talks <in Geneva> resume"
     assert "Envoys said <ceasefire holds> & talks go on." in lines
@@ -423,12 +387,9 @@ async def test_a_database_made_before_filters_upgrades_and_keeps_its_subscribers
         assert not store.set_filter("1402", "border", "Karabakh")  # not followed: nothing to narrow
         make_alert(store, title="Truce holds")
         make_alert(store, title="Karabakh truce holds")
-        notifier = await running(store, api)
-        try:
+        async with running(store, api) as notifier:
             await drain_all(store, notifier)
             await until(lambda: len(api.messages(1401)) == 2 and len(api.messages(1402)) == 1)
-        finally:
-            await notifier.stop()
     finally:
         store.close()
     assert texts(api, 1402)[0].startswith("Karabakh truce holds")
