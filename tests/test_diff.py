@@ -99,6 +99,10 @@ def test_lowercase_after_a_stop_is_not_a_new_sentence() -> None:
     ]
 
 
+def test_a_stop_before_spaces_at_the_end_of_a_line_ends_its_sentence() -> None:
+    assert split_sentences("Truce holds. \nTalks go on.\u00a0 ") == ["Truce holds.", "Talks go on."]
+
+
 @given(st.text())
 def test_split_never_loses_words(text: str) -> None:
     assert "".join("".join(split_sentences(text)).split()) == "".join(text.split())
