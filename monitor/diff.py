@@ -1,18 +1,20 @@
-"""What an edit added, and near-duplicate fingerprints. Pure: no I/O.
+"""What an edit added: the sentences of the new text that the old one lacks. Pure: no I/O.
 
 Sentences are split with a small Unicode-aware rule set good enough for news text in Latin,
-Cyrillic, Armenian and Arabic scripts. Fingerprints are 64-bit SimHashes over 3-word shingles,
-stable across processes (blake2b, never Python's `hash`).
+Cyrillic, Armenian and Arabic scripts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
-from functools import lru_cache
 
-from monitor.records import Article
+# Until monitor/store/sqlite.py and postgres.py import them from monitor.fingerprint (issue 15):
+from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE as NEAR_DUPLICATE_DISTANCE
+from monitor.fingerprint import bands as bands
+from monitor.fingerprint import from_signed as from_signed
+from monitor.fingerprint import hamming as hamming
+from monitor.fingerprint import to_signed as to_signed
 
 # Sentence ends: . ! ? … and the Armenian full stop (U+0589), Arabic question mark (U+061F) and
 # Urdu full stop (U+06D4). Armenian text on
@@ -33,14 +35,6 @@ _ABBREVIATIONS = frozenset(
 )
 # Abbreviations that are also everyday words: only before a number ("No. 5", "Art. 3").
 _NUMBER_ABBREVIATIONS = frozenset(("no", "nos", "art", "fig", "p", "pp", "vol", "st"))
-
-_SHINGLE = 3
-_BITS = 64
-_MASK = (1 << _BITS) - 1
-
-NEAR_DUPLICATE_DISTANCE = 10
-"""Fingerprints at most this many bits apart are the same story (see tests/test_diff.py for the tuning)."""
-
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text`, in order; every line break is a boundary too.
@@ -97,76 +91,3 @@ def added_sentences(old: str, new: str) -> list[str]:
             seen.add(key)
             added.append(sentence)
     return added
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
-
-
-def _shingles(tokens: list[str]) -> list[str]:
-    if len(tokens) < _SHINGLE:
-        return [" ".join(tokens)] if tokens else []
-    return list(map(" ".join, zip(*(tokens[i:] for i in range(_SHINGLE)), strict=False)))
-
-
-def entry_hash(item: Article) -> str:
-    """Fingerprint of a feed entry as the feed shows it: a change means the page may have changed."""
-    stamp = item.updated.isoformat() if item.updated else ""
-    return hashlib.sha256(f"{item.title}\n{item.summary}\n{stamp}".encode()).hexdigest()[:32]
-
-
-def fingerprint(text: str) -> int:
-    """64-bit SimHash of `text` over 3-word shingles of casefolded words (unsigned; 0 for no words).
-
-    Bit k is set when more than half of the shingles' blake2b-64 hashes (read big-endian) have it
-    set. The digests are laid end to end in one big integer, so bit k of every digest is counted at
-    once: shift by k, keep the lowest bit of each 64-bit word, count the ones (all at C speed).
-    """
-    shingles = _shingles(_tokens(text))
-    if not shingles:
-        return 0
-    blake2b = hashlib.blake2b
-    digests = int.from_bytes(b"".join([blake2b(s.encode(), digest_size=8).digest() for s in shingles]))
-    lowest = _lowest_bits(len(shingles))
-    result = 0
-    for bit in range(_BITS):
-        if 2 * ((digests >> bit) & lowest).bit_count() > len(shingles):
-            result |= 1 << bit
-    return result
-
-
-@lru_cache(maxsize=64)
-def _lowest_bits(words: int) -> int:
-    """An integer with the lowest bit of each of `words` 64-bit words set."""
-    return int.from_bytes(b"\x00\x00\x00\x00\x00\x00\x00\x01" * words)
-
-
-def hamming(a: int, b: int) -> int:
-    """Number of differing bits between two 64-bit fingerprints (signed or unsigned)."""
-    return ((a ^ b) & _MASK).bit_count()
-
-
-# Six bands of 11/11/11/11/10/10 bits: by pigeonhole, fingerprints at most 5 bits apart always
-# share a band, and measured on real edited articles 98% of pairs up to NEAR_DUPLICATE_DISTANCE do.
-_BAND_WIDTHS = (11, 11, 11, 11, 10, 10)
-
-
-def bands(value: int) -> tuple[int, ...]:
-    """The fingerprint cut into bands; near duplicates almost always agree on at least one (index key)."""
-    out: list[int] = []
-    shift = 0
-    for width in _BAND_WIDTHS:
-        out.append(value >> shift & ((1 << width) - 1))
-        shift += width
-    return tuple(out)
-
-
-def to_signed(value: int) -> int:
-    """An unsigned 64-bit fingerprint as SQLite's signed INTEGER."""
-    value &= _MASK
-    return value - (1 << _BITS) if value >> (_BITS - 1) else value
-
-
-def from_signed(value: int) -> int:
-    """A fingerprint read back from SQLite, as the unsigned value `fingerprint` returns."""
-    return value & _MASK

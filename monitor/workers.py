@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from monitor import diff
 from monitor.config import SourceConfig
+from monitor.fingerprint import entry_hash, fingerprint
 from monitor.query import Matcher
 from monitor.records import Article, FetchResult, Match, WatchList
 from monitor.sources import SOURCE_KINDS
@@ -67,7 +67,7 @@ class Parsed:
     """One item of a fetched document, ready for the store's look-up."""
 
     article: Article  # its summary and body cut to MAX_TEXT_CHARS
-    entry: str  # `diff.entry_hash` of the item as the document shows it
+    entry: str  # `entry_hash` of the item as the document shows it
     analysis: Analysis | None  # None: not analysed here (a known entry, or its page is still to fetch)
     cut: bool = False  # the text was cut
 
@@ -79,7 +79,7 @@ def parse_items(
     out = []
     for item in parse(source, result):
         article, cut = clipped(item)
-        entry = diff.entry_hash(item)
+        entry = entry_hash(item)
         fresh = not source.fetch_article and entry not in known  # with fetch_article, the page is analysed
         out.append(Parsed(article, entry, analysis(matcher, article) if matcher and fresh else None, cut))
     return out
@@ -100,7 +100,7 @@ def parse(source: SourceConfig, result: FetchResult) -> list[Article]:
 
 def analysis(matcher: Matcher, article: Article) -> Analysis:
     """Fingerprint and watch-list matches of an article's title and text."""
-    return Analysis(diff.fingerprint(article.text), tuple(matcher.match(article.title, article.text, article.language)))
+    return Analysis(fingerprint(article.text), tuple(matcher.match(article.title, article.text, article.language)))
 
 
 class Matchers:

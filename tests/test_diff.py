@@ -1,5 +1,5 @@
 # ruff: noqa: RUF001  (multilingual test text: Cyrillic and Armenian letters are meant)
-"""monitor.diff: sentence splitting, added sentences, SimHash fingerprints and their tuning."""
+"""monitor.diff (sentence splitting, added sentences) and monitor.fingerprint (SimHash fingerprints, their tuning)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,8 @@ from bs4 import BeautifulSoup
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.diff import (
-    NEAR_DUPLICATE_DISTANCE,
-    added_sentences,
-    bands,
-    fingerprint,
-    from_signed,
-    hamming,
-    split_sentences,
-    to_signed,
-)
+from monitor.diff import added_sentences, split_sentences
+from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, fingerprint, from_signed, hamming, to_signed
 from tests.testdata import EXTRACTION_CORPUS, REPO, SEED, SEED_BODY, needs
 
 GROUND_TRUTH = EXTRACTION_CORPUS / "ground-truth.json"  # the whole corpus's truths, in ../shared
@@ -172,7 +164,7 @@ def test_seed_fingerprint_matches_reference() -> None:
 
 def test_fingerprint_is_stable_across_processes() -> None:
     text = SEED_BODY.read_text(encoding="utf-8")
-    code = "import sys; from monitor.diff import fingerprint; print(fingerprint(sys.stdin.read()))"
+    code = "import sys; from monitor.fingerprint import fingerprint; print(fingerprint(sys.stdin.read()))"
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)}
     out = subprocess.run(
         [sys.executable, "-c", code], input=text, capture_output=True, text=True, env=env, check=True, cwd=REPO

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.diff import fingerprint
+from monitor.fingerprint import fingerprint
 from monitor.metrics import Metrics
 from monitor.records import Article, Match
 from monitor.store.retention import PruneReport, prune

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.diff import fingerprint
 from monitor.errors import StorageError
+from monitor.fingerprint import fingerprint
 from monitor.records import Alert, Article, Match, SourceState
 from monitor.store import Candidate, Revision, StoredArticle
 from monitor.store.migrations import apply_migrations, schema_version

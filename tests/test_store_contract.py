@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from monitor.diff import fingerprint
+from monitor.fingerprint import fingerprint
 from monitor.records import Alert, Article, Match, SourceState
 from monitor.store import Candidate, Recorded, Revision, Store, StoredArticle
 from monitor.store.sqlite import SqliteStore

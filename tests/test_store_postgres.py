@@ -19,8 +19,8 @@ import pytest
 from monitor import config as config_mod
 from monitor.cli import main
 from monitor.demo import StaticSite
-from monitor.diff import fingerprint
 from monitor.errors import StorageError
+from monitor.fingerprint import fingerprint
 from monitor.records import SourceState
 from monitor.service import run_once
 from monitor.store import Candidate, Revision, open_store

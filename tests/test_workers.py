@@ -14,7 +14,7 @@ import pytest
 
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
-from monitor.diff import entry_hash, fingerprint
+from monitor.fingerprint import entry_hash, fingerprint
 from monitor.query import Matcher
 from monitor.records import Article, FetchResult, WatchList
 from monitor.service import OnceResult, run_once
