@@ -18,6 +18,7 @@ from rich.table import Table
 
 from monitor import alerts as alerts_command
 from monitor import config as config_mod
+from monitor.durations import spoken
 from monitor.errors import ConfigError, InputError, MonitorError, StorageError
 from monitor.logs import setup_logging
 from monitor.query import Matcher
@@ -242,13 +243,14 @@ def cmd_sources(args: argparse.Namespace) -> int:
         states = {s.name: s for s in store.source_states()}
     finally:
         store.close()
-    table = Table("source", "kind", "every", "last fetch", "status", "errors", "next due", "last error")
+    table = Table("source", "kind", "every", "why", "last fetch", "status", "errors", "next due", "last error")
     for source in settings.monitor.sources:
         state = states.get(source.name)
         table.add_row(
             source.name + ("" if source.enabled else " (off)"),
             source.kind,
-            f"{settings.source_interval(source):.0f}s",
+            spoken(state.interval if state and state.interval is not None else settings.source_interval(source)),
+            (state.interval_reason or "") if state else "not polled yet",
             _when(state.last_fetch if state else None),
             str(state.last_status or "-") if state else "-",
             str(state.error_count) if state else "0",

@@ -21,7 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.durations import Seconds
+from monitor.cadence import Bounds
+from monitor.durations import Seconds, spoken
 from monitor.errors import ConfigError, QuerySyntaxError
 from monitor.fetch import FetchSettings
 from monitor.notify import NOTIFIER_KINDS
@@ -39,8 +40,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+DEFAULT_INTERVAL_MIN = 60.0  # adaptive bounds when neither `interval` nor bounds are set (see `Settings.bounds`)
+DEFAULT_INTERVAL_MAX = 3600.0
+
+
 class ScheduleConfig(Strict):
-    interval: Seconds = 300.0
+    interval: Seconds = 300.0  # the first interval of an adaptive source; without bounds, a fixed interval
+    interval_min: Seconds | None = None
+    interval_max: Seconds | None = None
     jitter: Seconds = 30.0
     misfire_grace: Seconds = 120.0
 
@@ -69,7 +76,9 @@ class SourceConfig(WithOptions):
     name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")
     kind: str = "feed"
     url: AnyHttpUrl
-    interval: Seconds | None = None  # default: schedule.interval
+    interval: Seconds | None = None  # default: schedule.interval; without bounds of its own, a fixed interval
+    interval_min: Seconds | None = None  # default: schedule.interval_min
+    interval_max: Seconds | None = None  # default: schedule.interval_max
     jitter: Seconds | None = None  # default: schedule.jitter
     fetch_article: bool = False
     article_selector: str | None = None
@@ -187,7 +196,38 @@ class MonitorConfig(Strict):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"duplicate {what} name(s): {', '.join(dupes)}")
+        for where, bounds in [("schedule", _schedule_bounds(self.schedule))] + [
+            (f"sources[{i}] ({s.name})", source_bounds(self.schedule, s)) for i, s in enumerate(self.sources)
+        ]:
+            if bounds.lo > bounds.hi:
+                raise ValueError(f"{where}: interval_min ({spoken(bounds.lo)}) is above interval_max"
+                                 f" ({spoken(bounds.hi)}); a bound not set comes from schedule or the default"
+                                 f" {spoken(DEFAULT_INTERVAL_MIN)}..{spoken(DEFAULT_INTERVAL_MAX)}")
         return self
+
+
+def _schedule_bounds(schedule: ScheduleConfig) -> Bounds:
+    """`schedule:`'s bounds: its interval_min/max (each defaulting), else fixed at an `interval` it sets, else
+    the default bounds."""
+    if schedule.interval_min is None and schedule.interval_max is None and "interval" in schedule.model_fields_set:
+        return Bounds(schedule.interval, schedule.interval, schedule.interval)
+    lo = DEFAULT_INTERVAL_MIN if schedule.interval_min is None else schedule.interval_min
+    hi = DEFAULT_INTERVAL_MAX if schedule.interval_max is None else schedule.interval_max
+    return Bounds(lo, hi, min(hi, max(lo, schedule.interval)))
+
+
+def source_bounds(schedule: ScheduleConfig, source: SourceConfig) -> Bounds:
+    """A source's bounds: its own interval_min/max (a missing one from `schedule:`), else fixed at its own
+    `interval`, else `schedule:`'s."""
+    default = _schedule_bounds(schedule)
+    if source.interval_min is None and source.interval_max is None:
+        if source.interval is not None:
+            return Bounds(source.interval, source.interval, source.interval)
+        return default
+    lo = default.lo if source.interval_min is None else source.interval_min
+    hi = default.hi if source.interval_max is None else source.interval_max
+    start = schedule.interval if source.interval is None else source.interval
+    return Bounds(lo, hi, min(hi, max(lo, start)))
 
 
 class Settings(BaseModel):
@@ -218,8 +258,13 @@ class Settings(BaseModel):
     def enabled_sources(self) -> list[SourceConfig]:
         return [s for s in self.monitor.sources if s.enabled]
 
+    def source_bounds(self, source: SourceConfig) -> Bounds:
+        """The interval bounds of a source (see `source_bounds`)."""
+        return source_bounds(self.monitor.schedule, source)
+
     def source_interval(self, source: SourceConfig) -> float:
-        return source.interval if source.interval is not None else self.monitor.schedule.interval
+        """The interval a source starts with (its polls then adapt it within its bounds)."""
+        return self.source_bounds(source).start
 
     def source_jitter(self, source: SourceConfig) -> float:
         return source.jitter if source.jitter is not None else self.monitor.schedule.jitter
@@ -228,7 +273,7 @@ class Settings(BaseModel):
         """Seconds without a poll job after which /healthz fails."""
         if self.monitor.health.stale_after is not None:
             return self.monitor.health.stale_after
-        intervals = [self.source_interval(s) for s in self.enabled_sources()] or [self.monitor.schedule.interval]
+        intervals = [self.source_bounds(s).hi for s in self.enabled_sources()] or [self.monitor.schedule.interval]
         return 2 * min(intervals) + self.monitor.schedule.misfire_grace
 
     def watchlist_records(self) -> list[WatchList]:

@@ -30,3 +30,15 @@ def _from_config(value: Any) -> Any:
 
 
 Seconds = Annotated[float, BeforeValidator(_from_config), Field(ge=0)]  # a config duration, in seconds
+
+
+def spoken(value: float) -> str:
+    """Seconds as the config writes them, largest units first: 90 -> '1m30s', 7200 -> '2h', 0.5 -> '0.5s'."""
+    if value < 60:
+        return f"{value:g}s"
+    left, parts = round(value), []
+    for unit in ("w", "d", "h", "m", "s"):
+        count, left = divmod(left, UNITS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

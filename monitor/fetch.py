@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import ssl
 import zlib
@@ -46,6 +47,7 @@ IPV4_CARRIERS = tuple(ipaddress.IPv6Network(n) for n in ("::/96", "::ffff:0:0/96
 NEVER_PUBLIC = tuple(ipaddress.IPv6Network(n) for n in ("fec0::/10", "64:ff9b:1::/48"))
 GUARD = "monitor.guard"  # request extension: True connects to public addresses only (GuardedBackend)
 GUARDED = {GUARD: True}
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
 HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address is tried beside one that has not answered
 
 
@@ -377,6 +379,7 @@ class Fetcher:
             charset=response.charset_encoding,
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
+            max_age=_max_age(response.headers.get("cache-control", "")),
         )
 
     async def _read(self, url: str, response: httpx.Response) -> bytes:
@@ -416,6 +419,12 @@ def _http_url(address: str, asked: str) -> httpx.URL:
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     """Scheme, host and port (None: the scheme's default) of `url`, the unit of trust and of connection pools."""
     return url.scheme, url.host.lower(), url.port
+
+
+def _max_age(cache_control: str) -> float | None:
+    """Seconds of a `Cache-Control` header's max-age directive; None without one."""
+    found = _MAX_AGE.search(cache_control)
+    return float(found[1]) if found else None
 
 
 def _status_error(url: str, response: httpx.Response, withheld: bool) -> FetchError:

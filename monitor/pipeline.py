@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from monitor import diff
+from monitor.cadence import WINDOWS, Bounds, Cadence, after_failure, after_success, feed_ttl
 from monitor.config import FetchConfig, SourceConfig
 from monitor.errors import AddressRefused, FetchError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.query import Matcher
-from monitor.records import DISABLED_UNTIL, PollReport, SourceState
-from monitor.retry import backoff
+from monitor.records import DISABLED_UNTIL, Article, PollReport, SourceState
 from monitor.store import Candidate, Revision, Store, StoredArticle
 from monitor.workers import MAX_TEXT_CHARS, Analysis, Parsed, Workers, clipped
 
@@ -50,15 +50,16 @@ class Pipeline:
         self.owed_to = owed_to  # the notifiers a new alert is owed to, asked as each document is recorded
         self.fetch_config = fetch_config or FetchConfig()
 
-    async def poll(self, source: SourceConfig, interval: float, now: datetime | None = None) -> PollReport:
+    async def poll(self, source: SourceConfig, bounds: Bounds, now: datetime | None = None) -> PollReport:
         """Poll one source once; never raises for an error of its own (fetch, parse, or any exception its documents
         cause): that is recorded as the source's error and backed off, and other sources go on. A fault of the
-        store (`Store.faults`) is no source's error and has nowhere to be recorded: it is raised."""
+        store (`Store.faults`) is no source's error and has nowhere to be recorded: it is raised. The source's next
+        interval adapts within `bounds` (`monitor.cadence`) and is saved with its state and put in the report."""
         now = now or datetime.now(UTC)
         report = PollReport(source.name)
         state = self.store.source_state(source.name)
         try:
-            await self._poll(source, interval, now, state, report)
+            await self._poll(source, bounds, now, state, report)
         except self.store.faults:
             raise
         except Exception as exc:
@@ -66,7 +67,7 @@ class Pipeline:
             report.crashed = not isinstance(exc, MonitorError)
             if isinstance(exc, FetchError) and exc.status is not None:
                 report.status = exc.status
-            self._record_failure(state, exc, report.error, now)
+            report.next_poll = self._record_failure(state, bounds, exc, report.error, now)
             where = {"source": source.name}
             if report.crashed:
                 log.error("poll of %s crashed: %s", source.name, report.error, exc_info=traced(exc), extra=where)
@@ -75,7 +76,7 @@ class Pipeline:
         return report
 
     async def _poll(
-        self, source: SourceConfig, interval: float, now: datetime, state: SourceState, report: PollReport
+        self, source: SourceConfig, bounds: Bounds, now: datetime, state: SourceState, report: PollReport
     ) -> None:
         """Fetch, parse and record one source; raises on its errors (`poll` records them)."""
         result = await self.fetcher.fetch(
@@ -95,15 +96,28 @@ class Pipeline:
             last_status=result.status,
             last_error=None,
             error_count=0,
-            next_due=now + timedelta(seconds=interval),
         )
-        await self._process(source, items, report, now, done)
+        hints = {"Cache-Control max-age": result.max_age, "RSS ttl": feed_ttl(result.content)}
+        known = {name: seconds for name, seconds in hints.items() if seconds is not None}
 
-    def _record_failure(self, state: SourceState, exc: Exception, error: str, now: datetime) -> None:
+        def cadence(new: Sequence[Article]) -> Cadence:
+            since = [now - timedelta(seconds=w) for w in WINDOWS]
+            stored = self.store.new_items(source.name, since)
+            arrived = [min(a.published or now, now) for a in new]
+            counts = tuple(n + sum(t >= s for t in arrived) for n, s in zip(stored, since, strict=True))
+            return after_success(bounds, counts, known)
+
+        await self._process(source, items, report, now, done, cadence)
+
+    def _record_failure(
+        self, state: SourceState, bounds: Bounds, exc: Exception, error: str, now: datetime
+    ) -> float:
+        """Save a failed poll and when to try again (`cadence.after_failure`); return the seconds until then."""
         errors = state.error_count + 1
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
-        delay = backoff(errors, retry_after, self.fetch_config.backoff_base, self.fetch_config.backoff_cap)
-        due = now + timedelta(seconds=delay)
+        config = self.fetch_config
+        wait = after_failure(bounds, errors, retry_after, config.backoff_base, config.backoff_cap)
+        due = now + timedelta(seconds=wait.interval)
         if isinstance(exc, FetchError) and exc.status == 410:  # gone for good: stop polling until the config changes
             due, error = DISABLED_UNTIL, f"{error}: source disabled until its config changes"
             log.error("source %s disabled: %s", state.name, exc, extra={"source": state.name})
@@ -115,14 +129,24 @@ class Pipeline:
                 last_error=error,
                 error_count=errors,
                 next_due=due,
+                interval=wait.interval,
+                interval_reason=wait.reason,
             )
         )
+        return wait.interval
 
     async def _process(
-        self, source: SourceConfig, items: list[Parsed], report: PollReport, now: datetime, done: SourceState
+        self,
+        source: SourceConfig,
+        items: list[Parsed],
+        report: PollReport,
+        now: datetime,
+        done: SourceState,
+        cadence: Callable[[Sequence[Article]], Cadence],
     ) -> None:
         """Record the new and edited items, with one look-up of the document's items before and one write of all
-        of them after reading their pages; the source's state `done` commits with that write.
+        of them after reading their pages; the source's state `done` commits with that write, with the next
+        interval `cadence` gives for the new items.
 
         Whatever the document lists is judged by the store alone, never by its date. When items are left
         for later (over `max_articles`), the document's validators are not kept, so the next poll reads it
@@ -163,6 +187,10 @@ class Pipeline:
             analysed += await self.workers.analyse(missing[start : start + YIELD_EVERY], source.watchlists)
             await asyncio.sleep(0)  # let other sources, deliveries and /healthz run between batches
         computed = iter(analysed)
+        chosen = cadence([parsed.article for parsed, stored in ready if stored is None])
+        report.next_poll = chosen.interval
+        done = replace(done, next_due=now + timedelta(seconds=chosen.interval), interval=chosen.interval,
+                       interval_reason=chosen.reason)
         candidates = [self._candidate(item, item.analysis or next(computed), stored, now) for item, stored in ready]
         revise = partial(self._revise, self.workers.matchers.of(source.watchlists))
         recorded = self.store.record(  # the new ETag is kept only together with what it brought

@@ -79,6 +79,7 @@ class FetchResult:
     charset: str | None = None  # declared in the Content-Type header
     etag: str | None = None
     last_modified: str | None = None
+    max_age: float | None = None  # seconds of `Cache-Control: max-age`
 
     @property
     def not_modified(self) -> bool:
@@ -98,6 +99,8 @@ class SourceState:
     last_error: str | None = None
     error_count: int = 0
     next_due: datetime | None = None
+    interval: float | None = None  # seconds until the poll after the last one (adaptive polling, or backoff)
+    interval_reason: str | None = None  # why that interval
 
     @property
     def disabled(self) -> bool:
@@ -151,6 +154,7 @@ class PollReport:
     crashed: bool = False  # the error was not one the monitor raises on purpose (a bug, or a malformed input)
     article_errors: list[str] = field(default_factory=list)  # "URL: error" of each article page not fetched
     skipped: Counter[str] = field(default_factory=Counter)  # items not recorded, by reason (see pipeline.SKIP_REASONS)
+    next_poll: float | None = None  # seconds until the source's next poll; None: as scheduled
 
     @property
     def not_modified(self) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 from monitor import status
 from monitor.bot.app import admin_notice, start_bot
 from monitor.bot.handlers import AdminHooks
+from monitor.cadence import Bounds
 from monitor.config import Settings, SourceConfig, load
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
@@ -56,7 +57,7 @@ async def poll_sources(
     """Poll the given sources once, concurrently; the fetcher's limits keep it polite."""
 
     async def one(source: SourceConfig) -> PollReport:
-        report = await pipeline.poll(source, settings.source_interval(source))
+        report = await pipeline.poll(source, settings.source_bounds(source))
         if on_done:
             on_done(report)
         return report
@@ -170,7 +171,8 @@ class Service:
     def stop(self) -> None:
         self._stop.set()
 
-    async def _poll_job(self, source: SourceConfig, interval: float) -> None:
+    async def _poll_job(self, source: SourceConfig, bounds: Bounds) -> float | None:
+        """Poll one source, unless it is backing off; return the seconds until its next poll (None: unchanged)."""
         assert self._pipeline is not None
         now = self.health.last_job = datetime.now(UTC)
         began = time.monotonic()
@@ -178,11 +180,11 @@ class Service:
             state = self.store.source_state(source.name)
             if state.error_count and state.next_due and state.next_due > now:
                 log.debug("source %s backing off until %s", source.name, state.next_due)
-                return
-            report = await self._pipeline.poll(source, interval, now)
+                return None
+            report = await self._pipeline.poll(source, bounds, now)
         except asyncio.CancelledError:  # the service is stopping: the poll is redone after the restart
             log.info("poll of %s cut short by shutdown", source.name, extra={"source": source.name})
-            return
+            return None
         except Exception as exc:  # a failing store, or a bug: it must not kill the job or the service
             report = self._crashed(source, exc)
         else:
@@ -199,6 +201,7 @@ class Service:
         if report.alerts:
             log.info("source %s: %d new alert(s)", source.name, len(report.alerts))
             self._wake.set()
+        return report.next_poll
 
     def _crashed(self, source: SourceConfig, exc: Exception) -> PollReport:
         """A poll that raised: the store failed (said once, until a poll records again), or a bug (logged)."""

@@ -145,6 +145,8 @@ def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             if route.conditional and self._not_modified(route):
                 self.send_response(304)
                 self.send_header("ETag", route.etag)
+                if "Cache-Control" in route.headers:  # a 304 repeats the 200's Cache-Control (RFC 9110, 15.4.5)
+                    self.send_header("Cache-Control", route.headers["Cache-Control"])
                 self.end_headers()
                 return
             self._send(route)

@@ -132,6 +132,11 @@ class Store(ABC):
     @abstractmethod
     def source_states(self) -> list[SourceState]: ...
 
+    @abstractmethod
+    def new_items(self, source: str, since: Sequence[datetime]) -> list[int]:
+        """For each of `since`, the source's articles that arrived then or later: published then, or first seen
+        then when undated or dated after they were first seen (the entry frequency of adaptive polling)."""
+
     # articles
     @abstractmethod
     def find_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[StoredArticle | None]:

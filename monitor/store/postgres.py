@@ -133,6 +133,10 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_owed ON outbox (notifier, status, alert_id);
     CREATE INDEX outbox_dead_letters ON outbox (failed_at) WHERE status = 'failed';
     """,
+    # Adaptive polling: the interval chosen after a source's last poll, and why.
+    """
+    ALTER TABLE sources ADD COLUMN poll_interval double precision, ADD COLUMN poll_reason text;
+    """,
 )
 
 _LEDGER = """
@@ -145,7 +149,10 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 COMPONENTS = {"core": CORE_MIGRATIONS, "telegram": TELEGRAM_MIGRATIONS}  # migrated in this order when a store opens
 _MIGRATION_LOCK = 0x6D6F6E69746F72  # an advisory lock key ("monitor") held while one process migrates
-_SOURCE_COLUMNS = "name, etag, last_modified, last_fetch, last_success, last_status, last_error, error_count, next_due"
+_SOURCE_COLUMNS = (
+    "name, etag, last_modified, last_fetch, last_success, last_status, last_error, error_count, next_due,"
+    " poll_interval, poll_reason"
+)
 _ALERT_COLUMNS = (
     "a.id, a.article_id, a.watchlist, a.kind, a.title, a.url, a.source, a.published, a.terms, a.snippet,"
     " a.created, a.added, a.also_in"
@@ -375,11 +382,20 @@ class PostgresStore(PostgresTelegramMixin, Store):
     def save_source_state(self, state: SourceState) -> None:
         assignments = ", ".join(f"{c} = excluded.{c}" for c in _SOURCE_COLUMNS.split(", ")[1:])
         self._run(
-            f"INSERT INTO sources ({_SOURCE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            f"INSERT INTO sources ({_SOURCE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             f" ON CONFLICT (name) DO UPDATE SET {assignments}",
             (state.name, state.etag, state.last_modified, state.last_fetch, state.last_success, state.last_status,
-             state.last_error, state.error_count, state.next_due),
+             state.last_error, state.error_count, state.next_due, state.interval, state.interval_reason),
         )
+
+    def new_items(self, source: str, since: Sequence[datetime]) -> list[int]:
+        counts = ", ".join("COUNT(*) FILTER (WHERE arrived >= %s)" for _ in since)
+        rows = self._rows(
+            f"SELECT {counts} FROM (SELECT LEAST(COALESCE(published, first_seen), first_seen) AS arrived"
+            " FROM articles WHERE source = %s AND first_seen >= %s) AS recent",
+            (*since, source, min(since)),
+        )
+        return [int(n) for n in rows[0]]
 
     def source_states(self) -> list[SourceState]:
         return [_source_state(r) for r in self._rows(f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY name")]

@@ -138,6 +138,15 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN failed_at TEXT;
     CREATE INDEX outbox_dead_letters ON outbox (failed_at) WHERE status = 'failed';
     """,
+    # Adaptive polling: the interval chosen after a source's last poll, and why.
+    """
+    ALTER TABLE sources ADD COLUMN poll_interval REAL;
+    ALTER TABLE sources ADD COLUMN poll_reason TEXT;
+    """,
+)
+_SOURCE_COLUMNS = (
+    "name, etag, last_modified, last_fetch, last_success, last_status, last_error, error_count, next_due,"
+    " poll_interval, poll_reason"
 )
 
 _ALERT_COLUMNS = (
@@ -291,17 +300,12 @@ class SqliteStore(TelegramStoreMixin, Store):
     # sources
 
     def source_state(self, name: str) -> SourceState:
-        row = self.conn.execute(
-            "SELECT name, etag, last_modified, last_fetch, last_success, last_status, last_error,"
-            " error_count, next_due FROM sources WHERE name = ?",
-            (name,),
-        ).fetchone()
+        row = self.conn.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE name = ?", (name,)).fetchone()
         return SourceState(name) if row is None else _source_state(row)
 
     def save_source_state(self, state: SourceState) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO sources (name, etag, last_modified, last_fetch, last_success, last_status,"
-            " last_error, error_count, next_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO sources ({_SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 state.name,
                 state.etag,
@@ -312,15 +316,23 @@ class SqliteStore(TelegramStoreMixin, Store):
                 state.last_error,
                 state.error_count,
                 _ts(state.next_due),
+                state.interval,
+                state.interval_reason,
             ),
         )
 
     def source_states(self) -> list[SourceState]:
-        rows = self.conn.execute(
-            "SELECT name, etag, last_modified, last_fetch, last_success, last_status, last_error,"
-            " error_count, next_due FROM sources ORDER BY name"
-        )
+        rows = self.conn.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY name")
         return [_source_state(row) for row in rows]
+
+    def new_items(self, source: str, since: Sequence[datetime]) -> list[int]:
+        counts = ", ".join("COALESCE(SUM(arrived >= ?), 0)" for _ in since)
+        row = self.conn.execute(
+            f"SELECT {counts} FROM (SELECT MIN(COALESCE(published, first_seen), first_seen) AS arrived"
+            " FROM articles WHERE source = ? AND first_seen >= ?)",
+            (*map(_ts, since), source, _ts(min(since))),
+        ).fetchone()
+        return [int(n) for n in row]
 
     # articles
 
@@ -808,6 +820,8 @@ def _source_state(row: tuple[Any, ...]) -> SourceState:
         last_error=row[6],
         error_count=row[7],
         next_due=_dt(row[8]),
+        interval=row[9],
+        interval_reason=row[10],
     )
 
 
