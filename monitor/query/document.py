@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, count, pairwise, repeat
 from operator import itemgetter
+from typing import Any, Generic, TypeVar
 
 from monitor.query.language import resolve
 from monitor.query.text import TOKEN_RE, fold, sentence_ends, stem_lang
@@ -17,6 +18,21 @@ FOLD_CACHE_SIZE = 200_000  # distinct tokens whose folded form is kept (the cach
 _SPLIT = ""  # in the fold cache: the token folds into several words (or none), see norm_parts
 _FOLDED: dict[str, str] = {}
 _START2, _START3 = itemgetter(slice(2)), itemgetter(slice(3))
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    """A kind of result worked out about a document and kept for the queries that ask again: a ``V`` by
+    ``K``, in the document's ``memo(kind)`` (keys of kinds with one result per document are None)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Memo({self.name!r})"
 
 
 @dataclass(slots=True)
@@ -42,6 +58,7 @@ class Document:
         "_keys",
         "_langs",
         "_language",
+        "_memos",
         "_positions",
         "_resolved",
         "_sorted",
@@ -49,7 +66,6 @@ class Document:
         "_split",
         "_words",
         "body",
-        "cache",
         "fields",
         "hint",
         "norms",
@@ -66,7 +82,7 @@ class Document:
         self.fields: list[int] = []
         self.sents: list[int] = []
         self.sentences: list[Sentence] = []
-        self.cache: dict[object, object] = {}
+        self._memos: dict[Memo[Any, Any], dict[Any, Any]] = {}
         self._positions: dict[str, list[int]] = {}
         self._split = False
         self._spans: dict[int, list[tuple[int, int]]] = {}
@@ -92,6 +108,13 @@ class Document:
         self.norms += folded
         self.sents += chain.from_iterable(map(repeat, count(first), map(len, tokens)))
         self.fields += repeat(which, len(folded))
+
+    def memo(self, kind: Memo[K, V]) -> dict[K, V]:
+        """This document's results of ``kind``, by key: read and filled by the code that works them out."""
+        found = self._memos.get(kind)
+        if found is None:
+            found = self._memos[kind] = {}
+        return found
 
     def __repr__(self) -> str:
         return f"Document(title={self.title!r}, body={self.body!r}, language={self.hint!r})"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from monitor.query.document import FIELD_NAMES, Document
+from monitor.query.document import FIELD_NAMES, Document, Memo
 from monitor.query.morphology import (
     MIN_COMPOUND_TAIL,
     MIN_STEM_WORD,
@@ -33,6 +33,8 @@ __all__ = ["Result", "Span", "evaluate", "is_form", "matches_word", "stem_start"
 
 Span = tuple[int, int]
 Result = list[Span] | None
+_LEAVES: Memo[tuple[Term | Prefix | Phrase, int | None], list[Span]] = Memo("leaf spans by field")
+_WORDS: Memo[tuple[Term | Prefix, bool], list[int]] = Memo("word positions")
 
 
 def evaluate(node: Query, doc: Document, field: int | None = None) -> Result:
@@ -60,31 +62,31 @@ def evaluate(node: Query, doc: Document, field: int | None = None) -> Result:
 
 
 def _leaf(node: Term | Prefix | Phrase, doc: Document, field: int | None) -> list[Span]:
-    key = ("leaf", node, field)
-    cached = doc.cache.get(key)
+    memo, key = doc.memo(_LEAVES), (node, field)
+    cached = memo.get(key)
     if cached is None:
         if isinstance(node, Phrase):
             cached = _phrase(node, doc, field)
         else:
             cached = [(i, i) for i in word_positions(node, doc) if field is None or doc.fields[i] == field]
-        doc.cache[key] = cached
-    return cached  # type: ignore[return-value]
+        memo[key] = cached
+    return cached
 
 
 def word_positions(node: Term | Prefix, doc: Document, exact: bool = False) -> list[int]:
     """Token indices of the words a Prefix matches, or a Term: the same word, or one of its forms
     (see is_form; quoted, ``exact``, only the Arabic words with its proclitics)."""
-    key = ("words", node, exact)
-    cached = doc.cache.get(key)
+    memo, key = doc.memo(_WORDS), (node, exact)
+    cached = memo.get(key)
     if cached is not None:
-        return cached  # type: ignore[return-value]
+        return cached
     if isinstance(node, Prefix):
         matched = doc.with_prefix(node.text)
     else:
         matched = [node.text] if node.text in doc.words() else []
         matched += _forms(node, doc, exact)
     out = doc.positions(matched[0]) if len(matched) == 1 else sorted(i for word in matched for i in doc.positions(word))
-    doc.cache[key] = out
+    memo[key] = out
     return out
 
 

@@ -36,7 +36,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import islice, takewhile
 
-from monitor.query.document import TITLE, Document
+from monitor.query.document import TITLE, Document, Memo
 from monitor.query.lexicons import (
     BACKGROUND,
     BACKGROUND_AFTER,
@@ -107,9 +107,13 @@ class _Facts:
     doc_values: dict[str, float]  # the features of the whole document
 
 
+_FACTS: Memo[None, _Facts] = Memo("features")
+
+
 def _facts(doc: Document) -> _Facts:
-    cached = doc.cache.get(_Facts)
-    if isinstance(cached, _Facts):
+    memo = doc.memo(_FACTS)
+    cached = memo.get(None)
+    if cached is not None:
         return cached
     body = [sid for sid, s in enumerate(doc.sentences) if s.field != TITLE and doc.sentence_text(sid)]
     violation, course, other = VIOLATION.hits(doc), COURSE.hits(doc), OTHER_SENSE.hits(doc)
@@ -129,7 +133,7 @@ def _facts(doc: Document) -> _Facts:
         {doc.sents[i] for i in conflict}, {doc.sents[i] for i in years}, sorted(years | BACKGROUND.hits(doc)),
         sorted(years | BACKGROUND_AFTER.hits(doc)), doc_values,
     )
-    doc.cache[_Facts] = facts
+    memo[None] = facts
     return facts
 
 

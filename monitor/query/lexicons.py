@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from itertools import compress, count
 
-from monitor.query.document import Document
+from monitor.query.document import Document, Memo
 from monitor.query.evaluator import evaluate, matches_word, stem_start
 from monitor.query.language import base_language
 from monitor.query.nodes import Or, Prefix, Query, Term
@@ -25,6 +25,7 @@ LANGUAGES = ("ar", "az", "de", "en", "es", "fr", "hy", "ru", "tr", "uk")  # the 
 SAME_WORDS = {"pt": "es"}  # a language read with another's words (the Spanish lists hold the Portuguese ones)
 START_KEY = 3  # lexicon words are filed under the first letters of the start every word they match shares
 KNOWN_WORDS = 200_000  # words a lexicon remembers as its or not, over all languages (it starts over when full)
+_HITS: Memo[str, set[int]] = Memo("lexicon hits by lexicon name")
 
 
 class _Group:
@@ -77,15 +78,16 @@ class Lexicon:
 
     def hits(self, doc: Document) -> set[int]:
         """First token indices of this lexicon's words in ``doc``."""
-        cached = doc.cache.get(self.name)
+        memo = doc.memo(_HITS)
+        cached = memo.get(self.name)
         if cached is None:
             group = self._group(doc.language)
             words = self._words_in(doc, group)
             cached = set(compress(count(), map(words.__contains__, doc.norms))) if words else set()
             found = (evaluate(group.phrases[n], doc) for n in group.index.candidates(doc))
             cached.update(first for spans in found for first, _ in spans or [])
-            doc.cache[self.name] = cached
-        return cached  # type: ignore[return-value]
+            memo[self.name] = cached
+        return cached
 
     def _words_in(self, doc: Document, group: _Group) -> set[str]:
         """The distinct folded words of ``doc`` that are one of the group's single words or prefixes."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from monitor.query.document import Document
+from monitor.query.document import Document, Memo
 from monitor.query.text import ARMENIAN, LATIN, SCRIPT_LANGS, script_of, stem
 
 MIN_STEM_WORD = 4  # shorter query words match exactly only (no inflections)
@@ -181,7 +181,8 @@ PARTICLES = frozenset(
     ]
 )
 TAIL_KEY = 3  # letters of a compound tail's start that the prefilter keys it by (tail starts have as many)
-_LONG_KEY, _TAIL_KEYS = "morphology: long words", "morphology: tail keys"
+_LONG_WORDS: Memo[None, list[str]] = Memo("long Latin words")
+_TAIL_KEYS: Memo[None, set[str]] = Memo("compound tail keys")
 
 
 def compound_heads(word: str, start: str) -> list[int]:
@@ -199,11 +200,12 @@ def compound_heads(word: str, start: str) -> list[int]:
 def long_words(doc: Document) -> list[str]:
     """The document's distinct Latin words long enough to be a compound with a tail (in any language:
     the prefilter reads them without working out the document's language)."""
-    cached = doc.cache.get(_LONG_KEY)
+    memo = doc.memo(_LONG_WORDS)
+    cached = memo.get(None)
     if cached is None:
         shortest = MIN_COMPOUND_HEAD + MIN_COMPOUND_TAIL
-        cached = doc.cache[_LONG_KEY] = [w for w in doc.words() if len(w) >= shortest and script_of(w) == LATIN]
-    return cached  # type: ignore[return-value]
+        cached = memo[None] = [w for w in doc.words() if len(w) >= shortest and script_of(w) == LATIN]
+    return cached
 
 
 def words_with_tail(doc: Document, start: str) -> list[str]:
@@ -218,14 +220,15 @@ def has_tail(doc: Document, start: str) -> bool:
 
 def tail_keys(doc: Document) -> set[str]:
     """Prefilter keys of the document's compound tails: ``TAIL`` and the tail's first ``TAIL_KEY`` letters."""
-    cached = doc.cache.get(_TAIL_KEYS)
+    memo = doc.memo(_TAIL_KEYS)
+    cached = memo.get(None)
     if cached is None:
-        cached = doc.cache[_TAIL_KEYS] = {
+        cached = memo[None] = {
             TAIL + word[at : at + TAIL_KEY]
             for word in long_words(doc)
             for at in range(MIN_COMPOUND_HEAD, len(word) - MIN_COMPOUND_TAIL + 1)
         }
-    return cached  # type: ignore[return-value]
+    return cached
 
 
 def compounds_apply(doc: Document) -> bool:
