@@ -9,13 +9,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Until monitor/store/sqlite.py and postgres.py import them from monitor.fingerprint (issue 15):
-from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE as NEAR_DUPLICATE_DISTANCE
-from monitor.fingerprint import bands as bands
-from monitor.fingerprint import from_signed as from_signed
-from monitor.fingerprint import hamming as hamming
-from monitor.fingerprint import to_signed as to_signed
-
 # Sentence ends: . ! ? … and the Armenian full stop (U+0589), Arabic question mark (U+061F) and
 # Urdu full stop (U+06D4). Armenian text on
 # the web often uses an ASCII colon as its full stop, so a colon after an Armenian letter counts too.

@@ -33,7 +33,7 @@ class StoredArticle:
     title: str
     text: str  # body, or summary when no body was fetched, of the latest version
     content_hash: str
-    fingerprint: int  # 64-bit SimHash of the text (see monitor.diff.fingerprint)
+    fingerprint: int  # 64-bit SimHash of the text (see monitor.fingerprint.fingerprint)
     first_seen: datetime
     alerted: frozenset[str]  # watch lists that already alerted on this article
     entry_hash: str = ""  # the feed entry as last seen (pipeline.entry_hash); a change means re-read the page

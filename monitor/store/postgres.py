@@ -20,8 +20,8 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from monitor.diff import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.errors import StorageError
+from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.logs import MASK, protect
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import RECENT_ENTRIES, SEEN_RESOLUTION, Candidate, Recorded, Revision, Store, StoredArticle
@@ -50,7 +50,7 @@ CORE_MIGRATIONS: tuple[str, ...] = (
         title text NOT NULL,
         text text NOT NULL,
         content_hash text NOT NULL,
-        fingerprint bigint NOT NULL,  -- SimHash as signed 64-bit (monitor.diff.to_signed)
+        fingerprint bigint NOT NULL,  -- SimHash as signed 64-bit (monitor.fingerprint.to_signed)
         entry_hash text NOT NULL DEFAULT '',
         published timestamptz,
         first_seen timestamptz NOT NULL,
@@ -61,7 +61,7 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX articles_first_seen ON articles (first_seen);
     CREATE INDEX articles_duplicate_of ON articles (duplicate_of);
     CREATE INDEX articles_source ON articles (source, first_seen);
-    -- Near-duplicate lookup: the fingerprint bands (monitor.diff.bands) of articles that alerted, one row each.
+    -- Near-duplicate lookup: the fingerprint bands (monitor.fingerprint.bands) of articles that alerted, one row each.
     CREATE TABLE article_bands (
         band integer NOT NULL,
         value integer NOT NULL,

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from monitor.diff import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.errors import StorageError
+from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import (
     RECENT_ENTRIES,
@@ -48,7 +48,7 @@ CORE_MIGRATIONS: tuple[str, ...] = (
         title TEXT NOT NULL,
         text TEXT NOT NULL,
         content_hash TEXT NOT NULL,
-        fingerprint INTEGER NOT NULL,  -- SimHash as signed 64-bit (monitor.diff.to_signed)
+        fingerprint INTEGER NOT NULL,  -- SimHash as signed 64-bit (monitor.fingerprint.to_signed)
         entry_hash TEXT NOT NULL DEFAULT '',
         published TEXT,
         first_seen TEXT NOT NULL,
@@ -58,7 +58,7 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX articles_guid ON articles (guid);
     CREATE INDEX articles_first_seen ON articles (first_seen);
     CREATE INDEX articles_duplicate_of ON articles (duplicate_of);
-    -- Near-duplicate lookup: an article's fingerprint bands (monitor.diff.bands), one row each.
+    -- Near-duplicate lookup: an article's fingerprint bands (monitor.fingerprint.bands), one row each.
     CREATE TABLE article_bands (
         band INTEGER NOT NULL,
         value INTEGER NOT NULL,
