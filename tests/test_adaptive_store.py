@@ -3,11 +3,16 @@ interval and its reason kept with the source's state, and the recent items count
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from monitor.records import SourceState
 from monitor.store import Store
+from monitor.store import sqlite as sqlite_store
+from monitor.store.migrations import apply_migrations
 
 from .test_store import T0, Clock
 from .test_store_contract import Reviser, article, candidate, clock, store  # noqa: F401 - the contract's fixtures
@@ -42,3 +47,33 @@ def test_new_items_count_what_arrived_per_window_by_date_else_first_seen(
     assert store.new_items("outlet", [T0 - HOUR, T0 - 24 * HOUR, T0 - 48 * HOUR]) == [2, 3, 4]
     assert store.new_items("outlet", [T0 + HOUR]) == [0]
     assert store.new_items("nobody", [T0 - HOUR]) == [0]
+
+
+@pytest.mark.parametrize("backend", [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_store_of_before_adaptive_polling_keeps_its_sources_when_migrated(
+    request: pytest.FixtureRequest, backend: str
+) -> None:
+    """The source-state columns come with a migration: a source saved before it reads back with no interval yet."""
+    insert = "INSERT INTO sources (name, etag, error_count) VALUES ('outlet', 'e', 2)"
+    if backend == "sqlite":
+        path = request.getfixturevalue("tmp_path") / "old.sqlite3"
+        conn = sqlite3.connect(path, isolation_level=None)
+        apply_migrations(conn, "core", sqlite_store.CORE_MIGRATIONS[:-1])
+        conn.execute(insert)
+        conn.close()
+        store: Store = sqlite_store.SqliteStore(path)
+    else:
+        from monitor.store import postgres as postgres_store
+
+        url = request.getfixturevalue("postgres_url")  # the current schema: rebuilt as it was before
+        with postgres_store.connect(url) as pg:
+            pg.execute("DROP TABLE sources; DELETE FROM schema_migrations WHERE component = 'core' AND version > 1")
+            pg.execute(postgres_store.CORE_MIGRATIONS[0].split("CREATE TABLE articles")[0])
+            pg.execute(insert)
+        store = postgres_store.PostgresStore(url)
+    try:
+        assert store.source_state("outlet") == SourceState("outlet", etag="e", error_count=2)
+        store.save_source_state(replace(store.source_state("outlet"), interval=60.0, interval_reason="fixed interval"))
+        assert store.source_state("outlet").interval_reason == "fixed interval"
+    finally:
+        store.close()
