@@ -6,6 +6,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
+from monitor.store.sqlite_transaction import immediate
+
 _LEDGER = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     component TEXT NOT NULL,
@@ -33,8 +35,7 @@ def apply_migrations(conn: sqlite3.Connection, component: str, migrations: Seque
     """
     conn.execute(_LEDGER)
     for version, sql in enumerate(migrations, start=1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             if schema_version(conn, component) < version:
                 for statement in _statements(sql):
                     conn.execute(statement)
@@ -42,10 +43,6 @@ def apply_migrations(conn: sqlite3.Connection, component: str, migrations: Seque
                     "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
                     (component, version, datetime.now(UTC).isoformat()),
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return schema_version(conn, component)
 
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.errors import MonitorError
 from monitor.store import SEEN_RESOLUTION, Store
 from monitor.store.migrations import apply_migrations
+from monitor.store.sqlite_transaction import immediate
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,7 @@ def _owed_clause(refs: list[_Reference]) -> str:
 
 
 def _prune_article_batch(conn: sqlite3.Connection, refs: list[_Reference], cutoff: str, report: PruneReport) -> int:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         conn.execute("DELETE FROM temp.doomed")
         conn.execute(
             "INSERT INTO temp.doomed SELECT a.id FROM articles a WHERE a.last_seen < ? AND a.first_seen < ?"
@@ -106,10 +106,6 @@ def _prune_article_batch(conn: sqlite3.Connection, refs: list[_Reference], cutof
                 ).rowcount
         count = conn.execute(f"DELETE FROM articles WHERE id IN {doomed}").rowcount
         report.removed["articles"] += count
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return count
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -25,6 +25,7 @@ from monitor.store import (
 )
 from monitor.store.migrations import apply_migrations
 from monitor.store.retention import PruneReport, prune
+from monitor.store.sqlite_transaction import immediate
 from monitor.store.telegram import TelegramStoreMixin
 
 CORE_MIGRATIONS: tuple[str, ...] = (
@@ -261,23 +262,13 @@ class SqliteStore(TelegramStoreMixin, Store):
         """The open connection, for other components' tables (see `migrations.apply_migrations`)."""
         return self.conn
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; joins a transaction already open.
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """`sqlite_transaction.immediate` on the store's connection: joins a transaction already open.
 
         Also the way to batch: `with store.transaction(): ...` around many `save_article` calls
         commits them together (one WAL write instead of one per article).
         """
-        if self.conn.in_transaction:
-            yield self.conn
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        return immediate(self.conn)
 
     def close(self) -> None:
         self.conn.close()

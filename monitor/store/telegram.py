@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -21,6 +20,7 @@ from typing import Any, Literal, cast
 from monitor.records import Alert
 from monitor.store import StoredArticle
 from monitor.store.migrations import apply_migrations
+from monitor.store.sqlite_transaction import immediate
 
 DigestMode = Literal["off", "hourly", "daily"]
 DIGEST_PERIODS: dict[str, int] = {"hourly": 3600, "daily": 86400}
@@ -253,28 +253,13 @@ class TelegramStoreMixin(TelegramStore):
         self.migrate_telegram()
         return self.conn
 
-    @contextmanager
-    def _tg_tx(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT (joins a transaction already open)."""
-        conn = self._db()
-        if conn.in_transaction:
-            yield conn
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
     def _q(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return cast(list[tuple[Any, ...]], self._db().execute(sql, params).fetchall())
 
     # chats and subscriptions
 
     def register_chat(self, chat: str, kind: str, title: str, now: datetime) -> Chat:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             conn.execute(
                 "INSERT INTO tg_chats (chat, kind, title, created) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (chat) DO UPDATE SET kind = excluded.kind, title = excluded.title,"
@@ -293,7 +278,7 @@ class TelegramStoreMixin(TelegramStore):
         return Chat(r[0], r[1], r[2], bool(r[3]), _dt(r[4]), r[5], r[6])
 
     def subscribe(self, chat: str, watchlist: str, now: datetime) -> bool:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO tg_subscriptions (chat, watchlist, created) VALUES (?, ?, ?)",
                 (chat, watchlist, _t(now)),
@@ -301,7 +286,7 @@ class TelegramStoreMixin(TelegramStore):
         return cur.rowcount > 0
 
     def unsubscribe(self, chat: str, watchlist: str) -> bool:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             cur = conn.execute("DELETE FROM tg_subscriptions WHERE chat = ? AND watchlist = ?", (chat, watchlist))
         return cur.rowcount > 0
 
@@ -309,7 +294,7 @@ class TelegramStoreMixin(TelegramStore):
         return [r[0] for r in self._q("SELECT watchlist FROM tg_subscriptions WHERE chat = ? ORDER BY 1", chat)]
 
     def set_filter(self, chat: str, watchlist: str, query: str | None) -> bool:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             cur = conn.execute(
                 "UPDATE tg_subscriptions SET filter = ? WHERE chat = ? AND watchlist = ?", (query, chat, watchlist)
             )
@@ -322,15 +307,15 @@ class TelegramStoreMixin(TelegramStore):
         return {r[0]: r[1] for r in rows}
 
     def set_muted(self, chat: str, until: datetime | None) -> None:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             conn.execute("UPDATE tg_chats SET muted_until = ? WHERE chat = ?", (until and _t(until), chat))
 
     def set_digest(self, chat: str, mode: DigestMode) -> None:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             conn.execute("UPDATE tg_chats SET digest = ? WHERE chat = ?", (mode, chat))
 
     def sync_channels(self, targets: Sequence[tuple[str, Sequence[str]]], now: datetime) -> None:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             conn.execute(
                 "DELETE FROM tg_subscriptions WHERE chat IN (SELECT chat FROM tg_chats WHERE origin = 'config')"
             )
@@ -346,7 +331,7 @@ class TelegramStoreMixin(TelegramStore):
                 )
 
     def deactivate_chat(self, chat: str, reason: str) -> int:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             conn.execute("UPDATE tg_chats SET active = 0, inactive_reason = ? WHERE chat = ?", (reason, chat))
             cur = conn.execute(
                 "UPDATE tg_deliveries SET status = 'dropped', last_error = ? WHERE chat = ? AND status = 'owed'",
@@ -355,7 +340,7 @@ class TelegramStoreMixin(TelegramStore):
         return cur.rowcount
 
     def migrate_chat(self, old: str, new: str) -> None:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO tg_chats (chat, kind, title, muted_until, digest, origin, created)"
                 " SELECT ?, 'supergroup', title, muted_until, digest, origin, created FROM tg_chats WHERE chat = ?",
@@ -379,7 +364,7 @@ class TelegramStoreMixin(TelegramStore):
     # deliveries
 
     def fan_out(self, notifier: str, alert: Alert, now: datetime, admits: Callable[[str], bool]) -> int:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             filters = conn.execute(
                 "SELECT DISTINCT filter FROM tg_subscriptions WHERE watchlist = ? AND filter IS NOT NULL",
                 (alert.watchlist,),
@@ -431,7 +416,7 @@ class TelegramStoreMixin(TelegramStore):
         return batch
 
     def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             conn.executemany(
                 "UPDATE tg_deliveries SET status = 'sent', sent_at = ?, last_error = NULL"
                 " WHERE id = ? AND status = 'owed'",
@@ -439,7 +424,7 @@ class TelegramStoreMixin(TelegramStore):
             )
 
     def retry_delivery(self, delivery_id: int, error: str, due: datetime, *, strike: bool = True) -> None:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             conn.execute(
                 "UPDATE tg_deliveries SET attempts = attempts + 1, strikes = strikes + ?, last_error = ?, due = ?"
                 " WHERE id = ?",
@@ -447,7 +432,7 @@ class TelegramStoreMixin(TelegramStore):
             )
 
     def fail_delivery(self, delivery_id: int, error: str, now: datetime) -> None:
-        with self._tg_tx() as conn:
+        with immediate(self._db()) as conn:
             conn.execute(
                 "UPDATE tg_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?, failed_at = ?"
                 " WHERE id = ? AND status = 'owed'",
