@@ -157,7 +157,8 @@ _ALERT_COLUMNS = (
 
 
 def _ts(value: datetime | None) -> str | None:
-    """A datetime as sortable ISO-8601 UTC text (naive datetimes are taken as UTC)."""
+    """A datetime as sortable ISO-8601 UTC text (naive datetimes are taken as UTC): every time of the core tables
+    (the tg_* tables keep unix time, see store/telegram.py)."""
     if value is None:
         return None
     if value.tzinfo is not UTC:

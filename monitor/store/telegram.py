@@ -5,6 +5,12 @@ its SQL for a SQLite store that exposes its connection as `self.conn` (autocommi
 alerts through `alert` (see `SqliteStore`). The schema is the "telegram" migration
 component, applied on first use. A subscription may carry a filter: a query (text) that an alert's
 article must also match to be owed to that chat; `fan_out` asks the caller which filters admit an alert.
+
+Times in SQLite are two encodings: these tables keep unix time as REAL (`tg_chats.muted_until` and
+`created`, `tg_subscriptions.created`, `tg_deliveries.due`, `sent_at` and `failed_at`; `_t`), the core
+tables (sqlite.py) and `schema_migrations` ISO-8601 UTC text. Converting these would mean rebuilding the
+three tables (SQLite cannot change a column's type) with foreign keys on, which a migration's transaction
+cannot switch off. PostgreSQL keeps timestamptz in every table.
 """
 
 from __future__ import annotations
