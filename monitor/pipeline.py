@@ -120,6 +120,7 @@ class Pipeline:
         due = now + timedelta(seconds=wait.interval)
         if isinstance(exc, FetchError) and exc.status == 410:  # gone for good: stop polling until the config changes
             due, error = DISABLED_UNTIL, f"{error}: source disabled until its config changes"
+            wait = Cadence(wait.interval, "disabled: HTTP 410 Gone")
             log.error("source %s disabled: %s", state.name, exc, extra={"source": state.name})
         self.store.save_source_state(
             replace(

@@ -65,7 +65,7 @@ def poll(tmp_path: Path, server: LoopbackServer, source: dict[str, object], **se
     finally:
         store.close()
     assert report.next_poll == state.interval
-    assert state.next_due == NOW + timedelta(seconds=state.interval or 0)
+    assert state.disabled or state.next_due == NOW + timedelta(seconds=state.interval or 0)
     return report
 
 
@@ -223,3 +223,10 @@ def test_bounds_out_of_order_are_clear_config_errors(
         bounds_of(tmp_path, source, **schedule)
     assert message in str(caught.value)
     assert str(tmp_path / "monitor.yaml") in str(caught.value)
+
+
+def test_a_source_gone_for_good_says_so_as_its_reason(tmp_path: Path, http_server: LoopbackServer) -> None:
+    http_server.route("/feed.rss", b"", status=410)
+    report = poll(tmp_path, http_server, {"url": "/feed.rss", **BOUNDS})
+    assert report.status == 410
+    assert state_of(tmp_path)[1] == "disabled: HTTP 410 Gone"
