@@ -104,14 +104,15 @@ def test_the_interval_follows_how_often_the_feed_publishes_within_the_bounds(
 
 
 def test_new_items_of_later_polls_count_with_those_stored(tmp_path: Path, http_server: LoopbackServer) -> None:
-    """The store's recent items count: a quiet feed that starts publishing is polled more often."""
-    quiet = [NOW - timedelta(days=20)]
-    http_server.route("/feed.rss", rss(quiet))
+    """The store's recent items count with the poll's new ones: the more a feed publishes, the more often it is
+    polled."""
+    recent = every(60, 10)
+    http_server.route("/feed.rss", rss(recent[5:]))
     poll(tmp_path, http_server, {"url": "/feed.rss", **BOUNDS})
-    assert state_of(tmp_path)[0] == 3600
-    http_server.route("/feed.rss", rss(every(60, 20)[:10] + quiet))
+    assert state_of(tmp_path) == (720.0, "5 new in the last 1h")
+    http_server.route("/feed.rss", rss(recent))
     report = poll(tmp_path, http_server, {"url": "/feed.rss", **BOUNDS})
-    assert report.new == 10
+    assert report.new == 5
     assert state_of(tmp_path) == (360.0, "10 new in the last 1h")
 
 
