@@ -199,6 +199,8 @@ class MonitorConfig(Strict):
         for where, bounds in [("schedule", _schedule_bounds(self.schedule))] + [
             (f"sources[{i}] ({s.name})", source_bounds(self.schedule, s)) for i, s in enumerate(self.sources)
         ]:
+            if bounds.lo <= 0:
+                raise ValueError(f"{where}: the polling interval (interval, interval_min) must be more than 0 seconds")
             if bounds.lo > bounds.hi:
                 raise ValueError(f"{where}: interval_min ({spoken(bounds.lo)}) is above interval_max"
                                  f" ({spoken(bounds.hi)}); a bound not set comes from schedule or the default"

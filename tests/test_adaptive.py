@@ -215,6 +215,8 @@ def test_bounds_come_from_the_source_then_the_schedule_then_the_defaults(
         ({"interval_min": "10m"}, {"interval_max": "5m"},
          "sources[0] (outlet): interval_min (10m) is above interval_max (5m)"),
         ({"interval_max": "soon"}, {}, "sources[0].interval_max: Value error, expected a duration"),
+        ({"interval": 0}, {}, "sources[0] (outlet): the polling interval (interval, interval_min) must be more than 0"),
+        ({}, {"interval_min": 0}, "schedule: the polling interval (interval, interval_min) must be more than 0"),
     ],
 )
 def test_bounds_out_of_order_are_clear_config_errors(
