@@ -9,16 +9,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from monitor import alerts as alerts_command
 from monitor import config as config_mod
-from monitor.durations import spoken
+from monitor import sourcelist
 from monitor.errors import ConfigError, InputError, MonitorError, StorageError
 from monitor.logs import setup_logging
 from monitor.query import Matcher
@@ -230,35 +228,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return run_parse(args)
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
 def cmd_sources(args: argparse.Namespace) -> int:
-    from monitor.store import open_store
-
-    settings = _settings(args)
-    store = open_store(settings)
-    try:
-        states = {s.name: s for s in store.source_states()}
-    finally:
-        store.close()
-    table = Table("source", "kind", "every", "why", "last fetch", "status", "errors", "next due", "last error")
-    for source in settings.monitor.sources:
-        state = states.get(source.name)
-        table.add_row(
-            source.name + ("" if source.enabled else " (off)"),
-            source.kind,
-            spoken(state.interval if state and state.interval is not None else settings.source_interval(source)),
-            (state.interval_reason or "") if state else "not polled yet",
-            _when(state.last_fetch if state else None),
-            str(state.last_status or "-") if state else "-",
-            str(state.error_count) if state else "0",
-            _when(state.next_due if state else None),
-            (state.last_error or "")[:60] if state else "",
-        )
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
-    return 0
+    return sourcelist.run_sources(_settings(args), args)
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -314,7 +285,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--file")
     where.add_argument("--url")
     explain.add_argument("--title", help="title to match title: terms against")
-    add("sources", cmd_sources, "table of sources: last fetch, status, errors, next due")
+    sourcelist.configure(add("sources", cmd_sources, "the sources: health, interval, items per day, errors;"
+                                                    " one in full (NAME); OPML export and import"))
     alerts_command.configure(add("alerts", cmd_alerts, "recent alerts: outlet, time, matched terms and link"))
     extract = add("extract", cmd_extract, "print the body text extracted from a page (FILE, URL or - for stdin)")
     extract.add_argument("target")

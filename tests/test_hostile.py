@@ -97,7 +97,7 @@ def run_service(workdir: Path, server: HostileServer) -> Outcome:
                 proc.kill()
                 proc.wait()
     table = subprocess.run(
-        [sys.executable, "-m", "monitor", "sources", "--config", str(config)],
+        [sys.executable, "-m", "monitor", "sources", "--wide", "--config", str(config)],
         capture_output=True, text=True, env={**env, "COLUMNS": "250"}, check=True,
     ).stdout
     stdout = (workdir / "stdout.txt").read_text(encoding="utf-8", errors="replace")

@@ -87,7 +87,7 @@ def test_once_delivers_the_other_sources_alerts_and_names_the_bad_source(site: S
     assert any(line.startswith("deep: RecursionError") for line in done.stderr.splitlines())
     assert "2 source(s) polled, 1 failed" in done.stderr
     assert_backed_off(state(tmp_path / "db.sqlite3", "deep"))
-    table = monitor("sources", "--config", str(config)).stdout
+    table = monitor("sources", "--wide", "--config", str(config)).stdout
     assert "RecursionError" in next(line for line in table.splitlines() if " deep " in line)
 
 
@@ -169,7 +169,7 @@ def test_a_crashing_source_is_recorded_backed_off_and_shown_while_the_others_ale
     assert site.hits["/deep.json"] <= 6  # every 0.5 s without backoff: about 24
     crashes = [e for e in run.events if e["msg"].startswith("poll of deep crashed: RecursionError")]
     assert crashes and all(e["level"] == "ERROR" for e in crashes)
-    table = monitor("sources", "--config", str(run.workdir / "monitor.yaml")).stdout
+    table = monitor("sources", "--wide", "--config", str(run.workdir / "monitor.yaml")).stdout
     assert "RecursionError" in next(line for line in table.splitlines() if " deep " in line)
 
 
