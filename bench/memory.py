@@ -6,8 +6,10 @@ feed farm, runs `monitor.service.Service(settings).run()` in a child process unt
 been polled once (one full cycle: 25,000 feed items parsed, stored and matched), then reads the
 child's peak RSS (VmHWM). Baseline: the peak RSS of a bare Python process that imported the same
 libraries (`monitor.service`, `monitor.scheduler` and what they import), measured in the same run.
+The farm's feeds name no language, so the service loads the language model: from the user cache as a
+running install does, or, with `--empty-model-cache`, building it first as an install's first start does.
 
-    python bench/memory.py [--sources 1000] [--articles 100000] [--rate 0]
+    python bench/memory.py [--sources 1000] [--articles 100000] [--rate 0] [--empty-model-cache]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import sqlite3
@@ -122,8 +125,10 @@ def child(argv: list[str]) -> int:
     return 0
 
 
-def run_child(*args: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+def run_child(*args: str, cache: Path | None = None) -> dict[str, Any]:
+    """A child's figures; `cache`: its XDG_CACHE_HOME (default: the user's)."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)} if cache else None
+    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=env)
     if done.stderr.strip():
         print(done.stderr.strip()[-2000:], file=sys.stderr)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -151,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", default="0", help="nginx limit_rate per response (default 0: unthrottled)")
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for the cycle (default 240)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--empty-model-cache", action="store_true", help="the service builds the language model's cache first"
+    )
     args = parser.parse_args(argv)
 
     print(f"memory benchmark — {machine()}")
@@ -166,14 +174,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"filled the store with {args.articles:,} articles in {filling.wall:.0f} s "
                 f"({db.stat().st_size / 2**20:,.0f} MB on disk)"
             )
-            service = run_child("--child-service", str(config), str(args.sources), str(args.timeout))
+            cache = root / "cache" if args.empty_model_cache else None
+            service = run_child("--child-service", str(config), str(args.sources), str(args.timeout), cache=cache)
         stored = count_articles(db)
     bare = run_child("--child-bare")
     interpreter = python_only()
 
     print(
         f"service: {service['polls']:,} of {args.sources:,} sources polled in {service['cycle_s']:.1f} s "
-        f"({service['failures']} failures); {stored:,} articles stored at the end"
+        f"({service['failures']} failures); {stored:,} articles stored at the end; language model "
+        f"{'cache built by the service' if args.empty_model_cache else 'read from the user cache'}"
     )
     print()
     print(
