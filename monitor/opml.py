@@ -189,24 +189,28 @@ def import_list(settings: Settings, opml: Path, dry_run: bool = False) -> int:
     text = path.read_text(encoding="utf-8")
     block = sources_block(text)
     lines = [line(s, block[1] if block else "  ") for s in added]
-    verb = "would add" if dry_run else "added"
-    for source, row in zip(added, lines, strict=True):
-        print(f"{verb} {source.name}: {row.strip()}")
     if dry_run:
+        _tell("would add", added, lines)
         print(f"dry run: {len(added)} source(s) to add, {len(skipped)} skipped; nothing written")
         return 0
     if block is None:
         aside = path.with_name(f"{path.stem}.imported-sources.yaml")
-        _write(aside, f"# from {opml}: paste these lines under `sources:` in {path.name}\n" + "\n".join(lines) + "\n")
+        _write(aside, f"# from {opml}: paste these under `sources:` in {path.name}\n" + "\n".join(lines) + "\n")
+        _tell("to add", added, lines)
         print(f"{path}: `sources:` is not the last top-level key (or is not a block list), so the file is left as"
               f" it is: paste the {len(lines)} line(s) of {aside} under `sources:`")
         return 0
-    number, _ = block
     rows = text.splitlines()
-    rows[number] = re.sub(r"^sources\s*:\s*\[\]", "sources:", rows[number])  # an empty list becomes a block
+    rows[block[0]] = re.sub(r"^sources\s*:\s*\[\]", "sources:", rows[block[0]])  # an empty list becomes a block
     _write_checked(path, "\n".join(rows) + "\n" + "\n".join(lines) + "\n")
+    _tell("added", added, lines)
     print(f"{path}: {len(added)} source(s) added, {len(skipped)} skipped")
     return 0
+
+
+def _tell(verb: str, added: Sequence[SourceConfig], lines: Sequence[str]) -> None:
+    for source, row in zip(added, lines, strict=True):
+        print(f"{verb} {source.name}: {row.strip()}")
 
 
 def _write_checked(path: Path, text: str) -> None:
