@@ -169,7 +169,12 @@ def test_monitor_sources_shows_the_interval_and_why(
     capsys.readouterr()
     assert main(["sources", "--config", str(tmp_path / "monitor.yaml")]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if "outlet" in line)
+    assert "2m24s" in row  # the interval now; why with --wide and in the source's own view
+    assert main(["sources", "--wide", "--config", str(tmp_path / "monitor.yaml")]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "outlet" in line)
     assert "2m24s" in row and "25 new in the last 1h" in row
+    assert main(["sources", "outlet", "--config", str(tmp_path / "monitor.yaml")]) == 0
+    assert "25 new in the last 1h" in capsys.readouterr().out
 
 
 def test_monitor_sources_before_any_poll_shows_the_start_interval(
@@ -179,7 +184,7 @@ def test_monitor_sources_before_any_poll_shows_the_start_interval(
                         schedule={"interval": "10m"})
     assert main(["sources", "--config", str(path)]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if "outlet" in line)
-    assert "10m" in row and "not polled yet" in row
+    assert "10m" in row
 
 
 def bounds_of(tmp_path: Path, source: dict[str, object], **schedule: object) -> tuple[float, float, float]:
