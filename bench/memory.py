@@ -8,6 +8,8 @@ child's peak RSS (VmHWM). Baseline: the peak RSS of a bare Python process that i
 libraries (`monitor.service`, `monitor.scheduler` and what they import), measured in the same run.
 The farm's feeds name no language, so the service loads the language model: from the user cache as a
 running install does, or, with `--empty-model-cache`, building it first as an install's first start does.
+Then the language identifier alone, in fresh processes: its load time and what it adds to RSS (private and
+file-backed: the mapped model) after the load and after classifying the corpus' texts, cache empty and built.
 
     python bench/memory.py [--sources 1000] [--articles 100000] [--rate 0] [--empty-model-cache]
 """
@@ -112,8 +114,41 @@ async def serve_one_cycle(config: Path, expect: int, timeout: float) -> dict[str
     return figures
 
 
+def rss_parts() -> dict[str, float]:
+    """This process's resident memory, private (anonymous) and file-backed, in MB."""
+    kb = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return {key: float(kb[key].split()[0]) / 1024 for key in ("RssAnon", "RssFile", "VmHWM")}
+
+
+def identifier_figures() -> dict[str, float]:
+    """Load the language identifier and classify the corpus' texts (their starts, as detection reads them)."""
+    import py3langid.langid  # noqa: F401 - the imports are not the model's cost
+
+    from monitor.query import language
+
+    texts = [f"{item['title']} {item['text']}" for item in map(json.loads, CORPUS.read_text().splitlines())]
+    before, began = rss_parts(), time.process_time()
+    identifier = language._identifier()
+    load_cpu, loaded = time.process_time() - began, rss_parts()
+    for text in texts:
+        identifier.classify(text[: language.SAMPLE_CHARS])
+    done = rss_parts()
+    base = before["RssAnon"] + before["RssFile"]
+    return {
+        "load_cpu_s": load_cpu,
+        "load_peak_mb": loaded["VmHWM"] - base,
+        **{f"{key}_loaded_mb": loaded[key] - before[key] for key in ("RssAnon", "RssFile")},
+        **{f"{key}_classified_mb": done[key] - before[key] for key in ("RssAnon", "RssFile")},
+        "texts": len(texts),
+    }
+
+
 def child(argv: list[str]) -> int:
-    """`--child-service CONFIG EXPECT TIMEOUT` or `--child-bare`: print the figures as one JSON line."""
+    """`--child-service CONFIG EXPECT TIMEOUT`, `--child-identifier` or `--child-bare`: print the figures as
+    one JSON line."""
+    if argv[0] == "--child-identifier":
+        print(json.dumps(identifier_figures()))
+        return 0
     if argv[0] == "--child-bare":
         import monitor.scheduler
         import monitor.service  # noqa: F401
@@ -206,6 +241,25 @@ def main(argv: list[str] | None = None) -> int:
         f"service peak RSS: {service['hwm_mb']:.1f} MB = {ratio:.2f}x the bare imports' "
         f"(+{service['hwm_mb'] - bare['hwm_mb']:.1f} MB) (target ≤ {TARGET_MB:g} MB: "
         f"{verdict(service['hwm_mb'] <= TARGET_MB)})"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-mem-cache-") as cache:
+        built, cached = (run_child("--child-identifier", cache=Path(cache)) for _ in range(2))
+    print()
+    print(f"language identifier, {built['texts']} texts of {CORPUS.name} classified (MB over the process before it):")
+    print(
+        table(
+            ["model cache", "load CPU s", "peak at load", "private / mapped after load", "... after classifying"],
+            [
+                [
+                    name,
+                    figures["load_cpu_s"],
+                    figures["load_peak_mb"],
+                    f"{figures['RssAnon_loaded_mb']:.1f} / {figures['RssFile_loaded_mb']:.1f}",
+                    f"{figures['RssAnon_classified_mb']:.1f} / {figures['RssFile_classified_mb']:.1f}",
+                ]
+                for name, figures in (("empty (built by the process)", built), ("built", cached))
+            ],
+        )
     )
     return 0
 
