@@ -9,6 +9,8 @@ their dependencies never meet the monitor's. Wall time is measured around each p
 the process tree's user + system time (`RUSAGE_CHILDREN`).
 
     python bench/anchors.py [--feeds 500] [--rates 64k,0] [--peers-venv ~/.cache/ceasefire-monitor/peers]
+
+`--monitor-only --feeds 21,100,500 --repeat 2` compares the monitor's `workers` settings alone, farm by farm.
 """
 
 from __future__ import annotations
@@ -121,24 +123,29 @@ STORED = {  # what each system keeps of the farm after a cold run: its database,
 }
 
 
-def cycle(feeds: int, rate: str, peers: Path, workdir: Path) -> dict[str, tuple[Run, Run]]:
-    """Cold and warm runs of every system on one farm."""
+def cycle(feeds: int, rate: str, peers: Path | None, workdir: Path) -> dict[str, tuple[Run, Run]]:
+    """Cold and warm runs of every system on one farm (of the monitor only without `peers`)."""
     results: dict[str, tuple[Run, Run]] = {}
     with Farm(feeds, rate) as farm:
         urls = farm.urls()
         systems = {
-            "urlwatch 2.29": urlwatch_commands(peers, workdir / "urlwatch", urls),
-            "reader 3.26, update_feeds(workers=8)": reader_command(peers, workdir / "reader", urls),
             "monitor, workers: 0": monitor_command(workdir / "monitor-0", urls, 0),
             "monitor, workers: auto": monitor_command(workdir / "monitor-auto", urls, "auto"),
         }
+        if peers:
+            systems = {
+                "urlwatch 2.29": urlwatch_commands(peers, workdir / "urlwatch", urls),
+                "reader 3.26, update_feeds(workers=8)": reader_command(peers, workdir / "reader", urls),
+                **systems,
+            }
         for name, command in systems.items():
             print(f"  {name} ...", file=sys.stderr, flush=True)
             cold = timed(command, workdir)
             results[name] = (cold, timed(command, workdir))
     kept = {name: stored(workdir / file, query) for name, (file, query) in STORED.items()}
+    peers_kept = f"urlwatch {kept['urlwatch']:,} jobs' pages, reader {kept['reader']:,} entries, " if peers else ""
     print(
-        f"kept after the runs: urlwatch {kept['urlwatch']:,} jobs' pages, reader {kept['reader']:,} entries, "
+        f"kept after the runs: {peers_kept}"
         f"monitor {kept['monitor-0']:,} / {kept['monitor-auto']:,} articles ({feeds} feeds of 25 items)"
     )
     return results
@@ -151,6 +158,8 @@ def report(feeds: int, rate: str, results: dict[str, tuple[Run, Run]]) -> None:
     ]
     print(f"\n{feeds} feeds, nginx limit_rate {rate}:")
     print(table(["system", "cold wall s", "cold CPU s", "CPU s / 1000 feeds", "warm wall s", "warm CPU s"], rows))
+    if "urlwatch 2.29" not in results:
+        return
     urlwatch, reader = results["urlwatch 2.29"][0], results["reader 3.26, update_feeds(workers=8)"][0]
     for name, (cold, warm) in results.items():
         if not name.startswith("monitor"):
@@ -176,16 +185,20 @@ def report(feeds: int, rate: str, results: dict[str, tuple[Run, Run]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--feeds", type=int, default=500, help="feeds in the farm (default 500)")
+    parser.add_argument("--feeds", default="500", help="feeds in the farm, comma-separated for several (default 500)")
+    parser.add_argument("--monitor-only", action="store_true", help="run the monitor's settings, not the peers")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each farm (default 1)")
     parser.add_argument("--rates", default="64k,0", help="nginx limit_rate values, comma-separated; 0 = unthrottled")
     parser.add_argument("--peers-venv", type=Path, default=DEFAULT_VENV, help=f"where the peers live ({DEFAULT_VENV})")
     args = parser.parse_args(argv)
-    peers = peers_venv(args.peers_venv.expanduser())
+    peers = None if args.monitor_only else peers_venv(args.peers_venv.expanduser())
     print(f"anchors benchmark — {machine()}")
     for rate in args.rates.split(","):
-        with tempfile.TemporaryDirectory(prefix="bench-anchors-") as tmp:
-            os.chmod(tmp, 0o755)
-            report(args.feeds, rate, cycle(args.feeds, rate, peers, Path(tmp)))
+        for feeds in map(int, args.feeds.split(",")):
+            for _ in range(args.repeat):
+                with tempfile.TemporaryDirectory(prefix="bench-anchors-") as tmp:
+                    os.chmod(tmp, 0o755)
+                    report(feeds, rate, cycle(feeds, rate, peers, Path(tmp)))
     return 0
 
 
