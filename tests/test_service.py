@@ -126,7 +126,9 @@ def test_cli_once_dry_run_and_sources_table(
     assert main(["sources", "--config", str(path)]) == 0
     table = capsys.readouterr().out
     row = next(line for line in table.splitlines() if "panarmenian" in line)
-    assert "200" in row and "feed" in row
+    assert "200" in row
+    assert main(["sources", "--config", str(path), "panarmenian"]) == 0
+    assert "feed" in capsys.readouterr().out  # the kind, in the source's own view
 
 
 def test_cli_extract_prints_body_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
