@@ -19,8 +19,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import psycopg
+import pytest
 
 SUPERUSER = "monitor"
 PASSWORD = "test-secret-" + uuid.uuid4().hex[:8]  # in every DSN: the store must never print it
@@ -159,3 +161,14 @@ def install_once() -> Path:
     if isinstance(found, Unavailable):
         raise found
     return found
+
+
+def store_on_postgres(monkeypatch: pytest.MonkeyPatch, module: ModuleType, url: str) -> None:
+    """Make a test module's ``open_store(path)`` open the PostgreSQL database at ``url`` instead, so its tests
+    run again on PostgreSQL."""
+    from monitor.store.postgres import PostgresStore
+
+    def open_store(path: Path) -> PostgresStore:
+        return PostgresStore(url)
+
+    monkeypatch.setattr(module, "open_store", open_store)

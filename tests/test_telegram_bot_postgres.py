@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from monitor.store.postgres import PostgresStore
 from tests import test_telegram_bot
+from tests.postgres import store_on_postgres
 from tests.test_telegram_bot import (  # noqa: F401  (collected here again)
     api,
     bot,
@@ -36,7 +34,4 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(autouse=True)
 def on_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    def open_store(path: Path) -> PostgresStore:
-        return PostgresStore(postgres_url)
-
-    monkeypatch.setattr(test_telegram_bot, "open_store", open_store)
+    store_on_postgres(monkeypatch, test_telegram_bot, postgres_url)

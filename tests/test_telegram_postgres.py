@@ -4,12 +4,10 @@ Left out: the upgrade of a SQLite database made before filters."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from monitor.store.postgres import PostgresStore
 from tests import test_telegram_delivery
+from tests.postgres import store_on_postgres
 from tests.test_telegram_delivery import (  # noqa: F401  (collected here again)
     api,
     store,
@@ -37,7 +35,4 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(autouse=True)
 def on_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    def open_store(path: Path) -> PostgresStore:
-        return PostgresStore(postgres_url)
-
-    monkeypatch.setattr(test_telegram_delivery, "open_store", open_store)
+    store_on_postgres(monkeypatch, test_telegram_delivery, postgres_url)
