@@ -39,6 +39,13 @@ def parse_datetime(value: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def format_datetime(value: datetime) -> str:
+    """A datetime as sortable ISO-8601 UTC text with microseconds (naive means UTC): parse_datetime reads it back."""
+    if value.tzinfo is not UTC:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
+
+
 @dataclass(frozen=True, slots=True)
 class Article:
     """One news item, normalised the same way whatever source kind produced it."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from monitor.errors import MonitorError
+from monitor.records import format_datetime
 from monitor.store import SEEN_RESOLUTION, Store
 from monitor.store.migrations import apply_migrations
 from monitor.store.sqlite_transaction import immediate
@@ -64,10 +65,6 @@ def _references(conn: sqlite3.Connection) -> list[_Reference]:
             if fk[2] in ("articles", "alerts"):
                 found.append(_Reference(table, fk[3], fk[2], "status" in columns))
     return found
-
-
-def _ts(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _owed_clause(refs: list[_Reference]) -> str:
@@ -142,14 +139,14 @@ def _latest_listings(conn: sqlite3.Connection) -> None:
     latest = conn.execute("SELECT source, MAX(last_seen) FROM articles GROUP BY source").fetchall()
     conn.executemany(
         "INSERT INTO temp.listing VALUES (?, ?)",
-        [(source, _ts(datetime.fromisoformat(seen) - SEEN_RESOLUTION)) for source, seen in latest],
+        [(source, format_datetime(datetime.fromisoformat(seen) - SEEN_RESOLUTION)) for source, seen in latest],
     )
 
 
 def prune(conn: sqlite3.Connection, older_than: datetime) -> PruneReport:
     """Prune what is older than `older_than` on an autocommit connection; VACUUM when worthwhile."""
     report = PruneReport()
-    cutoff = _ts(older_than)
+    cutoff = format_datetime(older_than)
     apply_migrations(conn, "retention", RETENTION_MIGRATIONS)
     refs = _references(conn)
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY)")

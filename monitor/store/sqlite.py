@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from monitor.errors import StorageError
 from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
-from monitor.records import Alert, AlertKind, Article, Match, SourceState
+from monitor.records import Alert, AlertKind, Article, Match, SourceState, format_datetime
 from monitor.store import (
     RECENT_ENTRIES,
     SEEN_RESOLUTION,
@@ -159,11 +159,7 @@ _ALERT_COLUMNS = (
 def _ts(value: datetime | None) -> str | None:
     """A datetime as sortable ISO-8601 UTC text (naive datetimes are taken as UTC): every time of the core tables
     (the tg_* tables keep unix time, see store/telegram.py)."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")
+    return None if value is None else format_datetime(value)
 
 
 def _dt(value: str | None) -> datetime | None:
