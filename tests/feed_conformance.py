@@ -103,7 +103,8 @@ def _web(link: str | None, url: str) -> str | None:
 def _when(value: Any) -> datetime | None:
     if value is None:
         return None
-    when = datetime(*value[:6], tzinfo=UTC)
+    year, month, day, hour, minute, second = value[:6]
+    when = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     return when if when > datetime(1970, 1, 2, tzinfo=UTC) else None
 
 

@@ -29,10 +29,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(workdir: Path, sources: list[dict[str, object]], **sections: object) -> tuple[Path, int]:
+def write_config(
+    workdir: Path, sources: list[dict[str, object]], notifiers: list[dict[str, object]] | None = None,
+    **sections: object,
+) -> tuple[Path, int]:
     """A config (`testdata.write_config`) with no reload watcher and /healthz on a free port (returned)."""
     port = free_port()
-    return testdata.write_config(workdir, sources, health={"port": port}, reload={"watch": False}, **sections), port
+    sections = {"health": {"port": port}, "reload": {"watch": False}, **sections}
+    return testdata.write_config(workdir, sources, notifiers, **sections), port
 
 
 def write_feed_config(

@@ -42,10 +42,9 @@ def every(seconds: float, count: int) -> list[datetime]:
     return [NOW - timedelta(seconds=60 + i * seconds) for i in range(count)]
 
 
-def poll(tmp_path: Path, server: LoopbackServer, source: dict[str, object], **sections: object) -> PollReport:
+def poll(tmp_path: Path, server: LoopbackServer, source: dict[str, object]) -> PollReport:
     """One poll of `source` (its url a path on `server`) at NOW through the real pipeline, into the config's store."""
-    path = write_config(tmp_path, [{"name": "outlet", "jitter": 0, **source, "url": server.url(str(source["url"]))}],
-                        **sections)
+    path = write_config(tmp_path, [{"name": "outlet", "jitter": 0, **source, "url": server.url(str(source["url"]))}])
     settings = config_mod.load(path)
     store = SqliteStore(settings.db_path, clock=lambda: NOW)
 
