@@ -164,6 +164,7 @@ class Service:
         self.notifier_retry = RETRY_INTERVAL  # seconds between tries of the notifiers that cannot start
         self._retry = asyncio.Event()  # set: try them now (a reload)
         self._bot: asyncio.Task[None] | None = None
+        self.runs_bot = True  # the first telegram notifier's bot runs here (a `monitor worker` runs none)
         self._sources = SourceHealth()
         self._concern: str | None = None  # why every source fails, as last logged
         self._store_fault: str | None = None  # the store's error since which no poll could record anything
@@ -171,15 +172,16 @@ class Service:
     def stop(self) -> None:
         self._stop.set()
 
-    async def _poll_job(self, source: SourceConfig, bounds: Bounds) -> float | None:
-        """Poll one source, unless it is backing off; return the seconds until its next poll (None: unchanged)."""
+    async def _poll_job(self, source: SourceConfig, bounds: Bounds, *, due_only: bool = False) -> float | None:
+        """Poll one source, unless it is backing off (or, `due_only`, not due: another process polled it since
+        the job was made); return the seconds until its next poll (None: unchanged)."""
         assert self._pipeline is not None
         now = self.health.last_job = datetime.now(UTC)
         began = time.monotonic()
         try:
             state = self.store.source_state(source.name)
-            if state.error_count and state.next_due and state.next_due > now:
-                log.debug("source %s backing off until %s", source.name, state.next_due)
+            if (state.error_count or due_only) and state.next_due and state.next_due > now:
+                log.debug("source %s not due until %s", source.name, state.next_due)
                 return None
             report = await self._pipeline.poll(source, bounds, now)
         except asyncio.CancelledError:  # the service is stopping: the poll is redone after the restart
@@ -248,7 +250,7 @@ class Service:
         self.roster.configure(settings)
         self._retry.set()
         self._pipeline.workers.reconfigure(matcher, worker_count(settings.monitor.workers))
-        added, changed, removed = self._scheduler.reconcile(settings)
+        added, changed, removed = self._reconcile(settings)
         self._sources.configure(self._enabled())
         self._resume(changed)
         self.metrics.reloads.labels("ok").inc()
@@ -270,10 +272,18 @@ class Service:
             if state.error_count:
                 self.store.save_source_state(replace(state, error_count=0, next_due=None))
 
+    def _reconcile(self, settings: Settings) -> tuple[list[str], list[str], list[str]]:
+        """Follow the sources of reloaded settings; (added, changed, removed) names."""
+        return self._scheduler.reconcile(settings)
+
+    def _polling(self) -> bool:
+        """Whether polls are scheduled (the engine on PostgreSQL has its own answer)."""
+        return self._scheduler.running
+
     def check_health(self) -> tuple[bool, dict[str, Any]]:
         """The /healthz verdict and its JSON body."""
         now = datetime.now(UTC)
-        running = self._pipeline is not None and self._scheduler.running
+        running = self._pipeline is not None and self._polling()
         live = Liveness(running, self.health.started, self.health.last_job, self.settings.stale_after())
         fault = self._store_fault
         try:
@@ -346,7 +356,7 @@ class Service:
             return
         notifier.on_send = self.metrics.telegram_send
         notifier.on_dead_letter = self._tell_admins
-        if self._bot is not None:
+        if self._bot is not None or not self.runs_bot:
             return
         watchlists = lambda: {w.name: w.description for w in self.settings.watchlists}  # noqa: E731 - follows reloads
 
