@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import certifi
 import pytest
 
 from monitor import fetch as fetch_module
@@ -214,7 +215,7 @@ async def test_tls_to_the_checked_address_names_the_host(
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     monkeypatch.setattr(fetch_module, "is_public_address", lambda address: address == "127.0.0.1")
-    monkeypatch.setattr(fetch_module.certifi, "where", lambda: str(cert))  # the fetcher trusts this certificate
+    monkeypatch.setattr(certifi, "where", lambda: str(cert))  # the fetcher trusts this certificate
     network.answers = {"news.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]}
     try:
         async with Fetcher(QUICK) as f:

@@ -12,8 +12,7 @@ import yaml
 from monitor.cli import main
 from monitor.store.sqlite import SqliteStore
 from tests.telegram_support import make_alert
-
-from .test_pipeline import write_config
+from tests.testdata import write_config
 
 
 def alert_at(db: Path, age: timedelta, watchlist: str, title: str, **changes: object) -> None:

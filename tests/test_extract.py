@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.extract import PageInfo, decode_html, extract_body, extract_page, parse_datetime, score_entry
-from monitor.records import FetchResult
+from monitor.extract import PageInfo, decode_html, extract_body, extract_page, score_entry
+from monitor.records import FetchResult, parse_datetime
 from monitor.sources import SOURCE_KINDS
 from tests.testdata import EXTRACTION, EXTRACTION_CORPUS, SEED, SEED_BODY, needs
 

@@ -32,7 +32,9 @@ def opml(*outlines: str) -> str:
 def test_export_then_import_into_a_fresh_config_gives_the_same_sources(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    listing = {"name": "listing", "url": "https://l.example/news", "kind": "html", "link_selector": "h2 a"}
+    listing: dict[str, object] = {
+        "name": "listing", "url": "https://l.example/news", "kind": "html", "link_selector": "h2 a"
+    }
     original = write_config(tmp_path, [
         {"name": "wire", "url": "https://wire.example/rss.xml", "language": "en"},
         {"name": "no", "url": "https://nrk.example/feed", "language": "no"},  # YAML would read both as false

@@ -25,4 +25,4 @@ def test_token_shapes_and_the_configured_token_get_the_same_mask(monkeypatch: py
 
 
 def test_the_notifier_has_no_redaction_of_its_own() -> None:
-    assert telegram.redact is redact and not hasattr(telegram, "install_redaction")
+    assert vars(telegram)["redact"] is redact and not hasattr(telegram, "install_redaction")

@@ -14,10 +14,11 @@ from monitor.metrics import Metrics
 from monitor.records import Article, Match
 from monitor.store.retention import PruneReport, prune
 from monitor.store.sqlite import SqliteStore
+from tests.testdata import write_config
 
 from .servers import LoopbackServer
 from .test_health import sample
-from .test_pipeline import once, write_config
+from .test_pipeline import once
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MATCH = Match("ceasefire", "ceasefire", ("ceasefire",), "The ceasefire was violated.")

@@ -15,9 +15,9 @@ import pytest
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher, FetchSettings
 from tests.servers import LoopbackServer
+from tests.testdata import write_config
 
 from .test_clear_errors import monitor
-from .test_pipeline import write_config
 
 SECRET = {"Authorization": "Bearer s3cret-token", "Cookie": "session=s3cret-cookie", "X-Api-Key": "s3cret-key"}
 PAGE = b"<html><body><article><p>Talks on the border went on all day in the capital.</p></article></body></html>"

@@ -13,8 +13,7 @@ from monitor.demo import StaticSite, seed_routes
 from monitor.service import Service
 from tests.botapi import BotApiStandIn
 from tests.telegram_support import TOKEN, stand_in, telegram_config, until
-
-from .test_pipeline import seed_source, write_config
+from tests.testdata import seed_source, write_config
 
 OPERATOR = 42
 SUBSCRIBER = 7
