@@ -121,6 +121,14 @@ class StorageConfig(Strict):
     url: str | None = None
 
 
+class EngineConfig(Strict):
+    """The engine on PostgreSQL (`monitor.engine`; SQLite runs APScheduler in one process and ignores this)."""
+
+    concurrency: int = Field(default=20, ge=1, le=1000)  # jobs (polls, deliveries) one process runs at once
+    heartbeat: Seconds = Field(default=2.0, gt=0)  # how often each process says it lives
+    stalled_after: Seconds = Field(default=10.0, gt=0)  # a process silent this long is dead: its jobs are retried
+
+
 class HealthConfig(Strict):
     """The /healthz, /metrics and status page endpoint; loopback only unless `host` says otherwise."""
 
@@ -177,6 +185,7 @@ class MonitorConfig(Strict):
     """The whole of config/monitor.yaml."""
 
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     reload: ReloadConfig = Field(default_factory=ReloadConfig)
