@@ -91,7 +91,7 @@ def test_a_new_database_is_migrated_once_by_processes_that_open_it_at_once(postg
         with psycopg.connect(url) as conn:
             assert schema_version(conn, "core") == len(CORE_MIGRATIONS)
             assert schema_version(conn, "telegram") == len(TELEGRAM_MIGRATIONS)
-        assert migration_state(url) == "reachable, migrated (core v2, telegram v1)"
+        assert migration_state(url) == "reachable, migrated (core v3, telegram v1)"
 
 
 def test_state_and_the_outbox_survive_reopening(postgres_url: str, store: PostgresStore, clock: Clock) -> None:
@@ -168,7 +168,7 @@ def test_check_config_says_which_store_and_whether_its_database_is_reachable_and
     with postgres_cluster.database() as url:
         code, out, _ = check(f"{{url: '{url}'}}")
         assert code == 0
-        assert f"storage: PostgreSQL at {describe(url)}: reachable, migrated (core v2, telegram v1)\n" in out
+        assert f"storage: PostgreSQL at {describe(url)}: reachable, migrated (core v3, telegram v1)\n" in out
     with postgres_cluster.database(migrated=False) as url:
         code, out, _ = check(f"{{url: '{url}'}}")
         assert code == 0

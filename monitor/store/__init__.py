@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from monitor.errors import StorageError
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
@@ -137,6 +137,15 @@ class Store(ABC):
         """For each of `since`, the source's articles that arrived then or later: published then, or first seen
         then when undated or dated after they were first seen (the entry frequency of adaptive polling)."""
 
+    # source health (`monitor.sourcehealth`)
+    @abstractmethod
+    def health_states(self) -> dict[str, dict[str, Any]]:
+        """Every source-health state kept, by key (a source's name, or "" for what concerns them all)."""
+
+    @abstractmethod
+    def save_health_state(self, key: str, state: dict[str, Any] | None) -> None:
+        """Keep one source-health state (JSON-able), replacing the one kept; None forgets it."""
+
     # articles
     @abstractmethod
     def find_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[StoredArticle | None]:
@@ -201,6 +210,17 @@ class Store(ABC):
         were seen at `seen_at`, written only where last_seen is older than SEEN_RESOLUTION (an unchanged feed
         costs no writes); the source's `state` is saved with the rest.
         """
+
+    @abstractmethod
+    def pages_to_recheck(
+        self, sources: Sequence[str], alerted_since: datetime, checked_before: datetime, limit: int
+    ) -> list[StoredArticle]:
+        """Articles of `sources` (not copies) that first alerted at or after `alerted_since` and whose page was last
+        checked for edits (never checked: first alerted) before `checked_before`, the longest unchecked first."""
+
+    @abstractmethod
+    def mark_pages_checked(self, ids: Sequence[str], at: datetime) -> None:
+        """The pages of these articles were checked for edits at `at` (see `pages_to_recheck`)."""
 
     @abstractmethod
     def prune(self, older_than: datetime) -> PruneReport:

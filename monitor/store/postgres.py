@@ -12,12 +12,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import cast
+from typing import Any, cast
 from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from monitor.errors import StorageError
@@ -137,6 +138,11 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN poll_interval double precision, ADD COLUMN poll_reason text;
     """,
+    # Source health (monitor.sourcehealth) and page re-checks, as SQLite's core v7.
+    """
+    CREATE TABLE source_health (key text PRIMARY KEY, state jsonb NOT NULL);
+    ALTER TABLE articles ADD COLUMN page_checked timestamptz;
+    """,
 )
 
 _LEDGER = """
@@ -195,6 +201,11 @@ WITH RECURSIVE chain (id, next) AS (
 )
 SELECT id FROM chain WHERE next IS NULL
 """
+
+
+# Told, inside the transaction that made alerts and just before it commits, its connection and the notifiers owed
+# them: what it writes on that connection commits with the alerts or not at all (the engine defers their delivery).
+AlertsHook = Callable[[Connection, Sequence[str]], None]
 
 
 def describe(url: str) -> str:
@@ -294,6 +305,7 @@ class PostgresStore(PostgresTelegramMixin, Store):
         self._clock = clock or (lambda: datetime.now(UTC))
         self._local = threading.local()  # .conn: the connection of the transaction this thread has open
         self._dry: Connection | None = None
+        self.on_alerts: AlertsHook | None = None
         try:
             password = conninfo_to_dict(url).get("password")
         except psycopg.Error as exc:
@@ -346,9 +358,11 @@ class PostgresStore(PostgresTelegramMixin, Store):
             yield held
             return
         with self._connection() as conn, conn.transaction():
-            self._local.conn = conn
+            self._local.conn, self._local.owed = conn, set()
             try:
                 yield conn
+                if self._local.owed and self.on_alerts is not None:
+                    self.on_alerts(conn, sorted(self._local.owed))
             finally:
                 self._local.conn = None
 
@@ -364,7 +378,7 @@ class PostgresStore(PostgresTelegramMixin, Store):
         """A store on one connection whose transaction is never committed: it sees the database and records
         nothing (its writes are rolled back when it closes; rows it writes stay locked until then)."""
         dry = PostgresStore.__new__(PostgresStore)
-        dry.url, dry._clock, dry._local, dry._pool = self.url, self._clock, threading.local(), None
+        dry.url, dry._clock, dry._local, dry._pool, dry.on_alerts = self.url, self._clock, threading.local(), None, None
         dry._dry = connect(self.url, autocommit=False)
         dry._dry.execute("SELECT 1")  # opens the transaction that is never committed: transaction() nests in it
         return dry
@@ -400,10 +414,37 @@ class PostgresStore(PostgresTelegramMixin, Store):
     def source_states(self) -> list[SourceState]:
         return [_source_state(r) for r in self._rows(f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY name")]
 
+    # source health
+
+    def health_states(self) -> dict[str, dict[str, Any]]:
+        return {row[0]: row[1] for row in self._rows("SELECT key, state FROM source_health")}
+
+    def save_health_state(self, key: str, state: dict[str, Any] | None) -> None:
+        if state is None:
+            self._run("DELETE FROM source_health WHERE key = %s", (key,))
+        else:
+            self._run("INSERT INTO source_health (key, state) VALUES (%s, %s)"
+                      " ON CONFLICT (key) DO UPDATE SET state = excluded.state", (key, Jsonb(state)))
+
     # articles
 
     def find_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[StoredArticle | None]:
         return self._find([(article_id, guid, None) for article_id, guid in keys])
+
+    def pages_to_recheck(
+        self, sources: Sequence[str], alerted_since: datetime, checked_before: datetime, limit: int
+    ) -> list[StoredArticle]:
+        rows = self._rows(
+            "SELECT a.id FROM (SELECT article_id, MIN(created) AS first FROM alerts GROUP BY article_id"
+            " HAVING MIN(created) >= %s) f JOIN articles a ON a.id = f.article_id"
+            " WHERE a.duplicate_of IS NULL AND a.source = ANY(%s)"
+            " AND COALESCE(a.page_checked, f.first) < %s ORDER BY COALESCE(a.page_checked, f.first), a.id LIMIT %s",
+            (alerted_since, list(sources), checked_before, limit),
+        )
+        return [a for a in self.find_articles([(r[0], None) for r in rows]) if a is not None]
+
+    def mark_pages_checked(self, ids: Sequence[str], at: datetime) -> None:
+        self._run("UPDATE articles SET page_checked = %s WHERE id = ANY(%s)", (at, list(ids)))
 
     def _find(self, keys: Sequence[tuple[str, str | None, str | None]]) -> list[StoredArticle | None]:
         """`find_articles` with a stored id to fall back on for each key."""
@@ -607,6 +648,7 @@ class PostgresStore(PostgresTelegramMixin, Store):
                 "INSERT INTO outbox (alert_id, notifier, status, next_attempt) VALUES (%s, %s, 'owed', %s)",
                 [(row[0], notifier, now) for notifier in dict.fromkeys(notifiers)],
             )
+            self._local.owed.update(notifiers)
             created.append(_alert(row))
         return created
 

@@ -144,6 +144,12 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sources ADD COLUMN poll_interval REAL;
     ALTER TABLE sources ADD COLUMN poll_reason TEXT;
     """,
+    # Source health (monitor.sourcehealth): what is learnt of each source and its open problems, as JSON; and
+    # when an alerted article's page was last checked for edits the feed does not show (page re-checks).
+    """
+    CREATE TABLE source_health (key TEXT PRIMARY KEY, state TEXT NOT NULL);
+    ALTER TABLE articles ADD COLUMN page_checked TEXT;
+    """,
 )
 _SOURCE_COLUMNS = (
     "name, etag, last_modified, last_fetch, last_success, last_status, last_error, error_count, next_due,"
@@ -322,10 +328,38 @@ class SqliteStore(TelegramStoreMixin, Store):
         ).fetchone()
         return [int(n) for n in row]
 
+    # source health
+
+    def health_states(self) -> dict[str, dict[str, Any]]:
+        return {key: json.loads(state) for key, state in self.conn.execute("SELECT key, state FROM source_health")}
+
+    def save_health_state(self, key: str, state: dict[str, Any] | None) -> None:
+        if state is None:
+            self.conn.execute("DELETE FROM source_health WHERE key = ?", (key,))
+        else:
+            self.conn.execute("INSERT OR REPLACE INTO source_health (key, state) VALUES (?, ?)", (key, _json(state)))
+
     # articles
 
     def find_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[StoredArticle | None]:
         return self._find([(article_id, guid, None) for article_id, guid in keys])
+
+    def pages_to_recheck(
+        self, sources: Sequence[str], alerted_since: datetime, checked_before: datetime, limit: int
+    ) -> list[StoredArticle]:
+        rows = self.conn.execute(
+            "SELECT a.id FROM (SELECT article_id, MIN(created) AS first FROM alerts GROUP BY article_id"
+            " HAVING MIN(created) >= ?) f JOIN articles a ON a.id = f.article_id"
+            " WHERE a.duplicate_of IS NULL AND a.source IN (SELECT value FROM json_each(?))"
+            " AND COALESCE(a.page_checked, f.first) < ? ORDER BY COALESCE(a.page_checked, f.first), a.id LIMIT ?",
+            (_ts(alerted_since), _json(list(sources)), _ts(checked_before), limit),
+        ).fetchall()
+        return [a for a in self.find_articles([(r[0], None) for r in rows]) if a is not None]
+
+    def mark_pages_checked(self, ids: Sequence[str], at: datetime) -> None:
+        self.conn.execute(
+            "UPDATE articles SET page_checked = ? WHERE id IN (SELECT value FROM json_each(?))", (_ts(at), _json(ids))
+        )
 
     def _find(self, keys: Sequence[tuple[str, str | None, str | None]]) -> list[StoredArticle | None]:
         """`find_articles` with a stored id to fall back on for each key."""
