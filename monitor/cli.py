@@ -312,6 +312,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="where to write the model file (JSON)")
     train.add_argument("--strength", type=float, default=0.3,
                        help="inverse L2 penalty of the logistic regression (scikit-learn's C; default 0.3)")
+    train.add_argument("--repeats", type=_positive, default=5,
+                       help="shuffles of the grouped folds whose figures' range is reported (default 5)")
     train.add_argument("--json", action="store_true", help="print the figures and the model as JSON")
     train.add_argument("--dry-run", action="store_true", help="report the figures, write nothing")
     return parser

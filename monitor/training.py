@@ -121,12 +121,12 @@ def verdicts(rows: Sequence[Row], predicted: Sequence[bool | None]) -> list[Verd
             if p is not None]
 
 
-def cross_validate(rows: Sequence[Row], strength: float, threshold: float) -> list[bool]:
-    """Out-of-fold predictions, folds grouped by site and stratified by label."""
+def cross_validate(rows: Sequence[Row], strength: float, threshold: float, seed: int = SEED) -> list[bool]:
+    """Out-of-fold predictions, folds grouped by site and stratified by label (``seed`` shuffles the folds)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     predicted = [False] * len(rows)
-    folds = StratifiedGroupKFold(n_splits=min(FOLDS, len({r.site for r in rows})), shuffle=True, random_state=SEED)
+    folds = StratifiedGroupKFold(n_splits=min(FOLDS, len({r.site for r in rows})), shuffle=True, random_state=seed)
     for train, test in folds.split(rows, [r.label for r in rows], [r.site for r in rows]):
         model = fit([rows[i] for i in train], strength)
         for i, p in zip(test, predict(model, [rows[i] for i in test], threshold), strict=True):
@@ -172,6 +172,10 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         "queries alone (any candidate)": [r.candidate for r in rows],
     }
     reports = {k: tally(verdicts(rows, p)) for k, p in predictions.items()}
+    shuffles = [reports["grouped by site"]] + [
+        tally(verdicts(rows, cross_validate(rows, args.strength, threshold, SEED + n))) for n in range(1, args.repeats)
+    ]
+    spread = {figure: _spread([getattr(r, figure) for r in shuffles]) for figure in ("precision", "recall", "f1")}
     by_file = {
         f"{name}, {method}": tally(verdicts(*zip(*[(r, p) for r, p in zip(rows, found, strict=True) if r.file == name],
                                                  strict=True)))
@@ -187,11 +191,12 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         "excluded": sum(r.excluded for r in rows),
         "strength": args.strength,
         "cross_validated": {k: _figures(v) for k, v in (reports | by_file).items()},
+        "cross_validated_shuffles": {"shuffles": args.repeats, **spread},
     }
     model = replace(fitted, info=info)
     if args.json:
         print(json.dumps({k: v.as_dict() for k, v in reports.items()} | {"by_file": {k: v.as_dict() for k, v in
-                         by_file.items()}, "model": model.to_json()},
+                         by_file.items()}, "shuffles": info["cross_validated_shuffles"], "model": model.to_json()},
                          ensure_ascii=False, indent=2))
     else:
         console = Console()
@@ -200,6 +205,9 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
                       highlight=False)
         for title, report in reports.items():
             print_report(console, title, report, errors=False)
+        console.print(f"grouped by site, over {args.repeats} shuffles of the folds: " + ", ".join(
+            f"{figure} {low:.3f}-{high:.3f} (mean {mean:.3f})" for figure, (low, mean, high) in spread.items()),
+            highlight=False)
         left = sorted({r.lang for r, p in zip(rows, predictions["leave one language out"], strict=True) if p is None})
         if left:
             console.print(f"not left out (the other languages hold one label only): {', '.join(left)}")
@@ -216,6 +224,11 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         hint = "" if watchlist.model else " (name it as `model:` in the watch list, relative to the watch-list file)"
         print(f"model written to {args.out}{hint}", file=sys.stderr)
     return 0
+
+
+def _spread(values: Sequence[float]) -> tuple[float, float, float]:
+    """Lowest, mean and highest of some figures, rounded as the model file keeps them."""
+    return round(min(values), 4), round(sum(values) / len(values), 4), round(max(values), 4)
 
 
 def _figures(report: EvalReport) -> dict[str, float]:

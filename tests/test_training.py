@@ -91,7 +91,29 @@ def test_train_prints_cross_validated_tables_by_language_and_file(
     out = capsys.readouterr().out
     for heading in ("grouped by site", "leave one language out", "by language", "by kind", "by file", "weights"):
         assert heading in out
+    assert "over 5 shuffles of the folds: precision" in out
     assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_train_reports_the_range_of_its_figures_over_shuffles_of_the_folds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repeats: int
+) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    # half the violation reports name no day or accusation, so the folds' figures differ by how sites fall
+    rows = [dict(r, text="The ceasefire is the news here.") if n % 8 == 0 else r for n, r in enumerate(items())]
+    data, out = labelled(tmp_path, rows), tmp_path / "m.json"
+    assert main(["train", str(data), "--config", str(config), "--out", str(out), "--json",
+                 "--repeats", str(repeats)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    shuffles = report["shuffles"]
+    assert shuffles["shuffles"] == repeats and load_model(out).info["cross_validated_shuffles"] == shuffles
+    for figure in ("precision", "recall", "f1"):
+        low, mean, high = shuffles[figure]
+        assert low <= mean <= high
+        assert low <= round(report["grouped by site"][figure], 4) <= high  # the first shuffle is the one reported
+        if repeats == 1:
+            assert low == high == round(report["grouped by site"][figure], 4)
 
 
 @pytest.mark.parametrize(
