@@ -242,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(+{service['hwm_mb'] - bare['hwm_mb']:.1f} MB) (target ≤ {TARGET_MB:g} MB: "
         f"{verdict(service['hwm_mb'] <= TARGET_MB)})"
     )
-    with tempfile.TemporaryDirectory(prefix="bench-mem-cache-") as cache:
-        built, cached = (run_child("--child-identifier", cache=Path(cache)) for _ in range(2))
+    with tempfile.TemporaryDirectory(prefix="bench-mem-cache-") as empty:
+        built, cached = (run_child("--child-identifier", cache=Path(empty)) for _ in range(2))
     print()
     print(f"language identifier, {built['texts']} texts of {CORPUS.name} classified (MB over the process before it):")
     print(

@@ -34,7 +34,7 @@ def count_statements(counter: Counter[str]) -> None:
     connect = sqlite3.connect
 
     def counting(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        conn = connect(*args, **kwargs)
+        conn: sqlite3.Connection = connect(*args, **kwargs)  # Any: *args match several overloads of connect
         conn.set_trace_callback(lambda sql: counter.update([sql.split(None, 1)[0].upper()]))
         return conn
 

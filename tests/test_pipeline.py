@@ -217,7 +217,7 @@ def test_a_poll_looks_its_items_up_once_and_writes_them_in_one_transaction(
     connect = sqlite3.connect
 
     def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        conn = connect(*args, **kwargs)
+        conn: sqlite3.Connection = connect(*args, **kwargs)  # Any: *args match several overloads of connect
         conn.set_trace_callback(statements.append)
         return conn
 

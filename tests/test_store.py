@@ -12,7 +12,7 @@ import pytest
 from monitor.errors import StorageError
 from monitor.fingerprint import fingerprint
 from monitor.records import Alert, Article, Match, SourceState
-from monitor.store import Candidate, Revision, StoredArticle
+from monitor.store import Candidate, Revision, Store, StoredArticle
 from monitor.store.migrations import apply_migrations, schema_version
 from monitor.store.sqlite import CORE_MIGRATIONS, SqliteStore
 from tests.testdata import SEED, SEED_BODY
@@ -70,7 +70,7 @@ def match(watchlist: str = "ceasefire", score: float = 1.0, snippet: str = "viol
 
 
 def save_new(
-    store: SqliteStore, a: Article, *matches: Match, duplicate_of: str | None = None, entry_hash: str = ""
+    store: Store, a: Article, *matches: Match, duplicate_of: str | None = None, entry_hash: str = ""
 ) -> list[Alert]:
     """Save an article as the pipeline does for one never seen before."""
     return store.save_article(

@@ -290,8 +290,8 @@ async def test_filter_sets_clears_and_explains_what_it_cannot_read(bot: Bot) -> 
         ("titel:Karabakh", "unknown field"),
         ("Karabakh " * 40, f"at most {MAX_FILTER} characters"),
     ]:
-        refusal = (await bot.say(54, f"/filter ceasefire {query}")).text
-        assert refusal.startswith("That filter cannot be read: ") and why in refusal, (query, refusal)
+        reply = (await bot.say(54, f"/filter ceasefire {query}")).text
+        assert reply.startswith("That filter cannot be read: ") and why in reply, (query, reply)
     assert bot.store.filters("54") == {"ceasefire": "Karabakh OR Artsakh"}
     assert (await bot.say(54, "/filter ceasefire off")).text == "ceasefire: every alert, no filter."
     assert bot.store.filters("54") == {}
