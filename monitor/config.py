@@ -154,6 +154,28 @@ class RetentionConfig(Strict):
     every: Seconds = Field(default=86400.0, gt=0)  # how often pruning runs
 
 
+class SourceHealthConfig(Strict):
+    """`source_health:`: when the admins hear that a source stopped working (see `monitor.sourcehealth`)."""
+
+    enabled: bool = True
+    check_every: Seconds = Field(default=60.0, gt=0)  # how often problems are reviewed (and told, together)
+    silent_factor: float = Field(default=5.0, gt=1)  # silent for this many times its usual gap between new items
+    silent_min: Seconds = 3 * 3600.0  # ... and at least this long
+    failing_after: Seconds = 3600.0  # a source failing for this long
+    empty_listings: int = Field(default=2, ge=1)  # html listings in a row whose link_selector matched nothing
+    short_bodies: int = Field(default=3, ge=1)  # extracted bodies in a row empty or under short_ratio of the usual
+    short_ratio: float = Field(default=0.3, gt=0, lt=1)
+
+
+class PageRecheckConfig(Strict):
+    """`page_recheck:`: an alerted article's page is read again for edits its feed entry does not show."""
+
+    enabled: bool = True
+    every: Seconds = Field(default=900.0, gt=0)  # each page at most this often
+    during: Seconds = 86400.0  # for this long after the article first alerted
+    max_pages: int = Field(default=50, ge=1)  # pages re-checked in one round at most (the rest wait)
+
+
 class Examples(Strict):
     match: list[str | dict[str, str]] = Field(default_factory=list)
     no_match: list[str | dict[str, str]] = Field(default_factory=list)
@@ -192,6 +214,8 @@ class MonitorConfig(Strict):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
+    source_health: SourceHealthConfig = Field(default_factory=SourceHealthConfig)
+    page_recheck: PageRecheckConfig = Field(default_factory=PageRecheckConfig)
     # processes for parsing, extraction and matching: 0 = in the service process, "auto" = one per core but one
     workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = 0
     watchlists: list[str] = Field(default_factory=lambda: ["watchlists/*.yaml"])
