@@ -46,6 +46,10 @@ class ParseError(MonitorError):
     """A fetched document is not a feed or page this source kind can read."""
 
 
+class NoLinks(ParseError):
+    """An `html` listing page was read, but its `link_selector` matched nothing on it."""
+
+
 class StorageError(MonitorError):
     """The store cannot be opened or migrated."""
 

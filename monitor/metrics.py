@@ -26,7 +26,7 @@ def error_kind(report: PollReport) -> str:
     """A short label for a failed poll: `crash`, the HTTP status, `parse`, or `fetch` (network, size, redirects)."""
     if report.crashed:
         return "crash"
-    if report.error_type == "ParseError":
+    if report.error_type in ("ParseError", "NoLinks"):
         return "parse"
     if report.status is not None and report.status >= 400:
         return str(report.status)

@@ -220,6 +220,7 @@ class Pipeline:
                 item.url, headers=source.headers, headers_for=str(source.url), guard=not source.allow_private
             )
             info = await self.workers.extract(page.content, page.final_url, source.article_selector, page.charset)
+            report.bodies.append(len(info.body))
         except Exception as exc:
             error = describe(exc)
             if isinstance(exc, AddressRefused):

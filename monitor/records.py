@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from monitor.errors import Unreachable
+from monitor.errors import NoLinks, Unreachable
 
 AlertKind = Literal["new", "updated"]
 DEFAULT_THRESHOLD = 0.5  # watch-list relevance: the probability a candidate needs to be a story about the subject
@@ -162,6 +162,7 @@ class PollReport:
     article_errors: list[str] = field(default_factory=list)  # "URL: error" of each article page not fetched
     skipped: Counter[str] = field(default_factory=Counter)  # items not recorded, by reason (see pipeline.SKIP_REASONS)
     next_poll: float | None = None  # seconds until the source's next poll; None: as scheduled
+    bodies: list[int] = field(default_factory=list)  # characters of each article body extracted (fetch_article)
 
     @property
     def not_modified(self) -> bool:
@@ -171,6 +172,11 @@ class PollReport:
     def unreachable(self) -> bool:
         """The poll failed without a connection (name not resolved, refused, connect timeout)."""
         return self.error_type == Unreachable.__name__
+
+    @property
+    def listing_empty(self) -> bool:
+        """The poll read an `html` listing on which its `link_selector` matched nothing."""
+        return self.error_type == NoLinks.__name__
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup, Tag
 from pydantic import Field
 from soupsieve import SelectorSyntaxError
 
-from monitor.errors import ParseError
+from monitor.errors import NoLinks, ParseError
 from monitor.records import Article, FetchResult
 from monitor.sources import SourceOptions, first_items, read_options, register
 from monitor.sources.text import clean_text, decode_document, first_elements, soup_of
@@ -73,7 +73,7 @@ def _select(soup: BeautifulSoup | Tag, selector: str, source: str) -> list[Tag]:
 def _links(elements: list[Tag], base: str, title_selector: str | None, source: str) -> dict[str, str]:
     """Canonical URL -> title for each distinct http(s) link, in page order; a later title fills an empty one."""
     if not elements:
-        raise ParseError(f"source {source}: nothing on the page matches link_selector")
+        raise NoLinks(f"source {source}: nothing on the page matches link_selector")
     found: dict[str, str] = {}
     for element in elements:
         link = element if element.has_attr("href") else element.find("a", href=True)
