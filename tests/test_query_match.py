@@ -174,7 +174,7 @@ SCRIPTS = {
 
 
 @st.composite
-def word_inside_word(draw: st.DrawFn) -> tuple[str, str, str, str]:
+def word_inside_word(draw: st.DrawFn) -> tuple[str, str, str, str | None]:
     letters = SCRIPTS[draw(st.sampled_from(sorted(SCRIPTS)))]
     word = draw(st.text(alphabet=letters, min_size=2, max_size=9))
     before = draw(st.text(alphabet=letters, min_size=1, max_size=4))

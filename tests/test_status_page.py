@@ -35,7 +35,7 @@ from monitor.store.sqlite import SqliteStore
 
 from .servers import LoopbackServer
 from .test_health import started, with_health
-from .test_pipeline import seed_source, write_config
+from .testdata import seed_source, write_config
 
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -226,7 +226,7 @@ def seen(chromium: Chromium, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             {"name": "gone", "url": server.route("/gone.xml", b"", status=410), **slow},
             {"name": "paused", "url": f"{site.base}/eng/rss/", "enabled": False},
         ]
-        notifiers = [{"name": "out", "kind": "console"},
+        notifiers: list[dict[str, object]] = [{"name": "out", "kind": "console"},
                      {"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/", "secret_env": SECRET_ENV}]
         path = with_health(write_config(tmp, sources, notifiers))
         settings = config_mod.load(path)

@@ -42,8 +42,8 @@ def dev_feed(count: int = 12) -> bytes:
 def workers_config(workdir: Path, site: StaticSite, workers: int) -> Path:
     """The seed feed with its pages, a feed of the dev corpus, a real feed and a page that is not a feed."""
     names = ("dev", "aljazeera", "broken")
-    sources = [seed_source(site), *({"name": name, "url": f"{site.base}/{name}.xml"} for name in names)]
-    return write_config(workdir, sources, workers=workers)
+    feeds: list[dict[str, object]] = [{"name": name, "url": f"{site.base}/{name}.xml"} for name in names]
+    return write_config(workdir, [seed_source(site), *feeds], workers=workers)
 
 
 def alerts(result: OnceResult) -> set[tuple[str, str, str, str]]:
