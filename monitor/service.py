@@ -33,6 +33,7 @@ from monitor.query import Matcher
 from monitor.records import Alert, PollReport
 from monitor.reload import watch_config
 from monitor.retry import backoff
+from monitor.sourcehealth import EVERYTHING, WEEK, Change, Observation, SourceWatch, Thresholds
 from monitor.store import Store, open_store
 from monitor.store.lock import DatabaseLock
 from monitor.store.retention import prune_forever
@@ -41,6 +42,14 @@ from monitor.workers import Workers, worker_count
 log = logging.getLogger(__name__)
 
 RESTART_PAUSE = 1.0  # a background task that died is restarted after this (doubling each time, at most a minute)
+RECHECK_TICK = 60.0  # seconds between two looks for pages due for a re-check (at most page_recheck.every)
+MAX_TOLD = 20  # source-health changes told in one admin message (the rest: see /healthz)
+
+
+def health_thresholds(settings: Settings) -> Thresholds:
+    """The config's `source_health:` as the policy's thresholds."""
+    c = settings.monitor.source_health
+    return Thresholds(c.silent_factor, c.silent_min, c.failing_after, c.empty_listings, c.short_bodies, c.short_ratio)
 
 
 def build_workers(settings: Settings) -> Workers:
@@ -168,6 +177,7 @@ class Service:
         self._sources = SourceHealth()
         self._concern: str | None = None  # why every source fails, as last logged
         self._store_fault: str | None = None  # the store's error since which no poll could record anything
+        self._watch = SourceWatch(health_thresholds(settings), self.store.health_states())
 
     def stop(self) -> None:
         self._stop.set()
@@ -196,6 +206,7 @@ class Service:
         self.health.last_cycle = datetime.now(UTC)
         self._sources.observe(source.name, SourceFailure(report.error, report.unreachable) if report.error else None)
         self._judge_sources()
+        self._observe(source, report, now)
         if report.error:
             self.health.failures += 1
             if report.status == 410:
@@ -232,6 +243,58 @@ class Service:
                 log.info("a source works again (%d of %d failing)", self._sources.failing, len(self._enabled()))
             self._concern = concern
 
+    def _observe(self, source: SourceConfig, report: PollReport, now: datetime) -> None:
+        """Tell source health what a poll did (with the week's new items when it brought some) and keep that."""
+        with contextlib.suppress(*self.store.faults):
+            week = self.store.new_items(source.name, [now - WEEK])[0] if report.new and not report.error else None
+            error = None if report.listing_empty else report.error
+            self._watch.observe(Observation(source.name, now, error, report.listing_empty, tuple(report.bodies),
+                                            report.new, week))
+            self._keep_health()
+
+    def _keep_health(self) -> None:
+        for key, state in self._watch.dirty().items():
+            self.store.save_health_state(key, state)
+
+    def review_sources(self, now: datetime | None = None) -> list[Change]:
+        """Open and clear the sources' problems (`monitor.sourcehealth`): each change is logged (a problem at
+        WARNING) and all of them told to the admins in one message; what is learnt is kept in the store."""
+        if not self.settings.monitor.source_health.enabled:
+            return []
+        changes = self._watch.review(now or datetime.now(UTC), self._enabled(), self._sources.concern())
+        for change in changes:
+            if change.problem.kind != EVERYTHING:  # _judge_sources logs that one as it happens
+                level = logging.INFO if change.cleared else logging.WARNING
+                log.log(level, "%s", change.text, extra={"source": change.problem.source})
+        if changes:
+            lines = [f"{'cleared' if c.cleared else 'PROBLEM'}: {c.text}" for c in changes]
+            more = f"\n... and {len(lines) - MAX_TOLD} more: see /healthz" if len(lines) > MAX_TOLD else ""
+            self._tell_admins("source health:\n" + "\n".join(lines[:MAX_TOLD]) + more)
+        with contextlib.suppress(*self.store.faults):
+            self._keep_health()
+        return changes
+
+    async def _review_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.monitor.source_health.check_every)
+            self.review_sources()
+
+    async def _recheck_forever(self) -> None:
+        """Re-check the pages of alerted articles for edits (`Pipeline.recheck_due`) as `page_recheck:` says."""
+        assert self._pipeline is not None
+        while True:
+            recheck = self.settings.monitor.page_recheck
+            await asyncio.sleep(min(recheck.every, RECHECK_TICK))
+            if not recheck.enabled:
+                continue
+            reports = await self._pipeline.recheck_due(
+                self.settings.enabled_sources(), recheck.every, recheck.during, recheck.max_pages
+            )
+            for report in reports:
+                self.metrics.observe_recheck(report)
+            if any(r.alerts for r in reports):
+                self._wake.set()
+
     def _enabled(self) -> list[str]:
         return [s.name for s in self.settings.enabled_sources()]
 
@@ -252,6 +315,7 @@ class Service:
         self._pipeline.workers.reconfigure(matcher, worker_count(settings.monitor.workers))
         added, changed, removed = self._reconcile(settings)
         self._sources.configure(self._enabled())
+        self._watch.thresholds = health_thresholds(settings)
         self._resume(changed)
         self.metrics.reloads.labels("ok").inc()
         outcome = f"reloaded: {len(added)} sources added, {len(changed)} changed, {len(removed)} removed"
@@ -306,6 +370,8 @@ class Service:
             "oldest_owed_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
             "dead_letters": dead,
             "notifiers_waiting": waiting,
+            "source_problems": [{"source": p.source or "*", "problem": p.kind, "since": p.since.isoformat(),
+                                 "message": p.message} for p in self._watch.problems()],
         }, concerns, faults)
 
     def _notifiers_waiting(self) -> list[dict[str, str]]:
@@ -315,6 +381,7 @@ class Service:
 
     def _metrics_page(self) -> bytes:
         self.metrics.notifiers(self.roster.up())
+        self.metrics.source_problems(self._watch.problems())
         return self.metrics.render(self.store)
 
     def _status_page(self) -> bytes:
@@ -338,6 +405,8 @@ class Service:
             _background(stack, "config watcher", lambda: watch_config(root, self.reload, every))
         _background(stack, "retention", lambda: prune_forever(store, keep.max_age, keep.every, self.metrics.pruned))
         _background(stack, "notifier retry", self._retry_notifiers)
+        _background(stack, "source health", self._review_forever)
+        _background(stack, "page re-checks", self._recheck_forever)
 
     async def _retry_notifiers(self) -> None:
         """Try the notifiers that cannot start every `notifier_retry` seconds, and at once after a reload."""
