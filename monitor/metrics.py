@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter as Tally
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from monitor.notify import RECENT_DEAD_LETTERS
 from monitor.records import PollReport
+from monitor.sourcehealth import Problem
 from monitor.store import Store
 from monitor.store.retention import PruneReport
 
@@ -75,6 +76,10 @@ class Metrics:
         self.prunes = Counter("monitor_retention_pruned", "Rows removed by retention, by table", ["table"], registry=r)
         self.notifier_up = Gauge("monitor_notifier_up", "1 while a notifier runs, 0 while it cannot start (its alerts"
                                  " are kept for it)", ["notifier"], registry=r)
+        self.source_problem = Gauge("monitor_source_problem", "1 while a source-health problem is open (source *:"
+                                    " every source)", ["source", "problem"], registry=r)
+        self.rechecks = Counter("monitor_page_rechecks", "Alerted articles' pages re-checked for edits, by outcome"
+                                " (unchanged, updated, error)", ["source", "outcome"], registry=r)
         for outcome in ("ok", "rejected"):
             self.reloads.labels(outcome)
 
@@ -111,6 +116,20 @@ class Metrics:
         self.notifier_up.clear()
         for name, running in up.items():
             self.notifier_up.labels(name).set(1 if running else 0)
+
+    def source_problems(self, problems: Iterable[Problem]) -> None:
+        """Set the open source-health problems; those cleared go."""
+        self.source_problem.clear()
+        for problem in problems:
+            self.source_problem.labels(problem.source or "*", problem.kind).set(1)
+
+    def observe_recheck(self, report: PollReport) -> None:
+        """Count one source's round of page re-checks."""
+        failed = len(report.article_errors)
+        for outcome, count in (("updated", report.updated), ("error", failed),
+                               ("unchanged", report.items - report.updated - failed)):
+            if count:
+                self.rechecks.labels(report.source, outcome).inc(count)
 
     def pruned(self, report: PruneReport) -> None:
         """Count the rows one retention run removed."""

@@ -19,7 +19,7 @@ from monitor.errors import AddressRefused, FetchError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.query import Matcher
 from monitor.records import DISABLED_UNTIL, Article, PollReport, SourceState
-from monitor.store import Candidate, Revision, Store, StoredArticle
+from monitor.store import Candidate, Recorded, Revision, Store, StoredArticle
 from monitor.workers import MAX_TEXT_CHARS, Analysis, Parsed, Workers, clipped
 
 log = logging.getLogger(__name__)
@@ -197,11 +197,48 @@ class Pipeline:
         recorded = self.store.record(  # the new ETag is kept only together with what it brought
             candidates, revise=revise, notifiers=self.owed_to(), listed=listed, state=done, seen_at=now
         )
-        for outcome in recorded:
-            report.new += outcome.kind == "new"
-            report.updated += outcome.kind == "updated"
-            report.matched.extend(m.watchlist for m in outcome.matches)
-            report.alerts.extend(outcome.alerts)
+        _count(report, recorded)
+
+    async def recheck_due(
+        self, sources: Sequence[SourceConfig], every: float, during: float, limit: int, now: datetime | None = None
+    ) -> list[PollReport]:
+        """Re-check the pages due (`Store.pages_to_recheck`): alerted articles of these sources (those with
+        `fetch_article`: the others' texts are not their pages) first alerted within `during`, their pages not read
+        for `every`, at most `limit` of them; one report per source that had some."""
+        now = now or datetime.now(UTC)
+        named = {s.name: s for s in sources if s.fetch_article}
+        due = self.store.pages_to_recheck(
+            list(named), now - timedelta(seconds=during), now - timedelta(seconds=every), limit
+        ) if named else []
+        by_source: dict[str, list[StoredArticle]] = {}
+        for stored in due:
+            by_source.setdefault(stored.source, []).append(stored)
+        return list(await asyncio.gather(*(self.recheck(named[n], found, now) for n, found in by_source.items())))
+
+    async def recheck(self, source: SourceConfig, due: Sequence[StoredArticle], now: datetime) -> PollReport:
+        """Read the pages of stored articles again for edits their feed entries do not show. An edit is recorded
+        and judged as one the feed shows (`_revise`: what it added, an UPDATED alert once per watch list); the feed
+        entries stay as they were. A page that fails is that page's error (in the report); every page asked is
+        marked checked, so a failing page waits `every` like the others."""
+        report = PollReport(source.name, items=len(due))
+        items = [Parsed(Article(url=s.url, source=source.name, title=s.title, language=source.language, guid=s.guid),
+                        s.entry_hash, None) for s in due]
+        pages = await asyncio.gather(*(self._with_page(source, parsed, report) for parsed in items))
+        ready = [(page, stored) for stored, page in zip(due, pages, strict=True) if page is not None]
+        analysed = await self.workers.analyse([page.article for page, _ in ready], source.watchlists) if ready else []
+        candidates = [self._candidate(page, analysis, stored, now)
+                      for (page, stored), analysis in zip(ready, analysed, strict=True)]
+        revise = partial(self._revise, self.workers.matchers.of(source.watchlists))
+        with self.store.transaction():  # no await from reading the source's state to saving it unchanged
+            recorded = self.store.record(candidates, revise=revise, notifiers=self.owed_to(), listed=[],
+                                         state=self.store.source_state(source.name), seen_at=now)
+            self.store.mark_pages_checked([stored.id for stored in due], now)
+        _count(report, recorded)
+        if report.updated or report.article_errors:
+            log.info("source %s: %d page(s) re-checked for edits: %d edited, %d alert(s), %d failed", source.name,
+                     len(due), report.updated, len(report.alerts), len(report.article_errors),
+                     extra={"source": source.name})
+        return report
 
     @staticmethod
     def _log_skipped(source: SourceConfig, report: PollReport) -> None:
@@ -264,6 +301,15 @@ class Pipeline:
         added = diff.added_sentences(stored.text, article.text)
         hits = matcher.match("", "\n".join(added), article.language) if added else []
         return Revision(added, [m for m in hits if m.watchlist not in stored.alerted])
+
+
+def _count(report: PollReport, recorded: Sequence[Recorded]) -> None:
+    """Add what the store recorded to the report."""
+    for outcome in recorded:
+        report.new += outcome.kind == "new"
+        report.updated += outcome.kind == "updated"
+        report.matched.extend(m.watchlist for m in outcome.matches)
+        report.alerts.extend(outcome.alerts)
 
 
 def traced(exc: Exception) -> bool:
