@@ -7,14 +7,12 @@ on one language's stories helps another's. Each is a number, mostly a share betw
 |---|---|
 | ``title`` | a mention in the title |
 | ``title_war`` | the title speaks of armed conflict, or of a ceasefire's course or violation |
-| ``title_other`` | the title speaks of markets, or of sport, politics, trade, culture ... |
 | ``lead`` | a mention in the first body sentence |
 | ``early`` | a mention in the first three body sentences |
 | ``sentences`` | log(1 + body sentences with a mention) |
 | ``density`` | share of the body's sentences with a mention |
 | ``late`` | where the first body mention stands in the body (0 first sentence .. 1 last; 1 when none) |
 | ``violation`` | share of mention sentences with a word of violation or collapse near a mention |
-| ``course`` | share of mention sentences with another word about the ceasefire's course near a mention |
 | ``now`` | share of mention sentences that say today, yesterday or a weekday |
 | ``dated`` | share of mention sentences that name a year |
 | ``background`` | share of mention sentences whose mention only dates or frames something (unless violated) |
@@ -22,7 +20,6 @@ on one language's stories helps another's. Each is a number, mostly a share betw
 | ``conflict`` | log(1 + armed-conflict words in the document) / log(50) |
 | ``economy`` | the document's share of market and economy words, relative to 5% (at most 1) |
 | ``other_sense`` | share of mention sentences with words of another sense (sport, politics, trade, culture ...) |
-| ``other_only`` | words of another sense near a mention, and no armed-conflict word in the whole text |
 | ``other_doc`` | the document's share of such words, relative to 3% (at most 1) |
 | ``headline_line`` | share of body mention sentences that are a bare line (a related-story link, a list item) |
 | ``queries`` | log(1 + distinct queries that matched) |
@@ -52,14 +49,12 @@ from monitor.query.text import SENTENCE_MARKS
 NAMES = (
     "title",
     "title_war",
-    "title_other",
     "lead",
     "early",
     "sentences",
     "density",
     "late",
     "violation",
-    "course",
     "now",
     "dated",
     "background",
@@ -67,13 +62,12 @@ NAMES = (
     "conflict",
     "economy",
     "other_sense",
-    "other_only",
     "other_doc",
     "headline_line",
     "queries",
     "length",
 )
-COURSE_WINDOW = 6  # words either side of a mention where a word about the ceasefire's course counts
+VIOLATION_WINDOW = 6  # words either side of a mention where a word of violation or collapse counts
 OTHER_WINDOW = 8  # words either side of a mention where a word of another sense counts
 BACKGROUND_WINDOW = 3  # words before (or, for postpositions, after) a mention that may mark it as a time frame
 ECONOMY_SHARE = 0.05
@@ -97,7 +91,6 @@ class _Facts:
 
     body: list[int]  # sentences of the body with text, in order
     violation: list[int]  # token indices of each lexicon's words, sorted
-    course: list[int]
     other: list[int]
     now: set[int]  # sentences that say today, yesterday or a weekday
     conflict: set[int]  # sentences with armed-conflict words
@@ -121,7 +114,6 @@ def _facts(doc: Document) -> _Facts:
     words = len(doc.norms) or 1
     doc_values = {
         "title_war": float(any(doc.fields[i] == TITLE for i in conflict | violation | course)),
-        "title_other": float(any(doc.fields[i] == TITLE for i in other | economy)),
         "conflict": min(1.0, math.log1p(len(conflict)) / CONFLICT_SCALE),
         "economy": min(1.0, len(economy) / words / ECONOMY_SHARE),
         "other_doc": min(1.0, len(other) / words / OTHER_SHARE),
@@ -129,7 +121,7 @@ def _facts(doc: Document) -> _Facts:
     }
     years = {i for i, word in enumerate(doc.norms) if _is_year(word)}
     facts = _Facts(
-        body, sorted(violation), sorted(course), sorted(other), {doc.sents[i] for i in NOW.hits(doc)},
+        body, sorted(violation), sorted(other), {doc.sents[i] for i in NOW.hits(doc)},
         {doc.sents[i] for i in conflict}, {doc.sents[i] for i in years}, sorted(years | BACKGROUND.hits(doc)),
         sorted(years | BACKGROUND_AFTER.hits(doc)), doc_values,
     )
@@ -144,16 +136,15 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         by_sentence.setdefault(doc.sents[index], []).append(index)
     facts = _facts(doc)
     body = facts.body
-    shares = ("violation", "course", "now", "dated", "background", "conflict_near", "other_sense")
+    shares = ("violation", "now", "dated", "background", "conflict_near", "other_sense")
     counts = dict.fromkeys((*shares, "headline_line"), 0)
     strong: int | None = None
     body_mentions = 0
     for sid, indices in by_sentence.items():
         in_body = doc.sentences[sid].field != TITLE
         body_mentions += in_body
-        violated = any(_near(doc, i, facts.violation, COURSE_WINDOW) for i in indices)
+        violated = any(_near(doc, i, facts.violation, VIOLATION_WINDOW) for i in indices)
         counts["violation"] += violated
-        counts["course"] += any(_near(doc, i, facts.course, COURSE_WINDOW) for i in indices)
         counts["now"] += sid in facts.now
         counts["dated"] += sid in facts.dated
         counts["conflict_near"] += sid in facts.conflict
@@ -174,7 +165,6 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         "density": body_mentions / len(body) if body else 0.0,
         "late": body.index(first_mention) / len(body) if first_mention in body else 1.0,
         **{name: counts[name] / sentences for name in shares},
-        "other_only": float(counts["other_sense"] > 0 and not facts.conflict),
         "headline_line": counts["headline_line"] / max(1, body_mentions),
         "queries": math.log1p(queries),
     }
