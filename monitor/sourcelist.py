@@ -21,7 +21,7 @@ from monitor.config import Settings, SourceConfig
 from monitor.durations import spoken
 from monitor.errors import InputError
 from monitor.records import SourceState
-from monitor.status import ago, source_health
+from monitor.status import ago, current_interval, source_health
 from monitor.store import Store, open_store
 
 NARROW = 80  # columns of the table when the output is not a terminal
@@ -85,11 +85,6 @@ def items_per_day(store: Store, source: str, now: datetime) -> str:
     return f"{rate:.1f}" if rate < 10 else f"{rate:.0f}"
 
 
-def interval(settings: Settings, source: SourceConfig, state: SourceState | None) -> float:
-    """The interval the source is polled at now: the one its last poll chose, else the one it starts with."""
-    return state.interval if state and state.interval is not None else settings.source_interval(source)
-
-
 def _when(moment: datetime | None) -> str:
     """A moment in UTC, to the minute, year left out: 11 characters."""
     return f"{moment.astimezone(UTC):%m-%d %H:%M}" if moment else "-"
@@ -120,7 +115,7 @@ def table(settings: Settings, store: Store, now: datetime, wide: bool = False) -
         row = [
             source.name,
             health.split()[0],  # "never" polled
-            spoken(interval(settings, source, state)),
+            spoken(current_interval(settings, source, state)),
             items_per_day(store, source.name, now),
             _when(state.last_fetch if state else None),
             str(state.last_status or "-") if state else "-",
@@ -148,7 +143,7 @@ def detail(settings: Settings, source: SourceConfig, store: Store, now: datetime
         "next poll": _next(health, state, now),
     }
     rows |= {f.name.replace("_", " "): getattr(state, f.name) for f in dataclasses.fields(state) if f.name != "name"}
-    rows["interval"] = spoken(interval(settings, source, state))
+    rows["interval"] = spoken(current_interval(settings, source, state))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True, style="bold")
     grid.add_column(overflow="fold")

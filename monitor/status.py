@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config import Settings, SourceConfig
+from monitor.durations import spoken
 from monitor.records import Alert, SourceState
 from monitor.store import Store
 
@@ -69,6 +70,11 @@ def source_health(source: SourceConfig, state: SourceState | None) -> str:
     return "failing" if state.error_count else "ok"
 
 
+def current_interval(settings: Settings, source: SourceConfig, state: SourceState | None) -> float:
+    """The interval the source is polled at now: the one its last poll chose, else the one it starts with."""
+    return state.interval if state and state.interval is not None else settings.source_interval(source)
+
+
 def ago(moment: datetime | None, now: datetime) -> str:
     """`moment` as UTC time and its distance from now ("2026-11-30 12:00 (in 5 min)"), or "-"."""
     if moment is None:
@@ -98,7 +104,7 @@ def sources_table(settings: Settings, states: Mapping[str, SourceState], now: da
             "tr",
             element("td", source.name),
             element("td", source.kind),
-            element("td", f"{settings.source_interval(source):.0f} s", class_="n"),
+            element("td", spoken(current_interval(settings, source, state)), class_="n"),
             element("td", health, class_=health.split()[0]),
             element("td", ago(state.last_fetch if state else None, now), class_="t"),
             element("td", (state.last_status or "-") if state else "-", class_="n"),

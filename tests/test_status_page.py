@@ -27,6 +27,7 @@ import pytest
 
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
+from monitor.durations import spoken
 from monitor.health import is_loopback
 from monitor.records import Article, Match
 from monitor.service import Service
@@ -210,6 +211,7 @@ class Seen:
     dialogs: int  # JavaScript dialogs the page opened (alert(...))
     store: SqliteStore  # the service's database, read after the page was
     now: datetime
+    config: Path
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +224,8 @@ def seen(chromium: Chromium, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         slow = {"interval": 3600, "jitter": 0}
         sources = [
             {**seed_source(site), **slow},
-            {"name": "broken", "url": server.route("/missing.xml", b"", status=404), **slow},
+            {"name": "broken", "url": server.route("/missing.xml", b"", status=404), **slow,
+             "interval_min": 60, "interval_max": 3600},  # starts at 1h, backs off from 1m after its 404
             {"name": "gone", "url": server.route("/gone.xml", b"", status=410), **slow},
             {"name": "paused", "url": f"{site.base}/eng/rss/", "enabled": False},
         ]
@@ -256,7 +259,7 @@ def seen(chromium: Chromium, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             dialogs = len(chromium.events)
             page = chromium.load(base[0] + "/", READ_PAGE)
             dialogs = sum(e.get("method") == "Page.javascriptDialogOpening" for e in chromium.events[dialogs:])
-            yield Seen(page, dialogs, store, now)
+            yield Seen(page, dialogs, store, now, path)
         finally:
             store.close()
             loop.call_soon_threadsafe(service.stop)
@@ -287,6 +290,12 @@ def test_the_numbers_on_the_page_are_the_stores(seen: Seen) -> None:
         status, errors = row["cells"][5], row["cells"][6]
         assert (status, int(errors)) == ((str(state.last_status), state.error_count) if state else ("-", 0))
     assert "HTTP 404" in page["sources"]["broken"]["cells"][8]
+    settings = config_mod.load(seen.config)
+    for source in settings.monitor.sources:  # the interval each is polled at now: backing off, or the one it starts at
+        state = states.get(source.name)
+        every = spoken(state.interval if state and state.interval is not None else settings.source_interval(source))
+        assert page["sources"][source.name]["cells"][2] == every
+    assert page["sources"]["broken"]["cells"][2] != spoken(3600)  # not the interval it started at
     assert page["sources"]["panarmenian"]["cells"][7].endswith("(in 60 min)")
 
     alerts = store.recent_alerts(RECENT_ALERTS)
