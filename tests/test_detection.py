@@ -13,6 +13,9 @@ import pytest
 
 from monitor import config as config_mod
 from monitor.query import Matcher
+from monitor.query.features import features
+from monitor.query.labelled import item_document
+from monitor.query.matcher import mention_tokens
 from tests.testdata import REPO
 
 MATCHER = Matcher(config_mod.load(REPO / "config" / "monitor.yaml").watchlist_records())
@@ -199,3 +202,20 @@ def test_a_link_line_or_an_anniversary_does_not_alert(lang: str, title: str, bod
 @pytest.mark.parametrize("lang", sorted(OTHER_SENSE))
 def test_a_truce_word_in_another_sense_does_not_alert(lang: str) -> None:
     assert not matched(*OTHER_SENSE[lang], lang)
+
+
+def headline_line(title: str, body: str, lang: str) -> float:
+    """The ``headline_line`` feature of the shipped watch list's mentions in a text."""
+    doc = item_document({"title": title, "text": body, "lang": lang})
+    [outcome] = [o for o in MATCHER.outcomes(doc) if o.queries]
+    return features(doc, mention_tokens(outcome.spans), len(outcome.queries)).values["headline_line"]
+
+
+@pytest.mark.parametrize("lang", sorted(REPORTS))
+def test_a_feed_summary_that_repeats_the_title_is_no_link_line(lang: str) -> None:
+    """Feeds often give the title again as the summary: that line is the headline, not a related-story link
+    (which a bare line naming the ceasefire under another title is)."""
+    title, _, _, _ = REPORTS[lang]
+    assert headline_line(title, title, lang) == 0.0
+    assert headline_line("Weather", title, lang) == 1.0
+    assert matched(title, title, lang)

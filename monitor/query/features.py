@@ -98,6 +98,7 @@ class _Facts:
     before: list[int]  # time-frame words and years (sorted token indices): a mention just after is dated
     after: list[int]  # postpositions and years: a mention just before is dated
     doc_values: dict[str, float]  # the features of the whole document
+    titles: frozenset[str]  # the title's sentences, casefolded: a body line repeating one is no link line
 
 
 _FACTS: Memo[None, _Facts] = Memo("features")
@@ -123,7 +124,7 @@ def _facts(doc: Document) -> _Facts:
     facts = _Facts(
         body, sorted(violation), sorted(other), {doc.sents[i] for i in NOW.hits(doc)},
         {doc.sents[i] for i in conflict}, {doc.sents[i] for i in years}, sorted(years | BACKGROUND.hits(doc)),
-        sorted(years | BACKGROUND_AFTER.hits(doc)), doc_values,
+        sorted(years | BACKGROUND_AFTER.hits(doc)), doc_values, _title_lines(doc),
     )
     memo[None] = facts
     return facts
@@ -149,7 +150,7 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         counts["dated"] += sid in facts.dated
         counts["conflict_near"] += sid in facts.conflict
         counts["other_sense"] += any(_near(doc, i, facts.other, OTHER_WINDOW) for i in indices)
-        counts["headline_line"] += in_body and _bare_line(doc, sid)
+        counts["headline_line"] += in_body and _bare_line(doc, sid, facts.titles)
         if not violated and _is_background(doc, indices[0], facts):  # "violated the 1994 ceasefire" is news
             counts["background"] += 1
         elif strong is None or (doc.fields[strong] == TITLE and in_body):
@@ -206,7 +207,15 @@ def _is_day(doc: Document, index: int) -> bool:
     return previous[:1].isupper() and previous.isalpha() and len(word) <= 2
 
 
-def _bare_line(doc: Document, sid: int) -> bool:
-    """A sentence that is a whole line without an end mark and short: a link line or a list item."""
+def _title_lines(doc: Document) -> frozenset[str]:
+    """The title's sentences and the whole title, stripped and casefolded."""
+    lines = [doc.sentence_text(sid).strip().casefold() for sid, s in enumerate(doc.sentences) if s.field == TITLE]
+    return frozenset([*lines, " ".join(lines)]) - {""}
+
+
+def _bare_line(doc: Document, sid: int, titles: frozenset[str]) -> bool:
+    """A sentence that is a whole line without an end mark and short: a link line or a list item (a feed
+    summary that repeats the title is neither)."""
     text = doc.sentence_text(sid).strip()
-    return bool(text) and text[-1] not in SENTENCE_MARKS and len(text.split()) <= BARE_LINE_WORDS
+    short = len(text.split()) <= BARE_LINE_WORDS
+    return bool(text) and text[-1] not in SENTENCE_MARKS and short and text.casefold() not in titles
