@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.notify import drain
-from tests.telegram_support import NOTIFIER, TOKEN, make_alert, notifier_for, open_store
+from tests.telegram_support import NOTIFIER, TOKEN, EitherStore, make_alert, notifier_for, open_store
 
 CAP = 30.0
 TARGET = 0.95
@@ -51,7 +51,7 @@ def stats(base_url: str) -> dict[str, Any]:
         return dict(json.loads(response.read()))
 
 
-def subscribe_all(store: Any, count: int) -> None:
+def subscribe_all(store: EitherStore, count: int) -> None:
     now = datetime.now(UTC)
     with store.transaction():
         for chat in range(1, count + 1):

@@ -7,14 +7,21 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from monitor.notify import Notifier, drain
 from monitor.notify.telegram import TelegramNotifier
 from monitor.notify.telegram_options import parse_options
 from monitor.records import Alert, Article, Match
 from monitor.store.sqlite import SqliteStore
+from monitor.store.telegram import Chat
 from tests.botapi import BotApiStandIn, Limits
+
+if TYPE_CHECKING:
+    from monitor.store.postgres import PostgresStore
+
+# The stores the Telegram tests run on: both a Store and a TelegramStore (SQLite; PostgreSQL where psycopg is).
+EitherStore: TypeAlias = "SqliteStore | PostgresStore"
 
 TOKEN = "123456789:AAH-test-token-do-not-log-000000000"
 NOTIFIER = "tg"
@@ -35,13 +42,13 @@ def stand_in(chat_interval: float = 0.1) -> Iterator[BotApiStandIn]:
         server.stop()
 
 
-def open_store(path: Path) -> Any:
-    """A SqliteStore that keeps Telegram subscribers (typed Any: it is both Store and TelegramStore)."""
+def open_store(path: Path) -> EitherStore:
+    """A SqliteStore that keeps Telegram subscribers (tests.postgres.store_on_postgres swaps in a PostgresStore)."""
     return SqliteStore(path)
 
 
 def make_alert(
-    store: Any,
+    store: EitherStore,
     watchlist: str = "ceasefire",
     *,
     title: str | None = None,
@@ -56,10 +63,17 @@ def make_alert(
     match = Match(watchlist=watchlist, query="ceasefire", terms=tuple(terms), snippet=snippet)
     alerts = store.save_article(article, fingerprint=n, kind="new", matches=[match], notifiers=list(notifiers))
     assert len(alerts) == 1
-    return alerts[0]  # type: ignore[no-any-return]
+    return alerts[0]
 
 
-def notifier_for(store: Any, base_url: str, **options: Any) -> TelegramNotifier:
+def chat_of(store: EitherStore, chat: str) -> Chat:
+    """The store's record of `chat`, which the test expects it to have."""
+    found = store.chat(chat)
+    assert found is not None, f"chat {chat} is not in the store"
+    return found
+
+
+def notifier_for(store: EitherStore, base_url: str, **options: Any) -> TelegramNotifier:
     opts = {
         "base_url": base_url,
         "timeout": 2.0,
@@ -87,7 +101,7 @@ async def started(notifier: N) -> AsyncIterator[N]:
         await notifier.stop()
 
 
-async def drain_all(store: Any, notifier: TelegramNotifier) -> int:
+async def drain_all(store: EitherStore, notifier: TelegramNotifier) -> int:
     """Move everything owed to the notifier from the outbox to its per-chat deliveries."""
     total = 0
     while moved := await drain(store, notifier, limit=1000):

@@ -18,12 +18,14 @@ from monitor.notify import NOTIFIER_KINDS
 from monitor.notify.telegram import TelegramNotifier
 from monitor.notify.telegram_options import load_token
 from monitor.store.migrations import apply_migrations, schema_version
-from monitor.store.sqlite import CORE_MIGRATIONS
+from monitor.store.sqlite import CORE_MIGRATIONS, SqliteStore
 from monitor.store.telegram import TELEGRAM_MIGRATIONS
 from tests.botapi import BotApiStandIn, Fault
 from tests.telegram_support import (
     NOTIFIER,
     TOKEN,
+    EitherStore,
+    chat_of,
     drain_all,
     make_alert,
     notifier_for,
@@ -44,19 +46,19 @@ def api() -> Iterator[BotApiStandIn]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Any]:
+def store(tmp_path: Path) -> Iterator[EitherStore]:
     s = open_store(tmp_path / "monitor.sqlite3")
     yield s
     s.close()
 
 
-def subscribe(store: Any, chat: int | str, *watchlists: str, kind: str = "private") -> None:
+def subscribe(store: EitherStore, chat: int | str, *watchlists: str, kind: str = "private") -> None:
     store.register_chat(str(chat), kind, f"chat {chat}", NOW)
     for name in watchlists:
         store.subscribe(str(chat), name, NOW)
 
 
-def running(store: Any, api: BotApiStandIn, **options: Any) -> AbstractAsyncContextManager[TelegramNotifier]:
+def running(store: EitherStore, api: BotApiStandIn, **options: Any) -> AbstractAsyncContextManager[TelegramNotifier]:
     """A notifier against `api` at the FAST limits, started for the `async with` block and stopped after it."""
     return started(notifier_for(store, api.base_url, rate=FAST, **options))
 
@@ -65,7 +67,9 @@ def texts(api: BotApiStandIn, chat: int | str) -> list[str]:
     return [m.text for m in api.messages(chat)]
 
 
-async def test_an_alert_reaches_every_subscribed_active_unmuted_chat_once(store: Any, api: BotApiStandIn) -> None:
+async def test_an_alert_reaches_every_subscribed_active_unmuted_chat_once(
+    store: EitherStore, api: BotApiStandIn
+) -> None:
     subscribe(store, 101, "ceasefire")
     subscribe(store, 102, "ceasefire", "other")
     subscribe(store, 103, "other")
@@ -84,7 +88,9 @@ async def test_an_alert_reaches_every_subscribed_active_unmuted_chat_once(store:
     assert api.breaches == []
 
 
-async def test_messages_to_one_chat_arrive_in_alert_order_within_the_limits(store: Any, api: BotApiStandIn) -> None:
+async def test_messages_to_one_chat_arrive_in_alert_order_within_the_limits(
+    store: EitherStore, api: BotApiStandIn
+) -> None:
     for chat in (201, 202, -203):
         subscribe(store, chat, "ceasefire", kind="private" if chat > 0 else "group")
     titles = [f"Round {i}" for i in range(5)]
@@ -98,7 +104,7 @@ async def test_messages_to_one_chat_arrive_in_alert_order_within_the_limits(stor
     assert api.breaches == []
 
 
-async def test_retry_after_is_honoured_and_the_alert_still_arrives(store: Any, api: BotApiStandIn) -> None:
+async def test_retry_after_is_honoured_and_the_alert_still_arrives(store: EitherStore, api: BotApiStandIn) -> None:
     subscribe(store, 301, "ceasefire")
     api.fail(301, Fault("retry_after", 1))
     make_alert(store, title="Flood")
@@ -110,7 +116,9 @@ async def test_retry_after_is_honoured_and_the_alert_still_arrives(store: Any, a
 
 
 @pytest.mark.parametrize("fault", [Fault("forbidden"), Fault("not_found")])
-async def test_a_gone_chat_is_marked_inactive_and_left_alone(store: Any, api: BotApiStandIn, fault: Fault) -> None:
+async def test_a_gone_chat_is_marked_inactive_and_left_alone(
+    store: EitherStore, api: BotApiStandIn, fault: Fault
+) -> None:
     subscribe(store, 401, "ceasefire")
     subscribe(store, 402, "ceasefire")
     api.fail(401, fault)
@@ -119,7 +127,7 @@ async def test_a_gone_chat_is_marked_inactive_and_left_alone(store: Any, api: Bo
     async with running(store, api) as notifier:
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(402)) == 2)
-        await until(lambda: not store.chat("401").active)
+        await until(lambda: not chat_of(store, "401").active)
         make_alert(store, title="Third")
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(402)) == 3)
@@ -128,7 +136,9 @@ async def test_a_gone_chat_is_marked_inactive_and_left_alone(store: Any, api: Bo
     assert store.telegram_stats(NOTIFIER).owed == 0
 
 
-async def test_a_migrated_group_moves_its_subscription_and_gets_the_alert(store: Any, api: BotApiStandIn) -> None:
+async def test_a_migrated_group_moves_its_subscription_and_gets_the_alert(
+    store: EitherStore, api: BotApiStandIn
+) -> None:
     subscribe(store, -501, "ceasefire", kind="group")
     store.set_filter("-501", "ceasefire", "ceasefire")
     api.fail(-501, Fault("migrate", -1000000000501))
@@ -146,7 +156,7 @@ async def test_a_migrated_group_moves_its_subscription_and_gets_the_alert(store:
     assert api.breaches == []
 
 
-async def test_server_errors_and_timeouts_retry_with_backoff(store: Any, api: BotApiStandIn) -> None:
+async def test_server_errors_and_timeouts_retry_with_backoff(store: EitherStore, api: BotApiStandIn) -> None:
     subscribe(store, 601, "ceasefire")
     api.fail(601, Fault("error", 500), Fault("hang", 3), Fault("error", 502))
     make_alert(store, title="Persistent")
@@ -159,7 +169,7 @@ async def test_server_errors_and_timeouts_retry_with_backoff(store: Any, api: Bo
     assert api.breaches == []
 
 
-async def test_a_message_telegram_refuses_fails_alone(store: Any, api: BotApiStandIn) -> None:
+async def test_a_message_telegram_refuses_fails_alone(store: EitherStore, api: BotApiStandIn) -> None:
     subscribe(store, 701, "ceasefire")
     api.fail(701, Fault("bad_request"))
     make_alert(store, title="Refused")
@@ -168,11 +178,11 @@ async def test_a_message_telegram_refuses_fails_alone(store: Any, api: BotApiSta
         await drain_all(store, notifier)
         await until(lambda: len(api.messages(701)) == 1)
     assert texts(api, 701)[0].startswith("Accepted")
-    assert store.chat("701").active
+    assert chat_of(store, "701").active
     assert store.telegram_stats(NOTIFIER).owed == 0
 
 
-async def test_a_restart_resumes_what_was_owed(store: Any, api: BotApiStandIn, tmp_path: Path) -> None:
+async def test_a_restart_resumes_what_was_owed(store: EitherStore, api: BotApiStandIn, tmp_path: Path) -> None:
     for chat in (801, 802):
         subscribe(store, chat, "ceasefire")
     api.down = True
@@ -198,7 +208,9 @@ async def test_a_restart_resumes_what_was_owed(store: Any, api: BotApiStandIn, t
     assert api.breaches == []
 
 
-async def test_an_outage_loses_nothing_and_the_queue_flows_out_afterwards(store: Any, api: BotApiStandIn) -> None:
+async def test_an_outage_loses_nothing_and_the_queue_flows_out_afterwards(
+    store: EitherStore, api: BotApiStandIn
+) -> None:
     chats = list(range(901, 921))
     for chat in chats:
         subscribe(store, chat, "ceasefire")
@@ -217,7 +229,7 @@ async def test_an_outage_loses_nothing_and_the_queue_flows_out_afterwards(store:
     assert api.breaches == []
 
 
-async def test_digest_chats_get_one_message_per_period(store: Any, api: BotApiStandIn) -> None:
+async def test_digest_chats_get_one_message_per_period(store: EitherStore, api: BotApiStandIn) -> None:
     now = [datetime(2026, 11, 25, 12, 10, tzinfo=UTC)]
     subscribe(store, 1001, "ceasefire")
     subscribe(store, 1002, "ceasefire")
@@ -239,7 +251,7 @@ async def test_digest_chats_get_one_message_per_period(store: Any, api: BotApiSt
 
 
 async def test_the_token_never_appears_in_logs(
-    store: Any, api: BotApiStandIn, caplog: pytest.LogCaptureFixture
+    store: EitherStore, api: BotApiStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     subscribe(store, 1101, "ceasefire")
@@ -279,7 +291,7 @@ def test_the_telegram_kind_is_registered_and_reads_its_options(tmp_path: Path, m
         store.close()
 
 
-async def test_delivering_the_same_alert_twice_owes_it_once(store: Any, api: BotApiStandIn) -> None:
+async def test_delivering_the_same_alert_twice_owes_it_once(store: EitherStore, api: BotApiStandIn) -> None:
     subscribe(store, 1201, "ceasefire")
     subscribe(store, 1202, "ceasefire")
     alert = make_alert(store)
@@ -289,7 +301,7 @@ async def test_delivering_the_same_alert_twice_owes_it_once(store: Any, api: Bot
     assert store.telegram_stats(NOTIFIER).owed == 2
 
 
-def test_configured_channels_replace_the_previous_configuration(store: Any) -> None:
+def test_configured_channels_replace_the_previous_configuration(store: EitherStore) -> None:
     store.sync_channels([("@alpha", ["ceasefire"]), ("-100777", ["border"])], NOW)
     subscribe(store, 1301, "ceasefire")
     store.sync_channels([("@beta", ["ceasefire", "border"])], NOW)
@@ -305,7 +317,7 @@ def sends(api: BotApiStandIn, marker: str) -> int:
 
 @pytest.mark.parametrize("kind", ["garbled", "odd_result"])
 async def test_a_message_the_bot_api_accepted_is_delivered_once_though_its_answer_is_unreadable(
-    store: Any, api: BotApiStandIn, caplog: pytest.LogCaptureFixture, kind: str
+    store: EitherStore, api: BotApiStandIn, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
     subscribe(store, 1401, "ceasefire")
     api.poison("Unreadable", Fault(kind))  # a 200 python-telegram-bot cannot parse, every time
@@ -322,7 +334,7 @@ async def test_a_message_the_bot_api_accepted_is_delivered_once_though_its_answe
 
 
 async def test_a_delivery_failing_while_the_bot_api_answers_is_dead_lettered_and_the_chat_moves_on(
-    store: Any, api: BotApiStandIn
+    store: EitherStore, api: BotApiStandIn
 ) -> None:
     subscribe(store, 1501, "ceasefire")
     subscribe(store, 1502, "ceasefire")
@@ -344,7 +356,7 @@ async def test_a_delivery_failing_while_the_bot_api_answers_is_dead_lettered_and
     assert TOKEN not in told[0]
 
 
-async def test_an_outage_longer_than_max_attempts_dead_letters_nothing(store: Any, api: BotApiStandIn) -> None:
+async def test_an_outage_longer_than_max_attempts_dead_letters_nothing(store: EitherStore, api: BotApiStandIn) -> None:
     subscribe(store, 1601, "ceasefire")
     async with running(store, api, max_attempts=2) as notifier:
         await until(lambda: any(c[0] == "getMe" for c in api.calls))
@@ -358,7 +370,7 @@ async def test_an_outage_longer_than_max_attempts_dead_letters_nothing(store: An
     assert store.telegram_stats(NOTIFIER).owed == 0
 
 
-async def test_text_with_angle_brackets_arrives_as_words(store: Any, api: BotApiStandIn) -> None:
+async def test_text_with_angle_brackets_arrives_as_words(store: EitherStore, api: BotApiStandIn) -> None:
     subscribe(store, 1301, "ceasefire")
     make_alert(store, title="Talks <in Geneva> resume", snippet="Envoys said <ceasefire holds> & talks go on.")
     async with running(store, api) as notifier:
@@ -379,7 +391,7 @@ async def test_a_database_made_before_filters_upgrades_and_keeps_its_subscribers
     conn.execute("INSERT INTO tg_chats (chat, kind, created) VALUES ('1401', 'private', 0), ('1402', 'private', 0)")
     conn.execute("INSERT INTO tg_subscriptions VALUES ('1401', 'ceasefire', 0), ('1402', 'ceasefire', 0)")
     conn.close()
-    store = open_store(path)
+    store = SqliteStore(path)
     try:
         assert schema_version(store.conn, "telegram") == len(TELEGRAM_MIGRATIONS)
         assert store.subscriptions("1401") == ["ceasefire"] and store.filters("1401") == {}

@@ -16,6 +16,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.notify import NOTIFIER_KINDS, drain
 from monitor.notify.webhook import SIGNATURE_HEADER, WebhookNotifier
 from monitor.retry import parse_retry_after
+from monitor.store.sqlite import SqliteStore
 from tests.receivers import WebhookReceiver
 from tests.telegram_support import make_alert
 
@@ -37,7 +38,7 @@ def webhook(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> Webhoo
 
 
 async def test_posts_the_alert_as_signed_json(
-    store: Any, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+    store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     notifier = webhook(receiver.url, monkeypatch)
     alert = make_alert(store, title="Truce <b> & co", notifiers=("hook",))
@@ -69,7 +70,7 @@ async def test_posts_the_alert_as_signed_json(
     ],
 )
 async def test_error_answers_become_delivery_errors(
-    store: Any,
+    store: SqliteStore,
     receiver: WebhookReceiver,
     monkeypatch: pytest.MonkeyPatch,
     status: int,
@@ -89,7 +90,7 @@ async def test_error_answers_become_delivery_errors(
     assert f"HTTP {status}" in str(caught.value)
 
 
-async def test_a_network_error_is_retried(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_network_error_is_retried(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
@@ -103,7 +104,7 @@ async def test_a_network_error_is_retried(store: Any, monkeypatch: pytest.Monkey
 
 
 async def test_through_the_outbox_retry_after_is_honoured_then_delivered(
-    store: Any, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+    store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.script.append((429, {"Retry-After": "120"}))
     notifier = webhook(receiver.url, monkeypatch)
@@ -142,7 +143,7 @@ def test_retry_after_parses_seconds_and_dates() -> None:
     ],
 )
 async def test_a_2xx_is_delivered_whatever_its_body(
-    store: Any,
+    store: SqliteStore,
     receiver: WebhookReceiver,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -162,13 +163,13 @@ async def test_a_2xx_is_delivered_whatever_its_body(
     assert "answer could not be read" in caplog.text
 
 
-def due_again(store: Any) -> None:
+def due_again(store: SqliteStore) -> None:
     """Make every owed alert due now, as if its backoff had elapsed."""
     store.conn.execute("UPDATE outbox SET next_attempt = '2000-01-01T00:00:00.000000+00:00' WHERE status = 'owed'")
 
 
 async def test_an_alert_failing_while_the_receiver_answers_is_dead_lettered_and_the_queue_moves_on(
-    store: Any, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+    store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.poison = (b"Poison pill", 500)  # the receiver fails on this alert, every time
     notifier = webhook(receiver.url, monkeypatch, max_attempts=3)
@@ -192,7 +193,7 @@ async def test_an_alert_failing_while_the_receiver_answers_is_dead_lettered_and_
 
 @pytest.mark.parametrize("status", [503, None])  # unavailable, or nothing listening
 async def test_an_outage_of_the_receiver_dead_letters_nothing(
-    store: Any, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch, status: int | None
+    store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch, status: int | None
 ) -> None:
     url = receiver.url
     if status is None:
