@@ -29,10 +29,10 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield r
 
 
-def webhook(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> WebhookNotifier:
+def webhook(url: str, store: SqliteStore, monkeypatch: pytest.MonkeyPatch, **options: Any) -> WebhookNotifier:
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     settings = {"url": url, "secret_env": "HOOK_SECRET", "timeout": 2, **options}
-    notifier = NOTIFIER_KINDS["webhook"]("hook", settings, None)  # type: ignore[arg-type]
+    notifier = NOTIFIER_KINDS["webhook"]("hook", settings, store)
     assert isinstance(notifier, WebhookNotifier)
     return notifier
 
@@ -40,7 +40,7 @@ def webhook(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> Webhoo
 async def test_posts_the_alert_as_signed_json(
     store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    notifier = webhook(receiver.url, monkeypatch)
+    notifier = webhook(receiver.url, store, monkeypatch)
     alert = make_alert(store, title="Truce <b> & co", notifiers=("hook",))
     await notifier.start()
     try:
@@ -79,7 +79,7 @@ async def test_error_answers_become_delivery_errors(
     retry_after: float | None,
 ) -> None:
     receiver.script.append((status, headers))
-    notifier = webhook(receiver.url, monkeypatch)
+    notifier = webhook(receiver.url, store, monkeypatch)
     try:
         with pytest.raises(DeliveryError) as caught:
             await notifier.deliver(make_alert(store, notifiers=("hook",)))
@@ -94,7 +94,7 @@ async def test_a_network_error_is_retried(store: SqliteStore, monkeypatch: pytes
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    notifier = webhook(f"http://127.0.0.1:{port}/hook", monkeypatch)
+    notifier = webhook(f"http://127.0.0.1:{port}/hook", store, monkeypatch)
     try:
         with pytest.raises(DeliveryError) as caught:
             await notifier.deliver(make_alert(store, notifiers=("hook",)))
@@ -107,7 +107,7 @@ async def test_through_the_outbox_retry_after_is_honoured_then_delivered(
     store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.script.append((429, {"Retry-After": "120"}))
-    notifier = webhook(receiver.url, monkeypatch)
+    notifier = webhook(receiver.url, store, monkeypatch)
     alert = make_alert(store, notifiers=("hook",))
     try:
         assert await drain(store, notifier) == 0
@@ -119,12 +119,12 @@ async def test_through_the_outbox_retry_after_is_honoured_then_delivered(
         await notifier.stop()
 
 
-def test_options_and_secret_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_options_and_secret_are_checked(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_SUCH_SECRET", raising=False)
     with pytest.raises(ConfigError, match="NO_SUCH_SECRET"):
-        NOTIFIER_KINDS["webhook"]("hook", {"url": "https://x.example/", "secret_env": "NO_SUCH_SECRET"}, None)  # type: ignore[arg-type]
+        NOTIFIER_KINDS["webhook"]("hook", {"url": "https://x.example/", "secret_env": "NO_SUCH_SECRET"}, store)
     with pytest.raises(ConfigError, match="url"):
-        NOTIFIER_KINDS["webhook"]("hook", {"url": "ftp://x.example/"}, None)  # type: ignore[arg-type]
+        NOTIFIER_KINDS["webhook"]("hook", {"url": "ftp://x.example/"}, store)
 
 
 def test_retry_after_parses_seconds_and_dates() -> None:
@@ -152,7 +152,7 @@ async def test_a_2xx_is_delivered_whatever_its_body(
 ) -> None:
     receiver.body = body
     receiver.script.append((200, headers))
-    notifier = webhook(receiver.url, monkeypatch)
+    notifier = webhook(receiver.url, store, monkeypatch)
     make_alert(store, notifiers=("hook",))
     try:
         assert await drain(store, notifier) == 1
@@ -172,7 +172,7 @@ async def test_an_alert_failing_while_the_receiver_answers_is_dead_lettered_and_
     store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.poison = (b"Poison pill", 500)  # the receiver fails on this alert, every time
-    notifier = webhook(receiver.url, monkeypatch, max_attempts=3)
+    notifier = webhook(receiver.url, store, monkeypatch, max_attempts=3)
     stuck = make_alert(store, title="Poison pill", notifiers=("hook",))
     after = make_alert(store, title="After the pill", notifiers=("hook",))
     told: list[str] = []
@@ -200,7 +200,7 @@ async def test_an_outage_of_the_receiver_dead_letters_nothing(
         receiver.stop()
     else:
         receiver.poison = (b"{", status)
-    notifier = webhook(url, monkeypatch, max_attempts=1)
+    notifier = webhook(url, store, monkeypatch, max_attempts=1)
     alert = make_alert(store, notifiers=("hook",))
     try:
         for _ in range(3):
