@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,6 +22,9 @@ from monitor.errors import ConfigError, InputError, MonitorError, StorageError
 from monitor.logs import setup_logging
 from monitor.query import Matcher
 
+if TYPE_CHECKING:
+    from monitor.service import Service
+
 err = Console(stderr=True)
 
 
@@ -29,12 +33,18 @@ def _settings(args: argparse.Namespace) -> config_mod.Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.service import Service
-
+    """The service: in one process on SQLite; on PostgreSQL, the engine's `run` role (the tick, the bot)."""
     settings = _settings(args)
     chosen = settings.monitor.logging  # the command line wins over the config's `logging:` section
     setup_logging(args.log_level or chosen.level, args.log_format or chosen.format)
-    service = Service(settings)
+    if settings.database_url or args.command == "worker":
+        from monitor.engine import EngineService
+
+        service: Service = EngineService(settings, args.command, health_port=getattr(args, "health_port", None))
+    else:
+        from monitor.service import Service
+
+        service = Service(settings)
     asyncio.run(service.run())
     return 0
 
@@ -270,6 +280,8 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     add("run", cmd_run, "run the service: poll every source on its schedule until SIGTERM/Ctrl-C")
+    worker = add("worker", cmd_run, "on PostgreSQL: run poll and delivery jobs beside `monitor run`, until SIGTERM")
+    worker.add_argument("--health-port", type=int, help="serve this process's /healthz and /metrics on this port")
     once = add("once", cmd_once, "poll all (or the named) sources once and print the alerts")
     once.add_argument("sources", nargs="*", help="source names (default: all enabled)")
     once.add_argument("--dry-run", action="store_true", help="record nothing, deliver nothing; print alerts")

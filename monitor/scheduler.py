@@ -71,7 +71,7 @@ class Scheduler:
                 coalesce=True,
                 misfire_grace_time=grace,
                 # first poll soon after start, spread over the jitter window so sources don't all fire at once
-                next_run_time=datetime.now(UTC) + timedelta(seconds=_spread(name, min(jitter, bounds.start))),
+                next_run_time=datetime.now(UTC) + timedelta(seconds=spread(name, min(jitter, bounds.start))),
             )
             self._jobs[name], self._intervals[name] = spec, bounds.start
         if added or changed or removed:
@@ -97,6 +97,6 @@ def _trigger(interval: float, jitter: float) -> IntervalTrigger:
     return IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=UTC)
 
 
-def _spread(name: str, window: float) -> float:
+def spread(name: str, window: float) -> float:
     """A stable offset in [0, window) for a source, so first polls are staggered deterministically."""
     return (sum(name.encode()) * 7919 % 1000) / 1000 * window

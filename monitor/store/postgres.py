@@ -9,7 +9,7 @@ connection of the transaction its thread has open, so the event loop and retenti
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -141,7 +141,7 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     # Source health (monitor.sourcehealth) and page re-checks, as SQLite's core v7.
     """
     CREATE TABLE source_health (key text PRIMARY KEY, state jsonb NOT NULL);
-    ALTER TABLE articles ADD COLUMN page_checked timestamptz;
+    ALTER TABLE articles ADD COLUMN page_checked timestamptz, ADD COLUMN page_url text;
     """,
 )
 
@@ -433,15 +433,23 @@ class PostgresStore(PostgresTelegramMixin, Store):
 
     def pages_to_recheck(
         self, sources: Sequence[str], alerted_since: datetime, checked_before: datetime, limit: int
-    ) -> list[StoredArticle]:
+    ) -> list[tuple[StoredArticle, str]]:
         rows = self._rows(
-            "SELECT a.id FROM (SELECT article_id, MIN(created) AS first FROM alerts GROUP BY article_id"
+            "SELECT a.id, COALESCE(a.page_url, a.url)"
+            " FROM (SELECT article_id, MIN(created) AS first FROM alerts GROUP BY article_id"
             " HAVING MIN(created) >= %s) f JOIN articles a ON a.id = f.article_id"
             " WHERE a.duplicate_of IS NULL AND a.source = ANY(%s)"
             " AND COALESCE(a.page_checked, f.first) < %s ORDER BY COALESCE(a.page_checked, f.first), a.id LIMIT %s",
             (alerted_since, list(sources), checked_before, limit),
         )
-        return [a for a in self.find_articles([(r[0], None) for r in rows]) if a is not None]
+        found = self.find_articles([(r[0], None) for r in rows])
+        return [(a, r[1]) for a, r in zip(found, rows, strict=True) if a is not None]
+
+    def save_page_urls(self, urls: Mapping[str, str]) -> None:
+        if urls:
+            ids, pages = list(urls), list(urls.values())
+            self._run("UPDATE articles SET page_url = u.page FROM unnest(%s::text[], %s::text[]) AS u (id, page)"
+                      " WHERE articles.id = u.id", (ids, pages))
 
     def mark_pages_checked(self, ids: Sequence[str], at: datetime) -> None:
         self._run("UPDATE articles SET page_checked = %s WHERE id = ANY(%s)", (at, list(ids)))

@@ -1,0 +1,242 @@
+"""The engine on PostgreSQL: procrastinate jobs poll the sources and deliver the outbox, shared by `monitor run` and
+any number of `monitor worker` processes on one database (SQLite keeps APScheduler in one process: `service`).
+
+- `poll(source)`: lock and queueing lock `poll:NAME`, so one poll job per source waits and none overlaps another.
+  It polls only a due source (a job made from a stale view finds it polled and does nothing), through the
+  service's poll: the article, its alerts and the source's state commit in one transaction or not at all.
+- `deliver(notifier)`: drains what is owed to one notifier, oldest first (lock `deliver:NAME`: one at a time). It is
+  deferred inside the transaction that makes the alerts (`PostgresStore.on_alerts`), so an alert committed always
+  has a job to deliver it; the tick defers it again for retries that fall due.
+- `tick`: every second, deferred once however many processes run, run by `monitor run` (queue `schedule`): defers
+  the polls that fall due (a never-polled source at a stable offset in its jitter window) and due deliveries.
+- `recover`: the jobs of a process that stopped sending heartbeats (killed) are retried, or, when a job of the same
+  queueing lock already waits to do the same work, finished as failed.
+
+Telegram notifiers deliver only in `monitor run` (queue `deliver-main`): their sender keeps the single-process rate
+limits and the bot polls there, so run one `monitor run` per database (a limiter shared across processes and a
+bot lock are not built yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from contextlib import AsyncExitStack, suppress
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from procrastinate import App, PsycopgConnector, SyncPsycopgConnector
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Job, Status
+
+from monitor.config import Settings, SourceConfig
+from monitor.errors import ConfigError
+from monitor.fetch import Fetcher
+from monitor.notify import drain
+from monitor.notify.roster import Roster, configured
+from monitor.pipeline import Pipeline
+from monitor.scheduler import spread
+from monitor.service import Service, build_workers
+from monitor.store.postgres import PostgresStore
+from monitor.store.postgres_engine import DELIVER_LOCK, POLL_LOCK, due_deliveries, due_polls, migrate
+from monitor.store.postgres_telegram import Connection
+
+log = logging.getLogger(__name__)
+
+Role = Literal["run", "worker"]
+POLL, DELIVER, DELIVER_MAIN, SCHEDULE = "poll", "deliver", "deliver-main", "schedule"  # queues
+MAIN_ONLY = frozenset({"telegram"})  # notifier kinds that deliver in `monitor run` only
+QUEUES: dict[Role, list[str]] = {"run": [SCHEDULE, POLL, DELIVER, DELIVER_MAIN], "worker": [POLL, DELIVER]}
+DRAIN_BATCH = 100
+SHUTDOWN_PATIENCE = 4.0  # seconds running jobs get to finish at a stop; then they are cancelled (and redone later)
+
+
+class EngineService(Service):
+    """`monitor run` (role "run": the tick, the bot, /healthz) or `monitor worker` on PostgreSQL; both run jobs."""
+
+    def __init__(self, settings: Settings, role: Role, *, health_port: int | None = None) -> None:
+        url = settings.database_url
+        if not url:
+            raise ConfigError("monitor worker needs the store on PostgreSQL: set storage.url or $MONITOR_DATABASE_URL")
+        if role == "worker":  # /healthz only where asked for: several workers may share a machine
+            health = settings.monitor.health.model_copy(
+                update={"enabled": health_port is not None, "port": health_port or 0}
+            )
+            settings = settings.model_copy(update={"monitor": settings.monitor.model_copy(update={"health": health})})
+        super().__init__(settings)
+        assert isinstance(self.store, PostgresStore)
+        self.pg: PostgresStore = self.store
+        self.role = role
+        self.runs_bot = role == "run"
+        if role == "worker":
+            self.roster = WorkerRoster(self.store, settings, self._prepare)
+        self._by_name = _sources(settings)
+        self._working = False
+        migrate(url)
+        self.app = _app(PsycopgConnector(conninfo=url, min_size=1, max_size=4), self)
+        self._deferrer = _app(SyncPsycopgConnector(conninfo=url), self)  # never opened: defers on the store's own
+        self.pg.on_alerts = self._defer_deliveries
+
+    def _reconcile(self, settings: Settings) -> tuple[list[str], list[str], list[str]]:
+        old, self._by_name = self._by_name, _sources(settings)
+        added = [n for n in self._by_name if n not in old]
+        changed = [n for n, s in self._by_name.items() if n in old and old[n] != s]
+        return added, changed, [n for n in old if n not in self._by_name]
+
+    def _polling(self) -> bool:
+        return self._working
+
+    # jobs
+
+    async def poll(self, source: str) -> None:
+        """Poll one source if it is still configured, enabled and due."""
+        found = self._by_name.get(source)
+        if found is None:
+            log.info("poll of %s skipped: no such enabled source in the config", source)
+            return
+        await self._poll_job(found, self.settings.source_bounds(found), due_only=True)
+
+    async def deliver(self, notifier: str) -> None:
+        """Deliver what is owed to one notifier, if it runs in this process (else the tick defers it again)."""
+        running = {n.name: n for n in self.roster.running}.get(notifier)
+        if running is None:
+            log.info("delivery to %s skipped: the notifier does not run in this process", notifier)
+            return
+        while await drain(self.store, running, limit=DRAIN_BATCH, on_dead_letter=self._tell_admins) == DRAIN_BATCH:
+            pass
+
+    async def tick(self) -> None:
+        """Defer the polls and deliveries that are due and not queued."""
+        now = datetime.now(UTC)
+        jobs = []
+        for name, fresh in due_polls(self.pg, list(self._by_name), now):
+            source = self._by_name[name]
+            bounds, jitter = self.settings.source_bounds(source), self.settings.source_jitter(source)
+            start = now + timedelta(seconds=spread(name, min(jitter, bounds.start))) if fresh else None
+            jobs.append(_job(POLL, POLL_LOCK + name, "monitor.poll", {"source": name}, start))
+        jobs += [self._delivery(name) for name in due_deliveries(self.pg, now)]
+        await _defer_all(self.app, jobs)
+
+    async def recover(self) -> None:
+        """Retry the jobs of processes that died (no heartbeat for `engine.stalled_after`)."""
+        manager = self.app.job_manager
+        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self.settings.monitor.engine.stalled_after):
+            try:
+                await manager.retry_job(job)
+                log.warning("job %s (%s) of a dead process retried", job.id, job.call_string)
+            except UniqueViolation:  # a job of the same queueing lock waits and does the same work
+                await manager.finish_job(job, Status.FAILED, delete_job=False)
+                log.warning("job %s (%s) of a dead process dropped: a waiting job does its work", job.id,
+                            job.call_string)
+
+    def _delivery(self, notifier: str) -> Job:
+        kinds = {c.name: c.kind for c in configured(self.settings)}
+        queue = DELIVER_MAIN if kinds.get(notifier) in MAIN_ONLY else DELIVER
+        return _job(queue, DELIVER_LOCK + notifier, "monitor.deliver", {"notifier": notifier})
+
+    def _defer_deliveries(self, conn: Connection, notifiers: Sequence[str]) -> None:
+        """Inside the transaction that made alerts: a delivery job per notifier they are owed to, unless one waits
+        (each in a savepoint: a queueing-lock conflict must not abort the alerts' transaction)."""
+        for notifier in notifiers:
+            with suppress(AlreadyEnqueued), conn.transaction():
+                self._deferrer.job_manager.defer_job(self._delivery(notifier), connection=conn)
+
+    # the process
+
+    async def run(self) -> None:
+        """Run jobs (and, for `monitor run`, the tick, the bot and the extras) until stop() or SIGTERM/SIGINT."""
+        self._install_signals()
+        async with AsyncExitStack() as stack:
+            stack.callback(self.store.close)
+            fetcher = await stack.enter_async_context(Fetcher(self.settings.monitor.fetch))
+            stack.push_async_callback(self.roster.stop)
+            await self.roster.start()
+            stack.push_async_callback(self._stop_bot)
+            workers = build_workers(self.settings)
+            stack.callback(workers.close)
+            self._pipeline = Pipeline(self.store, fetcher, workers, self.roster.owed, self.settings.monitor.fetch)
+            self._sources.configure(self._enabled())
+            await stack.enter_async_context(self.app.open_async())
+            engine = self.settings.monitor.engine
+            worker = asyncio.create_task(self.app.run_worker_async(
+                queues=QUEUES[self.role], name=f"{self.role}-{socket.gethostname()}-{os.getpid()}",
+                concurrency=engine.concurrency, install_signal_handlers=False, delete_jobs="successful",
+                update_heartbeat_interval=engine.heartbeat, stalled_worker_timeout=engine.stalled_after,
+                fetch_job_polling_interval=1.0, shutdown_graceful_timeout=SHUTDOWN_PATIENCE,
+            ))
+            self._working = True
+            await self._start_extras(stack)
+            log.info("monitor %s: %d sources, notifiers: %s; jobs from queues %s, %d at a time",
+                     "running" if self.role == "run" else "worker running", len(self._by_name),
+                     ", ".join(n.name for n in self.roster.running), ", ".join(QUEUES[self.role]), engine.concurrency)
+            stopped = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({worker, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            log.info("stopping")
+            self._working = False
+            worker.cancel()  # running jobs get SHUTDOWN_PATIENCE, then they are cancelled (and redone later)
+            with suppress(asyncio.CancelledError):
+                await worker
+            stopped.cancel()
+        log.info("stopped")
+
+
+class WorkerRoster(Roster):
+    """A `monitor worker`'s notifiers: those of every kind but MAIN_ONLY start here; new alerts are owed to all."""
+
+    def configure(self, settings: Settings) -> None:
+        self._owed = [c.name for c in configured(settings)]
+        here = [n for n in settings.monitor.notifiers if n.kind not in MAIN_ONLY]
+        super().configure(settings.model_copy(update={"monitor": settings.monitor.model_copy(
+            update={"notifiers": here})}))
+
+    def owed(self) -> list[str]:
+        return self._owed
+
+
+def _sources(settings: Settings) -> dict[str, SourceConfig]:
+    return {s.name: s for s in settings.enabled_sources()}
+
+
+def _job(queue: str, lock: str, task: str, kwargs: dict[str, Any], at: datetime | None = None) -> Job:
+    return Job(id=None, queue=queue, lock=lock, queueing_lock=lock, task_name=task, task_kwargs=kwargs,
+               scheduled_at=at)
+
+
+async def _defer_all(app: App, jobs: list[Job]) -> None:
+    """Defer the jobs in one statement; when one of them is queued meanwhile, each on its own (that one skipped)."""
+    if not jobs:
+        return
+    try:
+        await app.job_manager.batch_defer_jobs_async(jobs)
+    except AlreadyEnqueued:
+        for job in jobs:
+            with suppress(AlreadyEnqueued):
+                await app.job_manager.defer_job_async(job)
+
+
+def _app(connector: PsycopgConnector | SyncPsycopgConnector, service: EngineService) -> App:
+    """A procrastinate app with the engine's tasks, run by `service`."""
+    app = App(connector=connector)
+
+    @app.task(name="monitor.poll", queue=POLL)
+    async def poll(source: str) -> None:
+        await service.poll(source)
+
+    @app.task(name="monitor.deliver", queue=DELIVER)
+    async def deliver(notifier: str) -> None:
+        await service.deliver(notifier)
+
+    @app.periodic(cron="* * * * * *", periodic_id="tick")
+    @app.task(name="monitor.tick", queue=SCHEDULE, lock="tick", queueing_lock="tick")
+    async def tick(timestamp: int) -> None:
+        await service.tick()
+
+    @app.periodic(cron="*/2 * * * * *", periodic_id="recover")
+    @app.task(name="monitor.recover", queue=SCHEDULE, lock="recover", queueing_lock="recover")
+    async def recover(timestamp: int) -> None:
+        await service.recover()
+
+    return app

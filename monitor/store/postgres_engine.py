@@ -1,0 +1,70 @@
+"""What the engine on PostgreSQL (`monitor.engine`) asks of the database: procrastinate's schema as one more
+migrated component, and which polls and deliveries are due and not queued yet (one statement each)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from importlib.metadata import version
+
+from procrastinate.schema import SchemaManager
+
+from monitor.store.postgres import PostgresStore, apply_migrations, connect, schema_version
+
+COMPONENT = "procrastinate"
+POLL_LOCK = "poll:"  # + the source's name: the lock and queueing lock of its poll jobs
+DELIVER_LOCK = "deliver:"  # + the notifier's name
+
+# procrastinate's schema as its 3.x release ships it, applied once (`procrastinate schema --apply` in one
+# transaction). A later procrastinate release with migrations of its own appends them here, in order.
+MIGRATIONS: tuple[str, ...] = (SchemaManager.get_schema(),)
+
+# The sources of `names` that are due at %(now)s (or were never polled), leaving out those with a poll job waiting or
+# running; with whether the source was never polled.
+_DUE_POLLS = """
+SELECT n.name, s.name IS NULL FROM unnest(%(names)s::text[]) AS n (name)
+LEFT JOIN sources s ON s.name = n.name
+WHERE (s.next_due IS NULL OR s.next_due <= %(now)s)
+AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = %(prefix)s || n.name AND j.status = 'todo')
+AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.lock = %(prefix)s || n.name AND j.status = 'doing')
+"""
+
+# The notifiers owed a delivery that is due, leaving out those with a delivery job waiting.
+_DUE_DELIVERIES = """
+SELECT DISTINCT o.notifier FROM outbox o
+WHERE o.status = 'owed' AND o.next_attempt <= %(now)s
+AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = %(prefix)s || o.notifier
+    AND j.status = 'todo')
+"""
+
+
+def engine_version() -> str:
+    return f"procrastinate {version('procrastinate')}"
+
+
+def migrate(url: str) -> int:
+    """Apply procrastinate's schema when it is not yet (once, however many processes start at once)."""
+    with connect(url) as conn:
+        return apply_migrations(conn, COMPONENT, MIGRATIONS)
+
+
+def engine_state(url: str) -> str:
+    """The engine, and whether its schema is in the database, in words (StorageError when unreachable)."""
+    with connect(url, timeout=5) as conn:
+        applied = schema_version(conn, COMPONENT)
+    where = "its schema applied" if applied >= len(MIGRATIONS) else "its schema not applied yet (the first run does)"
+    return f"{engine_version()} on the same database, {where}"
+
+
+def due_polls(store: PostgresStore, names: Sequence[str], now: datetime) -> list[tuple[str, bool]]:
+    """(name, never polled) of the sources of `names` due at `now` that no poll job waits for or runs."""
+    with store.transaction() as conn:
+        rows = conn.execute(_DUE_POLLS, {"names": list(names), "now": now, "prefix": POLL_LOCK}).fetchall()
+    return [(str(name), bool(fresh)) for name, fresh in rows]
+
+
+def due_deliveries(store: PostgresStore, now: datetime) -> list[str]:
+    """The notifiers owed a delivery due at `now` for which no delivery job waits."""
+    with store.transaction() as conn:
+        rows = conn.execute(_DUE_DELIVERIES, {"now": now, "prefix": DELIVER_LOCK}).fetchall()
+    return [str(row[0]) for row in rows]
