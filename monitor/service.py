@@ -469,16 +469,20 @@ class Service:
             lines.append(f"{source.name}{'' if source.enabled else ' (off)'}: {status}{errors}")
         return "\n".join(lines) or "no sources configured"
 
+    def _install_signals(self) -> None:
+        """SIGTERM and SIGINT stop the service, SIGHUP reloads the config (in the main thread)."""
+        loop = asyncio.get_running_loop()
+        for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop), (signal.SIGHUP, self.reload)):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread: no signals
+                loop.add_signal_handler(sig, handler)
+
     async def run(self) -> None:
         """Run until stop() or SIGTERM/SIGINT; SIGHUP reloads the config."""
         from monitor.scheduler import Scheduler
 
         lock = DatabaseLock(self.settings.db_path, "run")
         lock.hold()  # before anything can deliver: a second process on this database refuses to start
-        loop = asyncio.get_running_loop()
-        for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop), (signal.SIGHUP, self.reload)):
-            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread: no signals
-                loop.add_signal_handler(sig, handler)
+        self._install_signals()
         async with AsyncExitStack() as stack:
             stack.callback(lock.release)  # the last thing the stack undoes
             fetcher = await stack.enter_async_context(Fetcher(self.settings.monitor.fetch))
