@@ -62,11 +62,15 @@ class Lexicon:
         if unknown:
             raise ValueError(f"lexicon {name!r}: no such lexicon language: {', '.join(sorted(unknown))}")
         self.name = name
-        self._groups = {language: _Group(words.get(language, [])) for language in LANGUAGES}
-        self._all = _Group([w for group in words.values() for w in group])
-        self.parts = self._all.parts
+        self._words = words
+        self._groups: dict[str, _Group] = {}  # by language ("" for all of them), parsed on first use
         self._known: dict[str | None, tuple[set[str], set[str]]] = {}  # language -> (its words, other words)
         self._learned = 0  # words in self._known
+
+    @property
+    def parts(self) -> tuple[Query, ...]:
+        """The parts of every language."""
+        return self._group(None).parts
 
     def parts_for(self, language: str | None) -> tuple[Query, ...]:
         """The parts that read a document in ``language``."""
@@ -74,7 +78,13 @@ class Lexicon:
 
     def _group(self, language: str | None) -> _Group:
         base = base_language(language) if language else ""
-        return self._groups.get(SAME_WORDS.get(base, base), self._all)
+        key = SAME_WORDS.get(base, base)
+        key = key if key in LANGUAGES else ""
+        group = self._groups.get(key)
+        if group is None:
+            words = self._words.get(key, []) if key else [w for group in self._words.values() for w in group]
+            group = self._groups[key] = _Group(words)
+        return group
 
     def hits(self, doc: Document) -> set[int]:
         """First token indices of this lexicon's words in ``doc``."""
