@@ -175,8 +175,9 @@ class Pipeline:
                 todo, done = todo[: source.max_articles], replace(done, etag=None, last_modified=None)
             pages = await asyncio.gather(*(self._with_page(source, parsed, report) for parsed, _ in todo))
             ready = [(page, stored) for (_, stored), page in zip(todo, pages, strict=True) if page is not None]
+            read_at = [parsed.article.url for (parsed, _), page in zip(todo, pages, strict=True) if page is not None]
         else:
-            ready = todo
+            ready, read_at = todo, []
         self._log_skipped(source, report)
         for parsed, _ in ready:
             if parsed.cut:
@@ -194,9 +195,13 @@ class Pipeline:
                        interval_reason=chosen.reason)
         candidates = [self._candidate(item, item.analysis or next(computed), stored, now) for item, stored in ready]
         revise = partial(self._revise, self.workers.matchers.of(source.watchlists))
-        recorded = self.store.record(  # the new ETag is kept only together with what it brought
-            candidates, revise=revise, notifiers=self.owed_to(), listed=listed, state=done, seen_at=now
-        )
+        with self.store.transaction():
+            recorded = self.store.record(  # the new ETag is kept only together with what it brought
+                candidates, revise=revise, notifiers=self.owed_to(), listed=listed, state=done, seen_at=now
+            )
+            # where an alerted article's page was read, when not at its canonical URL: its re-checks read it there
+            self.store.save_page_urls({alert.article_id: url for url, outcome in zip(read_at, recorded, strict=False)
+                                       for alert in outcome.alerts if url != alert.url})
         _count(report, recorded)
 
     async def recheck_due(
@@ -210,21 +215,22 @@ class Pipeline:
         due = self.store.pages_to_recheck(
             list(named), now - timedelta(seconds=during), now - timedelta(seconds=every), limit
         ) if named else []
-        by_source: dict[str, list[StoredArticle]] = {}
-        for stored in due:
-            by_source.setdefault(stored.source, []).append(stored)
+        by_source: dict[str, list[tuple[StoredArticle, str]]] = {}
+        for stored, page in due:
+            by_source.setdefault(stored.source, []).append((stored, page))
         return list(await asyncio.gather(*(self.recheck(named[n], found, now) for n, found in by_source.items())))
 
-    async def recheck(self, source: SourceConfig, due: Sequence[StoredArticle], now: datetime) -> PollReport:
+    async def recheck(self, source: SourceConfig, due: Sequence[tuple[StoredArticle, str]], now: datetime
+                      ) -> PollReport:
         """Read the pages of stored articles again for edits their feed entries do not show. An edit is recorded
         and judged as one the feed shows (`_revise`: what it added, an UPDATED alert once per watch list); the feed
         entries stay as they were. A page that fails is that page's error (in the report); every page asked is
         marked checked, so a failing page waits `every` like the others."""
         report = PollReport(source.name, items=len(due))
-        items = [Parsed(Article(url=s.url, source=source.name, title=s.title, language=source.language, guid=s.guid),
-                        s.entry_hash, None) for s in due]
+        items = [Parsed(Article(url=page, source=source.name, title=s.title, language=source.language, guid=s.guid),
+                        s.entry_hash, None) for s, page in due]
         pages = await asyncio.gather(*(self._with_page(source, parsed, report) for parsed in items))
-        ready = [(page, stored) for stored, page in zip(due, pages, strict=True) if page is not None]
+        ready = [(page, stored) for (stored, _), page in zip(due, pages, strict=True) if page is not None]
         analysed = await self.workers.analyse([page.article for page, _ in ready], source.watchlists) if ready else []
         candidates = [self._candidate(page, analysis, stored, now)
                       for (page, stored), analysis in zip(ready, analysed, strict=True)]
@@ -232,7 +238,7 @@ class Pipeline:
         with self.store.transaction():  # no await from reading the source's state to saving it unchanged
             recorded = self.store.record(candidates, revise=revise, notifiers=self.owed_to(), listed=[],
                                          state=self.store.source_state(source.name), seen_at=now)
-            self.store.mark_pages_checked([stored.id for stored in due], now)
+            self.store.mark_pages_checked([stored.id for stored, _ in due], now)
         _count(report, recorded)
         if report.updated or report.article_errors:
             log.info("source %s: %d page(s) re-checked for edits: %d edited, %d alert(s), %d failed", source.name,

@@ -51,15 +51,20 @@ def test_pages_to_recheck_are_alerted_originals_of_the_sources_named_longest_unc
     elsewhere = article("x", "The ceasefire was violated again.", source="wire")
     record(store, candidate(elsewhere, match()))
     due = store.pages_to_recheck(["outlet"], T0 - HOUR, T0 + 2 * HOUR, 10)
-    assert [a.id for a in due] == [early.id, late.id]
-    assert due[0].alerted == {"ceasefire"} and due[0].text == early.text
-    assert [a.id for a in store.pages_to_recheck(["outlet"], T0 - HOUR, T0 + 2 * HOUR, 1)] == [early.id]
-    assert [a.id for a in store.pages_to_recheck(["outlet"], T0 + HOUR / 2, T0 + 2 * HOUR, 10)] == [late.id]
-    assert [a.id for a in store.pages_to_recheck(["outlet"], T0 - HOUR, T0 + HOUR / 2, 10)] == [early.id]
+    assert [a.id for a, _ in due] == [early.id, late.id]
+    assert due[0][0].alerted == {"ceasefire"} and due[0][0].text == early.text
+    assert [page for _, page in due] == [early.url, late.url]  # read at their URLs, unless told otherwise
+    store.save_page_urls({late.id: "http://127.0.0.1:9/feed-link/late"})
+    assert [page for _, page in store.pages_to_recheck(["outlet"], T0 - HOUR, T0 + 2 * HOUR, 10)] == [
+        early.url, "http://127.0.0.1:9/feed-link/late"]
+    store.save_page_urls({})
+    assert [a.id for a, _ in store.pages_to_recheck(["outlet"], T0 - HOUR, T0 + 2 * HOUR, 1)] == [early.id]
+    assert [a.id for a, _ in store.pages_to_recheck(["outlet"], T0 + HOUR / 2, T0 + 2 * HOUR, 10)] == [late.id]
+    assert [a.id for a, _ in store.pages_to_recheck(["outlet"], T0 - HOUR, T0 + HOUR / 2, 10)] == [early.id]
     assert store.pages_to_recheck([], T0 - HOUR, T0 + 2 * HOUR, 10) == []
     store.mark_pages_checked([early.id], T0 + 3 * HOUR)
-    assert [a.id for a in store.pages_to_recheck(["outlet"], T0 - HOUR, T0 + 2 * HOUR, 10)] == [late.id]
-    assert [a.id for a in store.pages_to_recheck(["outlet", "wire"], T0 - HOUR, T0 + 4 * HOUR, 10)] == [
+    assert [a.id for a, _ in store.pages_to_recheck(["outlet"], T0 - HOUR, T0 + 2 * HOUR, 10)] == [late.id]
+    assert [a.id for a, _ in store.pages_to_recheck(["outlet", "wire"], T0 - HOUR, T0 + 4 * HOUR, 10)] == [
         late.id, elsewhere.id, early.id]
 
 
@@ -70,4 +75,4 @@ def test_a_copy_is_not_rechecked_its_original_is(store: Store) -> None:
     [done] = record(store, candidate(copy, match(), copies=True))
     assert done.kind == "copy"
     due = store.pages_to_recheck(["panarmenian", "mirror"], T0 - HOUR, T0 + HOUR, 10)
-    assert [a.id for a in due] == [original.id]
+    assert [a.id for a, _ in due] == [original.id]

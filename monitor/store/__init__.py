@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -214,9 +214,14 @@ class Store(ABC):
     @abstractmethod
     def pages_to_recheck(
         self, sources: Sequence[str], alerted_since: datetime, checked_before: datetime, limit: int
-    ) -> list[StoredArticle]:
+    ) -> list[tuple[StoredArticle, str]]:
         """Articles of `sources` (not copies) that first alerted at or after `alerted_since` and whose page was last
-        checked for edits (never checked: first alerted) before `checked_before`, the longest unchecked first."""
+        checked for edits (never checked: first alerted) before `checked_before`, the longest unchecked first, each
+        with the address to read its page at (`save_page_urls`, else its URL)."""
+
+    @abstractmethod
+    def save_page_urls(self, urls: Mapping[str, str]) -> None:
+        """The address each article's page was read at (by id), where it is not the article's canonical URL."""
 
     @abstractmethod
     def mark_pages_checked(self, ids: Sequence[str], at: datetime) -> None:

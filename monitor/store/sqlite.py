@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -149,6 +149,7 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE source_health (key TEXT PRIMARY KEY, state TEXT NOT NULL);
     ALTER TABLE articles ADD COLUMN page_checked TEXT;
+    ALTER TABLE articles ADD COLUMN page_url TEXT;  -- where the page was read, when not at the canonical URL
     """,
 )
 _SOURCE_COLUMNS = (
@@ -346,15 +347,20 @@ class SqliteStore(TelegramStoreMixin, Store):
 
     def pages_to_recheck(
         self, sources: Sequence[str], alerted_since: datetime, checked_before: datetime, limit: int
-    ) -> list[StoredArticle]:
+    ) -> list[tuple[StoredArticle, str]]:
         rows = self.conn.execute(
-            "SELECT a.id FROM (SELECT article_id, MIN(created) AS first FROM alerts GROUP BY article_id"
+            "SELECT a.id, COALESCE(a.page_url, a.url)"
+            " FROM (SELECT article_id, MIN(created) AS first FROM alerts GROUP BY article_id"
             " HAVING MIN(created) >= ?) f JOIN articles a ON a.id = f.article_id"
             " WHERE a.duplicate_of IS NULL AND a.source IN (SELECT value FROM json_each(?))"
             " AND COALESCE(a.page_checked, f.first) < ? ORDER BY COALESCE(a.page_checked, f.first), a.id LIMIT ?",
             (_ts(alerted_since), _json(list(sources)), _ts(checked_before), limit),
         ).fetchall()
-        return [a for a in self.find_articles([(r[0], None) for r in rows]) if a is not None]
+        found = self.find_articles([(r[0], None) for r in rows])
+        return [(a, r[1]) for a, r in zip(found, rows, strict=True) if a is not None]
+
+    def save_page_urls(self, urls: Mapping[str, str]) -> None:
+        self.conn.executemany("UPDATE articles SET page_url = ? WHERE id = ?", [(u, i) for i, u in urls.items()])
 
     def mark_pages_checked(self, ids: Sequence[str], at: datetime) -> None:
         self.conn.execute(
