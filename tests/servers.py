@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 CONTENT_TYPES = {
     ".json": "application/feed+json",
@@ -80,12 +81,12 @@ class LoopbackServer:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def route(self, path: str, body: bytes = b"", **options: object) -> str:
-        """Serve `body` on `path` (options: the fields of Route); returns the full URL."""
-        self.routes[path] = Route(body, **options)  # type: ignore[arg-type]
+    def route(self, path: str, body: bytes = b"", **options: Any) -> str:
+        """Serve `body` on `path` (options: the fields of Route, which checks them); returns the full URL."""
+        self.routes[path] = Route(body, **options)
         return self.url(path)
 
-    def file(self, path: str, file: Path, **options: object) -> str:
+    def file(self, path: str, file: Path, **options: Any) -> str:
         """Serve a file's bytes on `path`, typed by its suffix unless `content_type` is given."""
         options.setdefault("content_type", CONTENT_TYPES.get(file.suffix, "application/xml"))
         return self.route(path, file.read_bytes(), **options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,11 +16,11 @@ from tests.telegram_support import make_alert
 from tests.testdata import write_config
 
 
-def alert_at(db: Path, age: timedelta, watchlist: str, title: str, **changes: object) -> None:
+def alert_at(db: Path, age: timedelta, watchlist: str, title: str, **changes: Any) -> None:
     """Record an alert made `age` ago (the store's clock) in the database file `db`."""
     store = SqliteStore(db, clock=lambda: datetime.now(UTC) - age)
     try:
-        make_alert(store, watchlist, title=title, **changes)  # type: ignore[arg-type]
+        make_alert(store, watchlist, title=title, **changes)
     finally:
         store.close()
 

@@ -115,8 +115,8 @@ def test_eval_of_a_file_that_is_not_jsonl_is_one_line(tmp_path: Path) -> None:
 
 def test_once_exits_non_zero_when_every_source_failed(tmp_path: Path) -> None:
     port = free_port()
-    sources = [{"name": n, "url": f"http://127.0.0.1:{port}/{n}.xml"} for n in ("a", "b")]
-    done = monitor("once", "--quiet", "--config", str(write_config(tmp_path, sources)))  # type: ignore[arg-type]
+    sources: list[dict[str, object]] = [{"name": n, "url": f"http://127.0.0.1:{port}/{n}.xml"} for n in ("a", "b")]
+    done = monitor("once", "--quiet", "--config", str(write_config(tmp_path, sources)))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "2 source(s) polled, 2 failed" in done.stderr and "no source could be polled" in done.stderr
 

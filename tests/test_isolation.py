@@ -194,7 +194,7 @@ def test_check_config_says_what_is_nested_too_deeply(tmp_path: Path) -> None:
 
 
 def test_a_background_task_that_dies_is_restarted_and_logged(
-    site: StaticSite, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    site: StaticSite, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_config(tmp_path, [{**seed_source(site), "interval": 60}])
     data = yaml.safe_load(path.read_text())
@@ -209,7 +209,7 @@ def test_a_background_task_that_dies_is_restarted_and_logged(
             raise RuntimeError("a bug in reloading")
         return reload()
 
-    service.reload = reload_that_breaks_once  # type: ignore[method-assign]
+    monkeypatch.setattr(service, "reload", reload_that_breaks_once)
 
     async def scenario() -> None:
         task = asyncio.create_task(service.run())

@@ -12,7 +12,7 @@ import pytest
 
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
-from monitor.service import run_once
+from monitor.service import OnceResult, run_once
 from monitor.store.sqlite import SqliteStore
 from tests.testdata import FEED_CORPUS, FEEDS, SEED_BODY, seed_source, write_config
 
@@ -32,8 +32,8 @@ CORPUS_FEEDS = [  # not copied: large, or no licence stated
 ]
 
 
-def once(path: Path, **kw: object):  # type: ignore[no-untyped-def]
-    return asyncio.run(run_once(config_mod.load(path), **kw))  # type: ignore[arg-type]
+def once(path: Path, *, dry_run: bool = False) -> OnceResult:
+    return asyncio.run(run_once(config_mod.load(path), dry_run=dry_run))
 
 
 def test_seed_story_alerts_once_with_a_body_snippet_and_the_decoy_does_not(

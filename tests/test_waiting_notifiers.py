@@ -93,7 +93,8 @@ class Run:
         assert self.proc.returncode == 0, self.stderr[-3000:]
 
     def health(self) -> dict[str, Any]:
-        return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=5).json()  # type: ignore[no-any-return]
+        body: dict[str, Any] = httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=5).json()
+        return body
 
     def metrics(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
