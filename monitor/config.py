@@ -353,19 +353,39 @@ def _describe(error: ValidationError, file: Path) -> str:
     return "\n".join(lines)
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same documents, about 6x faster
+YAML_DEPTH = 100  # no configuration nests deeper; libyaml alone would take 1,000 levels
+
+
+def _depth(data: Any) -> int:
+    """How deeply lists and mappings nest in loaded YAML (0 for a scalar), without recursing."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        value, level = todo.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            todo.extend((child, level + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
 def _read_yaml(file: Path) -> Any:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from exc
+    data: Any = None
     try:
-        return yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)
+        deep = _depth(data) > YAML_DEPTH
     except RecursionError:
-        raise ConfigError(f"{file}: not valid YAML: nested too deeply") from None
+        deep = True
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{file}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if deep:
+        raise ConfigError(f"{file}: not valid YAML: nested too deeply")
+    return data
 
 
 def _watchlist_files(root: Path, patterns: list[str]) -> Iterator[Path]:

@@ -170,3 +170,15 @@ def test_check_config_warns_that_an_html_listing_without_pages_matches_titles_on
     err = capsys.readouterr().err
     assert "WARNING: source titles: an html listing without fetch_article: only its link titles are matched" in err
     assert "source pages" not in err and "source idle" not in err
+
+
+@pytest.mark.parametrize("extra", [0, 1, 5000])
+def test_yaml_nested_deeper_than_any_configuration_is_refused_by_depth(tmp_path: Path, extra: int) -> None:
+    """libyaml takes 1,000 levels; the configuration reader refuses more than YAML_DEPTH with one clear line."""
+    lists = config_mod.YAML_DEPTH - 1 + extra  # inside the top-level mapping, itself one level
+    file = tmp_path / "w.yaml"
+    file.write_text("name: w\nqueries: [ceasefire]\nx: " + "[" * lists + "]" * lists + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config_mod.load_watchlist(file)
+    deep = "not valid YAML: nested too deeply" in str(caught.value) or "maximum nesting depth" in str(caught.value)
+    assert deep == (extra > 0), caught.value  # at the limit it loads, and only the unknown key is an error
