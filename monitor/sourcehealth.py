@@ -190,7 +190,7 @@ class SourceWatch:
             gone = record.problems.pop(kind)
             self._dirty.add(key)
             if gone.announced:
-                text = f"{CLEARED[kind].format(source=key)} (after {spoken((now - gone.since).total_seconds())})"
+                text = f"{CLEARED[kind].format(source=key)} (after {_ago(now, gone.since)})"
                 changes.append(Change(Problem(key, kind, gone.since, gone.message), True, text))
         for kind, (since, message) in wrong.items():
             problem = record.problems.setdefault(kind, _Open(since, message))
@@ -210,8 +210,8 @@ class SourceWatch:
         if failing is None and gap is not None and last is not None:
             quiet = (now - last).total_seconds()
             if quiet >= max(limits.silent_min, limits.silent_factor * gap):
-                wrong["silent"] = (last, f"source {name} is silent: nothing new for {spoken(quiet)}, where it"
-                                         f" usually brings a new item every {spoken(gap)}")
+                wrong["silent"] = (last, f"source {name} is silent: nothing new for {_ago(now, last)}, where it"
+                                         f" usually brings a new item every {spoken(round(gap))}")
         if record.empty_listings >= limits.empty_listings:
             wrong["selector"] = (now, f"source {name}: its link_selector matched no link on the listing page in"
                                       f" {record.empty_listings} polls in a row (did the site change its layout?)")
@@ -243,4 +243,5 @@ def _time(value: Any) -> datetime | None:
 
 
 def _ago(now: datetime, since: datetime) -> str:
-    return spoken((now - since).total_seconds())
+    """The time from `since` to `now` in whole seconds, as the config writes durations."""
+    return spoken(round((now - since).total_seconds()))
