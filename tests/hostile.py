@@ -69,6 +69,10 @@ def _gzip_bomb() -> bytes:
     return gzip.compress(bytes(100 * MB), compresslevel=9)
 
 
+class _Server(socketserver.ThreadingTCPServer):
+    hostile: HostileServer  # whose behaviours its handlers play
+
+
 class HostileServer:
     """Threaded raw-socket server; `url(name)` is where behaviour `name` lives. Use as a context manager."""
 
@@ -78,13 +82,13 @@ class HostileServer:
         self.stopping = threading.Event()
         self.secret_file = secret_file
         self._lock = threading.Lock()
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Handler, bind_and_activate=False)
+        self._server = _Server(("127.0.0.1", 0), _Handler, bind_and_activate=False)
         self._server.allow_reuse_address = True
         self._server.daemon_threads = True
         self._server.request_queue_size = 128
         self._server.server_bind()
         self._server.server_activate()
-        self._server.hostile = self  # type: ignore[attr-defined]
+        self._server.hostile = self
         self.closed_port = _closed_port()
 
     @property
@@ -127,11 +131,11 @@ def _closed_port() -> int:
 
 
 class _Handler(socketserver.StreamRequestHandler):
-    server: socketserver.ThreadingTCPServer
+    server: _Server
 
     @property
     def hostile(self) -> HostileServer:
-        return self.server.hostile  # type: ignore[attr-defined,no-any-return]
+        return self.server.hostile
 
     def handle(self) -> None:
         line = self.rfile.readline(8192).decode("latin-1").split()

@@ -64,7 +64,9 @@ def network(monkeypatch: pytest.MonkeyPatch) -> Iterator[Network]:
     async def getaddrinfo(loop: asyncio.AbstractEventLoop, host: str | bytes, port: int, **_: object) -> object:
         return net.resolve(host, port)
 
-    async def sock_connect(loop: selector_events.BaseSelectorEventLoop, sock: socket.socket, address: tuple) -> None:  # type: ignore[type-arg]
+    async def sock_connect(
+        loop: selector_events.BaseSelectorEventLoop, sock: socket.socket, address: tuple[str, int, *tuple[int, ...]]
+    ) -> None:  # an AF_INET or AF_INET6 address
         net.connects.append(address[0])
         if address[0] in net.hang:
             await asyncio.sleep(3600)
