@@ -22,6 +22,12 @@ def test_near_distance_has_a_stated_bound() -> None:
     assert f"NEAR distance must be 0..{MAX_NEAR}" in message and "position 2" in message
     assert "NEAR needs a distance" in error("a NEAR/x b")
     assert f"0..{MAX_NEAR}" in error("a NEAR/" + "9" * 5000 + " b")  # no int() of a 5,000-digit number
+    assert "NEAR needs a distance" in error("a NEAR b")
+
+
+@pytest.mark.parametrize("word", ["NEARBY", "NEAREST", "NEARLY"])
+def test_an_upper_case_word_that_starts_with_near_is_a_word(word: str) -> None:
+    assert parse(f"ceasefire {word}") == parse(f"ceasefire {word.lower()}")
 
 
 @pytest.mark.parametrize("text", ["titel:ceasefire", "Titel:(a OR b)", "ceasefire titles: truce", "title:bdy:x"])

@@ -97,7 +97,7 @@ class _Parser:
     def _word_lexeme(self, value: str, start: int) -> _Lexeme:
         if value in ("AND", "OR", "NOT"):
             return _Lexeme(value, value, start)
-        if value.startswith("NEAR"):
+        if value == "NEAR" or value.startswith("NEAR/"):  # NEARBY is a word
             near = _NEAR.fullmatch(value)
             if not near:
                 raise QuerySyntaxError("NEAR needs a distance, as in NEAR/5", self.text, start)
