@@ -133,7 +133,7 @@ async def test_a_failing_feed_and_a_listing_that_no_longer_matches_are_told_once
         http_server.route("/feed.xml", b"", status=503)
         http_server.route("/list", RELAID, content_type="text/html")
         with caplog.at_level(logging.WARNING, logger="monitor.service"):
-            await until(lambda: count(api, "source wire has failed for") and count(api, "link_selector matched"))
+            await until(lambda: count(api, "source wire has failed for") > 0 < count(api, "link_selector matched"))
             await asyncio.sleep(1.0)
         assert count(api, "PROBLEM: source wire has failed for") == 1 and count(api, "HTTP 503") == 1
         assert count(api, "PROBLEM: source ministry: its link_selector matched no link") == 1
