@@ -7,6 +7,7 @@ import hmac
 import json
 import socket
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from monitor.notify.webhook import SIGNATURE_HEADER, WebhookNotifier
 from monitor.retry import parse_retry_after
 from monitor.store.sqlite import SqliteStore
 from tests.receivers import WebhookReceiver
-from tests.telegram_support import make_alert
+from tests.telegram_support import make_alert, started
 
 SECRET = "s3cret-for-hmac"
 
@@ -29,24 +30,23 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield r
 
 
-def webhook(url: str, store: SqliteStore, monkeypatch: pytest.MonkeyPatch, **options: Any) -> WebhookNotifier:
+def webhook(
+    url: str, store: SqliteStore, monkeypatch: pytest.MonkeyPatch, **options: Any
+) -> AbstractAsyncContextManager[WebhookNotifier]:
+    """The `webhook` kind's notifier posting to `url`, signed, started for the `async with` block and stopped after."""
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     settings = {"url": url, "secret_env": "HOOK_SECRET", "timeout": 2, **options}
     notifier = NOTIFIER_KINDS["webhook"]("hook", settings, store)
     assert isinstance(notifier, WebhookNotifier)
-    return notifier
+    return started(notifier)
 
 
 async def test_posts_the_alert_as_signed_json(
     store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    notifier = webhook(receiver.url, store, monkeypatch)
     alert = make_alert(store, title="Truce <b> & co", notifiers=("hook",))
-    await notifier.start()
-    try:
+    async with webhook(receiver.url, store, monkeypatch) as notifier:
         assert await drain(store, notifier) == 1
-    finally:
-        await notifier.stop()
     headers, body = receiver.received[0]
     expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert headers[SIGNATURE_HEADER] == expected
@@ -79,12 +79,9 @@ async def test_error_answers_become_delivery_errors(
     retry_after: float | None,
 ) -> None:
     receiver.script.append((status, headers))
-    notifier = webhook(receiver.url, store, monkeypatch)
-    try:
+    async with webhook(receiver.url, store, monkeypatch) as notifier:
         with pytest.raises(DeliveryError) as caught:
             await notifier.deliver(make_alert(store, notifiers=("hook",)))
-    finally:
-        await notifier.stop()
     assert caught.value.permanent is permanent
     assert caught.value.retry_after == retry_after
     assert f"HTTP {status}" in str(caught.value)
@@ -94,12 +91,9 @@ async def test_a_network_error_is_retried(store: SqliteStore, monkeypatch: pytes
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    notifier = webhook(f"http://127.0.0.1:{port}/hook", store, monkeypatch)
-    try:
+    async with webhook(f"http://127.0.0.1:{port}/hook", store, monkeypatch) as notifier:
         with pytest.raises(DeliveryError) as caught:
             await notifier.deliver(make_alert(store, notifiers=("hook",)))
-    finally:
-        await notifier.stop()
     assert caught.value.permanent is False
 
 
@@ -107,16 +101,13 @@ async def test_through_the_outbox_retry_after_is_honoured_then_delivered(
     store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.script.append((429, {"Retry-After": "120"}))
-    notifier = webhook(receiver.url, store, monkeypatch)
     alert = make_alert(store, notifiers=("hook",))
-    try:
+    async with webhook(receiver.url, store, monkeypatch) as notifier:
         assert await drain(store, notifier) == 0
         now = datetime.now(UTC)
         assert store.owed("hook", now + timedelta(seconds=110)) == []  # not before Retry-After
         assert [a.id for a in store.owed("hook", now + timedelta(seconds=121))] == [alert.id]
         assert store.attempts(alert.id, "hook") == 1
-    finally:
-        await notifier.stop()
 
 
 def test_options_and_secret_are_checked(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,12 +143,9 @@ async def test_a_2xx_is_delivered_whatever_its_body(
 ) -> None:
     receiver.body = body
     receiver.script.append((200, headers))
-    notifier = webhook(receiver.url, store, monkeypatch)
     make_alert(store, notifiers=("hook",))
-    try:
+    async with webhook(receiver.url, store, monkeypatch) as notifier:
         assert await drain(store, notifier) == 1
-    finally:
-        await notifier.stop()
     assert len(receiver.received) == 1
     assert store.outbox_depth() == 0 and store.attempts(1, "hook") == 0
     assert "answer could not be read" in caplog.text
@@ -172,17 +160,14 @@ async def test_an_alert_failing_while_the_receiver_answers_is_dead_lettered_and_
     store: SqliteStore, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.poison = (b"Poison pill", 500)  # the receiver fails on this alert, every time
-    notifier = webhook(receiver.url, store, monkeypatch, max_attempts=3)
     stuck = make_alert(store, title="Poison pill", notifiers=("hook",))
     after = make_alert(store, title="After the pill", notifiers=("hook",))
     told: list[str] = []
-    try:
+    async with webhook(receiver.url, store, monkeypatch, max_attempts=3) as notifier:
         for _ in range(2):
             assert await drain(store, notifier, on_dead_letter=told.append) == 0  # the later alert waits its turn
             due_again(store)
         assert await drain(store, notifier, on_dead_letter=told.append) == 1  # third failure: given up; next goes
-    finally:
-        await notifier.stop()
     titles = [json.loads(body)["title"] for _, body in receiver.received]
     assert titles == ["Poison pill"] * 3 + ["After the pill"]
     assert store.owed("hook", datetime.now(UTC) + timedelta(days=1)) == []
@@ -200,13 +185,10 @@ async def test_an_outage_of_the_receiver_dead_letters_nothing(
         receiver.stop()
     else:
         receiver.poison = (b"{", status)
-    notifier = webhook(url, store, monkeypatch, max_attempts=1)
     alert = make_alert(store, notifiers=("hook",))
-    try:
+    async with webhook(url, store, monkeypatch, max_attempts=1) as notifier:
         for _ in range(3):
             assert await drain(store, notifier) == 0
             due_again(store)
-    finally:
-        await notifier.stop()
     assert [a.id for a in store.owed("hook", datetime.now(UTC))] == [alert.id]
     assert store.attempts(alert.id, "hook") == 3 and store.dead_letters(datetime(2000, 1, 1, tzinfo=UTC)) == 0
