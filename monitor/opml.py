@@ -1,7 +1,9 @@
 """`monitor sources export` and `monitor sources import`: the sources as an OPML 2.0 subscription list.
 
-Export writes the enabled `feed` sources (title, xmlUrl, language); other kinds (an `html` listing) are left
-out, with a note, as an OPML reader would take their page for a feed and their selectors have no place there.
+Export writes the enabled `feed` sources (title, xmlUrl, language, and what else of their config an outline can hold:
+fetch_article, article_selector, interval, interval_min, interval_max and watchlists, as attributes in the monitor's
+own namespace, which feed readers ignore and import reads back); other kinds (an `html` listing) are left out, with
+a note, as an OPML reader would take their page for a feed. Headers (credentials) are never exported.
 Import reads a list with listparser, after lxml has checked it is well-formed XML with an <opml> root (listparser
 reads what it can of a broken file), and adds the feeds whose URL is not configured yet. The config file keeps
 its comments: the new sources are appended as flow-style lines under `sources:` when that is its last top-level
@@ -15,8 +17,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -29,11 +31,19 @@ from pydantic import ValidationError
 
 from monitor import config as config_mod
 from monitor.config import Settings, SourceConfig
+from monitor.durations import spoken
 from monitor.errors import ConfigError, InputError
 
 TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*(#.*)?$")
 NAME = re.compile(r"[\w.\-]+")
 MAX_NAME = 40  # characters of a name made from a title
+NS = "urn:ceasefire-monitor:source"  # the namespace of the source keys an outline carries beside a reader's
+CARRIED = {  # source key: its outline attribute, in NS
+    "fetch_article": "fetchArticle", "article_selector": "articleSelector", "interval": "interval",
+    "interval_min": "intervalMin", "interval_max": "intervalMax", "watchlists": "watchlists",
+}
+DURATIONS = ("interval", "interval_min", "interval_max")
+ElementTree.register_namespace("monitor", NS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +53,7 @@ class Subscription:
     title: str
     url: str
     language: str | None
+    options: Mapping[str, object] = field(default_factory=dict)  # the CARRIED keys its outline has, as text
 
 
 def run(settings: Settings, action: str, rest: Sequence[str], args: argparse.Namespace) -> int:
@@ -78,9 +89,22 @@ def export(settings: Settings) -> tuple[str, list[str]]:
             continue
         language = {"language": source.language} if source.language else {}
         attrs = {"type": "rss", "text": source.name, "title": source.name, "xmlUrl": str(source.url), **language}
-        ElementTree.SubElement(body, "outline", attrs)
+        carried = {f"{{{NS}}}{CARRIED[key]}": value for key, value in carried_options(source).items()}
+        ElementTree.SubElement(body, "outline", attrs | carried)
     ElementTree.indent(root)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n", left_out
+
+
+def carried_options(source: SourceConfig) -> dict[str, str]:
+    """The CARRIED keys the source sets, as text (durations as the config writes them, watch lists by spaces)."""
+    found: dict[str, str] = {}
+    for key in CARRIED:
+        value = getattr(source, key)
+        if value is None or value is False:
+            continue
+        found[key] = ("true" if value is True else spoken(value) if key in DURATIONS
+                      else " ".join(value) if key == "watchlists" else str(value))
+    return found
 
 
 def read(path: Path) -> list[Subscription]:
@@ -101,12 +125,21 @@ def read(path: Path) -> list[Subscription]:
     result = listparser.parse(raw)
     if result.bozo:
         raise InputError(f"{path}: not a readable OPML file: {result.bozo_exception}")
-    languages = {}
+    languages, options = {}, {}
     for outline in root.iter("outline"):
         attrs = {key.lower(): value.strip() for key, value in outline.attrib.items()}
         if attrs.get("xmlurl") and attrs.get("language"):
             languages[attrs["xmlurl"]] = attrs["language"].split("-")[0].lower()  # en-US: en
-    return [Subscription(feed.title, feed.url, languages.get(feed.url)) for feed in result.feeds]
+        if attrs.get("xmlurl"):
+            options[attrs["xmlurl"]] = {key: _option(key, outline.attrib[f"{{{NS}}}{name}"])
+                                        for key, name in CARRIED.items() if f"{{{NS}}}{name}" in outline.attrib}
+    return [Subscription(feed.title, feed.url, languages.get(feed.url), options.get(feed.url, {}))
+            for feed in result.feeds]
+
+
+def _option(key: str, text: str) -> object:
+    """An outline's attribute as the config key takes it (watch lists: a list of the names between spaces)."""
+    return text.split() if key == "watchlists" else text.strip()
 
 
 def new_sources(settings: Settings, subscriptions: Sequence[Subscription]) -> tuple[list[SourceConfig], list[str]]:
@@ -114,12 +147,21 @@ def new_sources(settings: Settings, subscriptions: Sequence[Subscription]) -> tu
     why each other one was skipped."""
     taken = {s.name for s in settings.monitor.sources}
     configured = {str(s.url) for s in settings.monitor.sources}
+    watchlists = {w.name for w in settings.watchlists}
     added, skipped = [], []
     for sub in subscriptions:
         try:
-            source = SourceConfig.model_validate({"name": "new", "url": sub.url, "language": sub.language})
-        except ValidationError:
-            skipped.append(f"{sub.title or sub.url}: {sub.url!r} is not an http(s) URL")
+            source = SourceConfig.model_validate({"name": "new", "url": sub.url, "language": sub.language,
+                                                  **sub.options})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = ".".join(str(part) for part in first["loc"])
+            why = f"{sub.url!r} is not an http(s) URL" if key == "url" else f"{key}: {first['msg']}"
+            skipped.append(f"{sub.title or sub.url}: {why}")
+            continue
+        unknown = [name for name in source.watchlists or () if name not in watchlists]
+        if unknown:
+            skipped.append(f"{sub.title or sub.url}: names watch list(s) not configured here: {', '.join(unknown)}")
             continue
         if str(source.url) in configured:
             skipped.append(f"{sub.title or sub.url}: {source.url} is configured already")
@@ -151,7 +193,15 @@ def unique(name: str, taken: set[str]) -> str:
 def line(source: SourceConfig, indent: str = "  ") -> str:
     """The source as one flow-style line of a YAML list, as the shipped config writes them."""
     language = f", language: {_scalar(source.language)}" if source.language else ""
-    return f"{indent}- {{name: {_scalar(source.name)}, url: {json.dumps(str(source.url))}{language}}}"
+    rest = "".join(f", {key}: {_flow(key, value)}" for key, value in carried_options(source).items())
+    return f"{indent}- {{name: {_scalar(source.name)}, url: {json.dumps(str(source.url))}{language}{rest}}}"
+
+
+def _flow(key: str, text: str) -> str:
+    """A carried key's text as a YAML flow value."""
+    if key == "watchlists":
+        return f"[{', '.join(_scalar(name) for name in text.split())}]"
+    return text if text == "true" else _scalar(text)
 
 
 def _scalar(text: str) -> str:

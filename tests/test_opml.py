@@ -127,3 +127,52 @@ def test_a_config_whose_sources_are_not_last_is_left_alone_and_the_lines_are_wri
     aside = config.with_name("monitor.imported-sources.yaml")
     assert f"paste the 1 line(s) of {aside} under `sources:`" in capsys.readouterr().out
     assert aside.read_text(encoding="utf-8").splitlines()[1] == '  - {name: Wire, url: "https://wire.example/rss"}'
+
+
+def test_export_carries_fetch_article_intervals_and_watch_lists_and_import_reads_them_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = write_config(tmp_path, [
+        {"name": "pan", "url": "https://pan.example/rss", "fetch_article": True, "article_selector": "div.body > p",
+         "interval": "5m", "interval_min": "1m", "interval_max": "2h", "watchlists": ["ceasefire"],
+         "headers": {"Authorization": "Bearer s3cret"}},
+        {"name": "plain", "url": "https://plain.example/rss"},
+    ])
+    out = tmp_path / "sources.opml"
+    assert main(["sources", "export", "--config", str(original), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert 'xmlns:monitor="urn:ceasefire-monitor:source"' in text and "s3cret" not in text
+    for attribute in ('monitor:fetchArticle="true"', 'monitor:articleSelector="div.body &gt; p"',
+                      'monitor:interval="5m"', 'monitor:intervalMin="1m"', 'monitor:intervalMax="2h"',
+                      'monitor:watchlists="ceasefire"'):
+        assert attribute in text
+
+    fresh = fresh_config(tmp_path / "fresh")
+    assert main(["sources", "import", str(out), "--config", str(fresh)]) == 0
+    assert ('added pan: - {name: pan, url: "https://pan.example/rss", fetch_article: true, article_selector:'
+            ' div.body > p, interval: 5m, interval_min: 1m, interval_max: 2h, watchlists: [ceasefire]}'
+            ) in capsys.readouterr().out
+    pan, plain = config_mod.load(fresh).monitor.sources
+    assert (pan.fetch_article, pan.article_selector, pan.interval, pan.interval_min, pan.interval_max) == (
+        True, "div.body > p", 300.0, 60.0, 7200.0)
+    assert pan.watchlists == ("ceasefire",) and pan.headers == {}
+    assert (plain.fetch_article, plain.interval, plain.watchlists) == (False, None, None)
+
+
+def test_an_outline_with_a_bad_carried_value_or_an_unknown_watch_list_is_skipped_saying_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh = fresh_config(tmp_path / "fresh")
+    listed = tmp_path / "list.opml"
+    ns = 'xmlns:m="urn:ceasefire-monitor:source"'
+    listed.write_text(opml(
+        f'<outline {ns} text="Soon" xmlUrl="https://soon.example/rss" m:interval="soon"/>',
+        f'<outline {ns} text="Sport" xmlUrl="https://sport.example/rss" m:watchlists="ceasefire football"/>',
+        f'<outline {ns} text="Good" xmlUrl="https://good.example/rss" m:fetchArticle="true"/>',
+    ), encoding="utf-8")
+    assert main(["sources", "import", str(listed), "--config", str(fresh)]) == 0
+    err = capsys.readouterr().err
+    assert "skipped Soon: interval: Value error, expected a duration" in err
+    assert "skipped Sport: names watch list(s) not configured here: football" in err
+    [good] = config_mod.load(fresh).monitor.sources
+    assert (good.name, good.fetch_article) == ("Good", True)
