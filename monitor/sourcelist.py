@@ -1,6 +1,6 @@
 """`monitor sources`: the sources' table in 80 columns (`--wide`: with their errors in full), one source in detail
-(`monitor sources NAME`), and the sources as OPML (`monitor sources export`, `monitor sources import`, in
-`monitor.opml`).
+(`monitor sources NAME`, or `monitor sources show NAME` for a source named like an action), and the sources as
+OPML (`monitor sources export`, `monitor sources import`, in `monitor.opml`).
 
 Every view reads the store afresh when it is asked for, never a copy kept by a running service.
 """
@@ -26,7 +26,7 @@ from monitor.store import Store, open_store
 
 NARROW = 80  # columns of the table when the output is not a terminal
 RATE_WINDOW = timedelta(days=7)  # items per day are counted over this
-ACTIONS = ("export", "import")
+ACTIONS = ("export", "import")  # OPML; `show NAME` shows any source, one named `export` or `import` too
 COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("source", "left"), ("health", "left"), ("every", "right"), ("/day", "right"), ("last fetch", "left"),
     ("HTTP", "right"), ("err", "right"), ("next", "left"),
@@ -35,8 +35,9 @@ COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The command's arguments: NAME, or an action and its file."""
-    parser.add_argument("what", nargs="*", metavar="NAME | export | import FILE.opml",
-                        help="a source to show in full, or export/import the sources as OPML")
+    parser.add_argument("what", nargs="*", metavar="NAME | show NAME | export | import FILE.opml",
+                        help="a source to show in full (show NAME: even one named export, import or show), or"
+                        " export/import the sources as OPML")
     parser.add_argument("--wide", action="store_true", help="add why each interval, and each last error in full")
     parser.add_argument("--out", metavar="FILE", help="export: write the OPML here (default: standard output)")
     parser.add_argument("--dry-run", action="store_true", help="import: say what would be added, change nothing")
@@ -49,6 +50,10 @@ def run_sources(settings: Settings, args: argparse.Namespace) -> int:
     action, *rest = args.what or [""]
     if action in ACTIONS:
         return opml.run(settings, action, rest, args)
+    if action == "show" and (rest or not any(s.name == "show" for s in settings.monitor.sources)):
+        if len(rest) != 1:
+            raise InputError("usage: monitor sources show NAME")
+        action, rest = rest[0], []
     if rest or args.out or args.dry_run:
         raise InputError("monitor sources takes one NAME at most; --out goes with export, --dry-run with import")
     source = _source(settings, action) if action else None

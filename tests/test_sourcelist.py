@@ -110,3 +110,22 @@ def test_the_command_reads_the_store_afresh_and_counts_items_per_day(
     assert fields["items per day"] == "2.0 (last 1w)" and fields["watch lists"] == "ceasefire"
     assert main(["sources", "nosuch", "--config", str(config)]) == 2
     assert f"no source named 'nosuch' in {config} (configured: wire)" in capsys.readouterr().err
+
+
+def test_show_names_a_source_called_like_an_action_and_a_plain_name_still_works(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [{"name": name, "url": f"https://{name}.example/rss"}
+                                     for name in ("export", "import", "show", "wire")])
+    for name in ("export", "import", "show", "wire"):
+        assert main(["sources", "show", name, "--config", str(config)]) == 0
+        assert pairs(capsys.readouterr().out.splitlines())["url"] == f"https://{name}.example/rss"
+    for args in (["wire"], ["show"]):  # a plain NAME, and `show` alone naming the source called show
+        assert main(["sources", *args, "--config", str(config)]) == 0
+        assert pairs(capsys.readouterr().out.splitlines())["url"] == f"https://{args[0]}.example/rss"
+    assert main(["sources", "export", "--config", str(config)]) == 0  # the action, as before
+    assert capsys.readouterr().out.startswith("<?xml")
+    assert main(["sources", "show", "wire", "export", "--config", str(config)]) == 2
+    assert "usage: monitor sources show NAME" in capsys.readouterr().err
+    assert main(["sources", "show", "nosuch", "--config", str(config)]) == 2
+    assert "no source named 'nosuch'" in capsys.readouterr().err
