@@ -138,7 +138,7 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN poll_interval double precision, ADD COLUMN poll_reason text;
     """,
-    # Source health (monitor.sourcehealth) and page re-checks, as SQLite's core v7.
+    # Source health (monitor.sourcehealth) and page re-checks, as SQLite's core v6.
     """
     CREATE TABLE source_health (key text PRIMARY KEY, state jsonb NOT NULL);
     ALTER TABLE articles ADD COLUMN page_checked timestamptz, ADD COLUMN page_url text;
