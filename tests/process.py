@@ -1,5 +1,6 @@
 """A real `monitor run` process for tests: its JSON log and its output collected as they come, /healthz and
-/metrics at hand, stopped with SIGTERM (killed if it hangs) when the `with` block ends."""
+/metrics at hand, stopped with SIGTERM (killed if it hangs) when the `with` block ends; or (`run_logged`) one
+writing them to files, which the test stops itself."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -47,6 +49,26 @@ def write_feed_config(
                         schedule={"interval": interval, "jitter": 0})
 
 
+def run_command(config: Path) -> list[str]:
+    """`python -m monitor --log-format json run --config CONFIG`."""
+    return [sys.executable, "-m", "monitor", "--log-format", "json", "run", "--config", str(config)]
+
+
+@contextmanager
+def run_logged(config: Path, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`monitor run` in `workdir`, its output and JSON log in workdir/stdout.txt and stderr.txt, for the block
+    (which stops it, e.g. with SIGTERM); killed after the block if it still runs."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:
+        proc = subprocess.Popen(run_command(config), stdout=out, stderr=err, env=env, cwd=workdir)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 class MonitorProcess:
     """`python -m monitor --log-format json run --config CONFIG`, with stdout and stderr read through pipes
     (so nothing it writes depends on a file, and limits set on the process touch only its database)."""
@@ -66,9 +88,8 @@ class MonitorProcess:
 
     def __enter__(self) -> MonitorProcess:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        cmd = [sys.executable, "-m", "monitor", "--log-format", "json", "run", "--config", str(self.config)]
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                      cwd=self.config.parent)
+        self._proc = subprocess.Popen(run_command(self.config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, env=env, cwd=self.config.parent)
         assert self._proc.stdout is not None and self._proc.stderr is not None
         self._readers = [
             threading.Thread(target=_collect, args=(self._proc.stdout, self.stdout.append), daemon=True),

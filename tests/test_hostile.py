@@ -26,7 +26,7 @@ from monitor.records import DISABLED_UNTIL
 from monitor.workers import MAX_TEXT_CHARS
 
 from .hostile import HOSTILE, XXE_SECRET, HostileServer
-from .process import write_config
+from .process import run_logged, write_config
 from .test_health import sample
 from .testdata import REPO
 
@@ -80,25 +80,17 @@ def peak_rss_mb(pid: int) -> float:
 
 def run_service(workdir: Path, server: HostileServer) -> Outcome:
     config, port = hostile_config(workdir, server)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "monitor", "--log-format", "json", "run", "--config", str(config)]
-    with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=workdir)
-        try:
-            time.sleep(RUN_SECONDS)
-            assert proc.poll() is None, "the service died"
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-                metrics, health = client.get("/metrics").text, client.get("/healthz")
-            peak = peak_rss_mb(proc.pid)
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with run_logged(config, workdir) as proc:
+        time.sleep(RUN_SECONDS)
+        assert proc.poll() is None, "the service died"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            metrics, health = client.get("/metrics").text, client.get("/healthz")
+        peak = peak_rss_mb(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=10)
     table = subprocess.run(
         [sys.executable, "-m", "monitor", "sources", "--wide", "--config", str(config)],
-        capture_output=True, text=True, env={**env, "COLUMNS": "250"}, check=True,
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "250"}, check=True,
     ).stdout
     stdout = (workdir / "stdout.txt").read_text(encoding="utf-8", errors="replace")
     return Outcome(server, workdir, metrics, health, peak, code, stdout, table)

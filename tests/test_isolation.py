@@ -8,11 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,9 +25,9 @@ from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.notify import dispatch_forever
 from monitor.service import Service, supervise
-from tests.testdata import REPO, seed_source, write_config
+from tests.testdata import seed_source, write_config
 
-from .process import free_port
+from .process import free_port, run_logged
 from .test_clear_errors import monitor, one_error_line
 from .test_health import sample
 
@@ -132,30 +129,22 @@ def run(site: StaticSite, tmp_path_factory: pytest.TempPathFactory) -> Run:
     watchlist = workdir / "watchlists" / "ceasefire.yaml"
     good_watchlist = watchlist.read_text()
     log = workdir / "stderr.txt"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "monitor", "--log-format", "json", "run", "--config", str(path)]
     began = time.monotonic()
-    with open(workdir / "stdout.txt", "wb") as out, open(log, "wb") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=workdir)
-        try:
-            until(lambda: bool(messages(log, "monitor running")))
-            watchlist.write_text(deep_query(300))
-            until(lambda: len(messages(log, "reload rejected")) == 1)
-            watchlist.write_text(deep_yaml(600))
-            until(lambda: len(messages(log, "reload rejected")) == 2)
-            watchlist.write_text(good_watchlist)
-            data["sources"].append({"name": "extra", "url": f"{site.base}/bd24live.xml", "jitter": 0})
-            path.write_text(yaml.safe_dump(data))
-            until(lambda: site.hits.get("/bd24live.xml", 0) >= 1)
-            time.sleep(max(0.0, RUN_SECONDS - (time.monotonic() - began)))
-            assert proc.poll() is None, "the service died"
-            metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(timeout=15)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with run_logged(path, workdir) as proc:
+        until(lambda: bool(messages(log, "monitor running")))
+        watchlist.write_text(deep_query(300))
+        until(lambda: len(messages(log, "reload rejected")) == 1)
+        watchlist.write_text(deep_yaml(600))
+        until(lambda: len(messages(log, "reload rejected")) == 2)
+        watchlist.write_text(good_watchlist)
+        data["sources"].append({"name": "extra", "url": f"{site.base}/bd24live.xml", "jitter": 0})
+        path.write_text(yaml.safe_dump(data))
+        until(lambda: site.hits.get("/bd24live.xml", 0) >= 1)
+        time.sleep(max(0.0, RUN_SECONDS - (time.monotonic() - began)))
+        assert proc.poll() is None, "the service died"
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=15)
     return Run(workdir, logged(log), metrics, code, (workdir / "stdout.txt").read_text(encoding="utf-8"))
 
 
