@@ -16,7 +16,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from monitor.notify import RECENT_DEAD_LETTERS
 from monitor.records import PollReport
-from monitor.sourcehealth import Problem
 from monitor.store import Store
 from monitor.store.retention import PruneReport
 
@@ -117,11 +116,11 @@ class Metrics:
         for name, running in up.items():
             self.notifier_up.labels(name).set(1 if running else 0)
 
-    def source_problems(self, problems: Iterable[Problem]) -> None:
-        """Set the open source-health problems; those cleared go."""
+    def source_problems(self, problems: Iterable[tuple[str, str]]) -> None:
+        """Set the open source-health problems, (source, kind) each; those cleared go."""
         self.source_problem.clear()
-        for problem in problems:
-            self.source_problem.labels(problem.source or "*", problem.kind).set(1)
+        for source, kind in problems:
+            self.source_problem.labels(source or "*", kind).set(1)
 
     def observe_recheck(self, report: PollReport) -> None:
         """Count one source's round of page re-checks."""

@@ -381,7 +381,7 @@ class Service:
 
     def _metrics_page(self) -> bytes:
         self.metrics.notifiers(self.roster.up())
-        self.metrics.source_problems(self._watch.problems())
+        self.metrics.source_problems((p.source, p.kind) for p in self._watch.problems())
         return self.metrics.render(self.store)
 
     def _status_page(self) -> bytes:
