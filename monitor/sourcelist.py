@@ -21,10 +21,12 @@ from monitor.config import Settings, SourceConfig
 from monitor.durations import spoken
 from monitor.errors import InputError
 from monitor.records import SourceState
+from monitor.sourcehealth import Problem, SourceWatch, Thresholds
 from monitor.status import ago, current_interval, source_health
 from monitor.store import Store, open_store
 
 NARROW = 80  # columns of the table when the output is not a terminal
+PROBLEM_WORDS = {"silent": "silent", "selector": "selector", "extraction": "short"}  # health of an ok source
 RATE_WINDOW = timedelta(days=7)  # items per day are counted over this
 ACTIONS = ("export", "import")  # OPML; `show NAME` shows any source, one named `export` or `import` too
 COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
@@ -107,6 +109,7 @@ def _next(health: str, state: SourceState | None, now: datetime) -> str:
 def table(settings: Settings, store: Store, now: datetime, wide: bool = False) -> Table:
     """One row per configured source, in the config's order; with `wide`, its last error in full."""
     states = {s.name: s for s in store.source_states()}
+    problems = told_problems(store)
     grid = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False,
                  caption="times UTC; `monitor sources NAME` shows one source in full", caption_justify="left")
     for header, justify in COLUMNS:
@@ -117,9 +120,10 @@ def table(settings: Settings, store: Store, now: datetime, wide: bool = False) -
     for source in settings.monitor.sources:
         state = states.get(source.name)
         health = source_health(source, state)
+        kinds = [PROBLEM_WORDS[p.kind] for p in problems if p.source == source.name and p.kind in PROBLEM_WORDS]
         row = [
             source.name,
-            health.split()[0],  # "never" polled
+            kinds[0] if health == "ok" and kinds else health.split()[0],  # "never" polled
             spoken(current_interval(settings, source, state)),
             items_per_day(store, source.name, now),
             _when(state.last_fetch if state else None),
@@ -144,6 +148,7 @@ def detail(settings: Settings, source: SourceConfig, store: Store, now: datetime
         "language": source.language or "-",
         "watch lists": ", ".join(source.watchlists or ()) or "all",
         "health": health,
+        "problems": "; ".join(p.message for p in told_problems(store) if p.source == source.name) or "none",
         "items per day": f"{items_per_day(store, source.name, now)} (last {spoken(RATE_WINDOW.total_seconds())})",
         "next poll": _next(health, state, now),
     }
@@ -155,6 +160,11 @@ def detail(settings: Settings, source: SourceConfig, store: Store, now: datetime
     for key, value in _shown(rows, now).items():
         grid.add_row(key, value)
     return grid
+
+
+def told_problems(store: Store) -> list[Problem]:
+    """The source-health problems the admins were told of and that have not cleared (as the store keeps them)."""
+    return SourceWatch(Thresholds(), store.health_states()).problems()
 
 
 def _shown(rows: Mapping[str, object], now: datetime) -> dict[str, str]:

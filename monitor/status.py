@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from monitor.config import Settings, SourceConfig
 from monitor.durations import spoken
-from monitor.records import Alert, SourceState
+from monitor.records import Alert, SourceState, parse_datetime
 from monitor.store import Store
 
 CHART_DAYS = 14
@@ -207,13 +207,18 @@ def render(settings: Settings, store: Store, health: Mapping[str, Any], now: dat
     states = {s.name: s for s in store.source_states()}
     status = str(health.get("status", "unknown"))
     reasons = [element("li", r) for r in health.get("reasons", [])]
+    problems = [element("li", p["message"], f" (since {ago(parse_datetime(p['since']), now)})",
+                        data_source=p["source"], data_problem=p["problem"])
+                for p in health.get("source_problems", [])]
     body = fragment([
         element("h1", "ceasefire-monitor"),
         element("p", "status: ", element("span", status, class_=status, id="status"),
                 f" · {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC · ",
                 element("a", "/healthz", href="/healthz"), " · ", element("a", "/metrics", href="/metrics")),
         element("ul", *reasons, id="reasons") if reasons else Markup(""),
-        element("h2", "Sources"), sources_table(settings, states, now),
+        element("h2", "Sources"),
+        element("ul", *problems, id="problems") if problems else Markup(""),
+        sources_table(settings, states, now),
         element("h2", "Recent alerts"), alerts_table(store.recent_alerts(RECENT_ALERTS), now),
         element("h2", "Outbox"), outbox_table(settings, store, now),
         element("h2", "Alerts per watch list"), chart_table(settings, store, now),

@@ -129,3 +129,32 @@ def test_show_names_a_source_called_like_an_action_and_a_plain_name_still_works(
     assert "usage: monitor sources show NAME" in capsys.readouterr().err
     assert main(["sources", "show", "nosuch", "--config", str(config)]) == 2
     assert "no source named 'nosuch'" in capsys.readouterr().err
+
+
+def test_a_problem_the_admins_were_told_of_shows_as_the_sources_health_until_it_clears(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.sourcehealth import Observation, SourceWatch, Thresholds
+
+    config = write_config(tmp_path, [{"name": "ministry", "url": "https://gov.example/news", "kind": "html",
+                                      "link_selector": "h2 a"}, {"name": "wire", "url": "https://w.example/rss"}])
+    settings = config_mod.load(config)
+    store = open_store(settings)
+    watch = SourceWatch(Thresholds())
+    for name in ("ministry", "wire"):
+        store.save_source_state(SourceState(name, last_fetch=NOW, last_success=NOW, last_status=200))
+        watch.observe(Observation(name, NOW, new_items=1))
+    for minutes in (1, 2):  # its link_selector stopped matching; the poll itself is fine
+        watch.observe(Observation("ministry", NOW + timedelta(minutes=minutes), listing_empty=True))
+    assert len(watch.review(NOW + timedelta(minutes=2), ["ministry", "wire"], None)) == 1
+    for key, state in watch.dirty().items():
+        store.save_health_state(key, state)
+    store.close()
+    assert main(["sources", "--config", str(config)]) == 0
+    rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[2:] if line.strip()}
+    assert rows["ministry"] == "selector" and rows["wire"] == "ok"
+    assert main(["sources", "ministry", "--config", str(config)]) == 0
+    assert pairs(capsys.readouterr().out.splitlines())["problems"].startswith(
+        "source ministry: its link_selector matched no link")
+    assert main(["sources", "wire", "--config", str(config)]) == 0
+    assert pairs(capsys.readouterr().out.splitlines())["problems"] == "none"

@@ -31,6 +31,7 @@ from monitor.durations import spoken
 from monitor.health import is_loopback
 from monitor.records import Article, Match
 from monitor.service import Service
+from monitor.sourcehealth import Observation, SourceWatch, Thresholds
 from monitor.status import CHART_DAYS, CHART_HEIGHT, RECENT_ALERTS
 from monitor.store.sqlite import SqliteStore
 
@@ -68,6 +69,7 @@ READ_PAGE = """(() => {
               href: link ? link.getAttribute('href') : null, snippet: r.querySelector('.snippet').textContent};
     }),
     links: all('a').map(a => a.getAttribute('href')),
+    problems: all('#problems li').map(li => ({source: li.dataset.source, problem: li.dataset.problem, text: text(li)})),
     owed: Object.fromEntries(all('#outbox tr[data-notifier]').map(r => [r.dataset.notifier, Number(text(r.cells[1]))])),
     owed_all: Number(text(document.querySelector('#owed td'))),
     dead_day: Number(text(document.querySelector('#dead-day td'))),
@@ -201,6 +203,11 @@ def seed(db: Path, now: datetime) -> None:
             store.save_article(article, fingerprint=days, kind="new", matches=[match], notifiers=["hook"])
         clock[0] = now
         store.mark_failed(store.recent_alerts(1)[0].id, "hook", "HTTP 400: refused")
+        watch = SourceWatch(Thresholds())  # the admins were told that `broken` has failed for two hours
+        watch.observe(Observation("broken", now - timedelta(hours=2), error="HTTP 404 Not Found"))
+        watch.review(now, ["broken"], None)
+        for key, state in watch.dirty().items():
+            store.save_health_state(key, state)
     finally:
         store.close()
 
@@ -290,6 +297,9 @@ def test_the_numbers_on_the_page_are_the_stores(seen: Seen) -> None:
         status, errors = row["cells"][5], row["cells"][6]
         assert (status, int(errors)) == ((str(state.last_status), state.error_count) if state else ("-", 0))
     assert "HTTP 404" in page["sources"]["broken"]["cells"][8]
+    [problem] = page["problems"]  # the source problem the service keeps (told to the admins, not cleared)
+    assert (problem["source"], problem["problem"]) == ("broken", "failing")
+    assert problem["text"].startswith("source broken has failed for 2h: HTTP 404 Not Found (since ")
     settings = config_mod.load(seen.config)
     for source in settings.monitor.sources:  # the interval each is polled at now: backing off, or the one it starts at
         state = states.get(source.name)
