@@ -162,6 +162,38 @@ OTHER_SENSE = {
 }
 
 
+# The idea without the word: the guns fell silent on the front (no truce word in the text).
+SILENT_GUNS = {
+    "ar": "صمتت المدافع يوم الأحد على خط الجبهة لأول مرة منذ أشهر، بحسب سكان القرى الحدودية.",
+    "az": "Bazar günü cəbhə xəttində silahlar susdu, sərhəd kəndlərinin sakinləri bildirib.",
+    "de": "Am Sonntag schwiegen an der Front die Waffen, berichteten Bewohner der Grenzdörfer.",
+    "en": "The guns fell silent along the front line on Sunday for the first time in months, villagers said.",
+    "es": "Las armas callaron el domingo en la línea del frente por primera vez en meses, según los vecinos.",
+    "fr": "Dimanche, les armes se sont tues sur la ligne de front pour la première fois depuis des mois.",
+    "hy": "Կիրակի օրը առաջնագծում զենքերը լռեցին՝ ամիսներ անց առաջին անգամ, հայտնում են գյուղերի բնակիչները։",
+    "ru": "В воскресенье на линии фронта впервые за несколько месяцев замолчали орудия, рассказали жители сёл.",
+    "tr": "Pazar günü cephe hattında silahlar aylar sonra ilk kez sustu, sınır köylerinin sakinleri anlattı.",
+    "uk": "У неділю на лінії фронту вперше за кілька місяців замовкли гармати, розповіли жителі сіл.",
+}
+
+# A partial truce: a moratorium on strikes on energy sites, agreed today.
+PARTIAL = {
+    "ar": "اتفقت روسيا وأوكرانيا يوم الثلاثاء على وقف الضربات على منشآت الطاقة لمدة 30 يوما.",
+    "az": "Rusiya və Ukrayna çərşənbə axşamı enerji infrastrukturuna zərbələrə 30 günlük moratorium barədə razılaşıb.",
+    "de": "Russland und die Ukraine einigten sich am Dienstag auf ein 30-tägiges Moratorium für Angriffe auf "
+          "Energieanlagen.",
+    "en": "Russia and Ukraine agreed on Tuesday to a 30-day moratorium on strikes against energy infrastructure.",
+    "es": "Rusia y Ucrania acordaron el martes una moratoria de 30 días a los ataques contra la infraestructura "
+          "energética.",
+    "fr": "La Russie et l'Ukraine ont convenu mardi d'un moratoire de 30 jours sur les frappes contre les "
+          "infrastructures énergétiques.",
+    "hy": "Ռուսաստանն ու Ուկրաինան երեքշաբթի պայմանավորվեցին էներգետիկ ենթակառուցվածքների վրա հարվածների "
+          "30-օրյա մորատորիումի շուրջ։",
+    "ru": "Во вторник Россия и Украина договорились о 30-дневном моратории на удары по энергетической инфраструктуре.",
+    "tr": "Rusya ve Ukrayna salı günü enerji altyapısına yönelik saldırılara 30 günlük moratoryum konusunda anlaştı.",
+    "uk": "У вівторок Росія та Україна домовилися про 30-денний мораторій на удари по енергетичній інфраструктурі.",
+}
+
 def matched(title: str, body: str, language: str | None) -> bool:
     return [m.watchlist for m in MATCHER.match(title, body, language)] == ["ceasefire"]
 
@@ -219,3 +251,14 @@ def test_a_feed_summary_that_repeats_the_title_is_no_link_line(lang: str) -> Non
     assert headline_line(title, title, lang) == 0.0
     assert headline_line("Weather", title, lang) == 1.0
     assert matched(title, title, lang)
+
+
+@pytest.mark.parametrize("lang", sorted(SILENT_GUNS))
+def test_the_guns_falling_silent_alerts(lang: str) -> None:
+    assert matched("", SILENT_GUNS[lang], lang)
+
+
+@pytest.mark.parametrize("lang", sorted(PARTIAL))
+def test_a_moratorium_on_strikes_on_energy_sites_alerts(lang: str) -> None:
+    """The energy words are part of what the query matched: the subject, not a market story's context."""
+    assert matched("", PARTIAL[lang], lang)

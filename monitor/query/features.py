@@ -1,7 +1,9 @@
 """Relevance features: what the matcher sees around a watch list's mentions in one document.
 
 The same features for every language (the lexicons behind them are per language), so a model fitted
-on one language's stories helps another's. Each is a number, mostly a share between 0 and 1:
+on one language's stories helps another's. Each is a number, mostly a share between 0 and 1.
+Context words are counted outside the mentions: in "a moratorium on strikes on energy sites" the
+query matched "energy", which is then the subject, not a market word.
 
 | name | what |
 |---|---|
@@ -93,7 +95,9 @@ class _Facts:
     violation: list[int]  # token indices of each lexicon's words, sorted
     other: list[int]
     now: set[int]  # sentences that say today, yesterday or a weekday
-    conflict: set[int]  # sentences with armed-conflict words
+    conflict: frozenset[int]  # token indices of armed-conflict words
+    economy: frozenset[int]  # token indices of market and economy words
+    words: int  # tokens in the document (at least 1)
     dated: set[int]  # sentences that name a year
     before: list[int]  # time-frame words and years (sorted token indices): a mention just after is dated
     after: list[int]  # postpositions and years: a mention just before is dated
@@ -115,15 +119,12 @@ def _facts(doc: Document) -> _Facts:
     words = len(doc.norms) or 1
     doc_values = {
         "title_war": float(any(doc.fields[i] == TITLE for i in conflict | violation | course)),
-        "conflict": min(1.0, math.log1p(len(conflict)) / CONFLICT_SCALE),
-        "economy": min(1.0, len(economy) / words / ECONOMY_SHARE),
-        "other_doc": min(1.0, len(other) / words / OTHER_SHARE),
         "length": min(1.0, math.log1p(sum(1 for f in doc.fields if f != TITLE)) / LENGTH_SCALE),
     }
     years = {i for i, word in enumerate(doc.norms) if _is_year(word)}
     facts = _Facts(
-        body, sorted(violation), sorted(other), {doc.sents[i] for i in NOW.hits(doc)},
-        {doc.sents[i] for i in conflict}, {doc.sents[i] for i in years}, sorted(years | BACKGROUND.hits(doc)),
+        body, sorted(violation), sorted(other), {doc.sents[i] for i in NOW.hits(doc)}, frozenset(conflict),
+        frozenset(economy), words, {doc.sents[i] for i in years}, sorted(years | BACKGROUND.hits(doc)),
         sorted(years | BACKGROUND_AFTER.hits(doc)), doc_values, _title_lines(doc),
     )
     memo[None] = facts
@@ -137,6 +138,9 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         by_sentence.setdefault(doc.sents[index], []).append(index)
     facts = _facts(doc)
     body = facts.body
+    mentioned = set(mentions)  # the words a query matched are the mention, not what stands around it
+    conflict = facts.conflict.difference(mentioned)
+    conflict_sentences = {doc.sents[i] for i in conflict}
     shares = ("violation", "now", "dated", "background", "conflict_near", "other_sense")
     counts = dict.fromkeys((*shares, "headline_line"), 0)
     strong: int | None = None
@@ -148,7 +152,7 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         counts["violation"] += violated
         counts["now"] += sid in facts.now
         counts["dated"] += sid in facts.dated
-        counts["conflict_near"] += sid in facts.conflict
+        counts["conflict_near"] += sid in conflict_sentences
         counts["other_sense"] += any(_near(doc, i, facts.other, OTHER_WINDOW) for i in indices)
         counts["headline_line"] += in_body and _bare_line(doc, sid, facts.titles)
         if not violated and _is_background(doc, indices[0], facts):  # "violated the 1994 ceasefire" is news
@@ -159,6 +163,9 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
     first_mention = next((sid for sid in sorted(by_sentence) if doc.sentences[sid].field != TITLE), None)
     values = {
         **facts.doc_values,
+        "conflict": min(1.0, math.log1p(len(conflict)) / CONFLICT_SCALE),
+        "economy": min(1.0, len(facts.economy.difference(mentioned)) / facts.words / ECONOMY_SHARE),
+        "other_doc": min(1.0, sum(i not in mentioned for i in facts.other) / facts.words / OTHER_SHARE),
         "title": float(any(doc.sentences[sid].field == TITLE for sid in by_sentence)),
         "lead": float(bool(body) and body[0] in by_sentence),
         "early": float(any(sid in by_sentence for sid in body[:3])),
