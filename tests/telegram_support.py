@@ -53,13 +53,15 @@ def make_alert(
     *,
     title: str | None = None,
     snippet: str = "Both sides agreed to a ceasefire on Tuesday.",
+    body: str | None = None,
     terms: Sequence[str] = ("ceasefire",),
     source: str = "outlet",
     notifiers: Sequence[str] = (NOTIFIER,),
 ) -> Alert:
-    """Record an article matching `watchlist` the real way (save_article); return its alert."""
+    """Record an article matching `watchlist` the real way (save_article); return its alert. The article's text
+    is `body`, by default the snippet."""
     n = next(_counter)
-    article = Article(url=f"https://news.example/{n}", source=source, title=title or f"Story {n}", body=snippet)
+    article = Article(url=f"https://news.example/{n}", source=source, title=title or f"Story {n}", body=body or snippet)
     match = Match(watchlist=watchlist, query="ceasefire", terms=tuple(terms), snippet=snippet)
     alerts = store.save_article(article, fingerprint=n, kind="new", matches=[match], notifiers=list(notifiers))
     assert len(alerts) == 1

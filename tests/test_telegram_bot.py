@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +17,6 @@ from monitor.bot.handlers import MAX_MUTE, AdminHooks, parse_duration
 from monitor.notify.telegram import TelegramNotifier
 from monitor.notify.telegram_filter import MAX_FILTER, _parsed
 from monitor.query.parser import MAX_DEPTH, MAX_NEAR
-from monitor.records import Alert, Article, Match
 from tests.botapi import BotApiStandIn, Sent
 from tests.telegram_support import (
     NOTIFIER,
@@ -248,16 +246,6 @@ async def test_the_bot_waits_for_an_unreachable_bot_api_then_answers(api: BotApi
     assert start_bot([], WATCHLISTS, Hooks().admin()) is None
 
 
-def story(store: EitherStore, title: str, body: str, snippet: str = "Both sides agreed to a ceasefire.") -> Alert:
-    """A ceasefire alert on an article whose stored text is `body` (the snippet is only a part of it)."""
-    digest = hashlib.sha256(title.encode()).digest()
-    article = Article(url=f"https://news.example/{digest.hex()[:12]}", source="outlet", title=title, body=body)
-    match = Match(watchlist="ceasefire", query="ceasefire", terms=("ceasefire",), snippet=snippet)
-    alerts = store.save_article(article, fingerprint=int.from_bytes(digest[:7]), kind="new", matches=[match],
-                                notifiers=[NOTIFIER])
-    return alerts[0]
-
-
 def alerts(bot: Bot, chat: int) -> list[str]:
     """The titles of the alerts a chat received, in order."""
     return [m.text.splitlines()[0] for m in bot.api.messages(chat) if "\nWatch list ceasefire · " in m.text]
@@ -271,9 +259,10 @@ async def test_a_subscriber_query_narrows_the_watch_list_to_articles_that_also_m
     await bot.say(53, "/subscribe ceasefire")
     await bot.say(53, "/filter ceasefire  Karabakh")  # the same filter as 51's
     assert "• ceasefire — only Karabakh" in (await bot.say(51, "/list")).text
-    story(bot.store, "Truce in Karabakh holds", "Both sides agreed to a ceasefire. Karabakh was quiet.")
-    story(bot.store, "Gaza truce talks", "Both sides agreed to a ceasefire in Gaza.")
-    story(bot.store, "Talks resume", "Both sides agreed to a ceasefire. " * 20 + "Villages in Karabakh rebuild.")
+    make_alert(bot.store, title="Truce in Karabakh holds", body="Both sides agreed to a ceasefire. Karabakh was quiet.")
+    make_alert(bot.store, title="Gaza truce talks", body="Both sides agreed to a ceasefire in Gaza.")
+    make_alert(bot.store, title="Talks resume",
+               body="Both sides agreed to a ceasefire. " * 20 + "Villages in Karabakh rebuild.")
     await drain_all(bot.store, bot.notifier)
     await until(lambda: len(alerts(bot, 52)) == 3 and bot.store.telegram_stats(NOTIFIER).owed == 0)
     narrowed = ["Truce in Karabakh holds", "Talks resume"]  # the last by its text, beyond the snippet
