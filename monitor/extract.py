@@ -69,6 +69,14 @@ BOILERPLATE = re.compile(
     ),
     re.IGNORECASE,
 )
+LINKS_BOX_MIN_LINES = 2  # this many lines in a row, each mostly a link to the same site, make a links box ...
+LINKS_BOX_TAIL = 2  # ... when at most this many lines follow it
+LINKS_BOX_LINE_MAX_WORDS = 25
+LINKS_BOX_HEADING_MAX_WORDS = 6  # the short line just before a links box is its heading ("More from ...")
+BIO_ZONE = 3  # an author's biography is looked for among the last lines
+BIO_VERB = re.compile(
+    r"^(is|was|has|holds|serves|writes|covers|reports|joined|lives|leads|spent|worked|began|teaches)\b"
+)
 # Removed before extraction: modal dialogs (video-player settings and notices, sign-up and consent pop-ups).
 PRUNED = ('//*[@role="dialog" or @aria-modal="true"]',)
 
@@ -133,10 +141,14 @@ def _body(text: str, tree: HtmlElement, url: str, selector: str | None) -> str:
 
 
 def generic_body(tree: HtmlElement, url: str = "") -> str:
-    """Article text found by trafilatura, with teaser, call-to-action and repeated-headline lines removed."""
+    """Article text found by trafilatura, with teaser, call-to-action and repeated-headline lines, a closing box
+    of links to the site's other pages and the author's closing biography removed."""
     precise = _trafilatura_text(tree, url, favor_precision=True).splitlines()
     default = _trafilatura_text(tree, url, favor_precision=False).splitlines()
-    return "\n".join(_without_boilerplate(combined_runs(precise, default), _headlines(tree)))
+    meta = _meta(tree)
+    lines = list(_without_boilerplate(combined_runs(precise, default), _headlines(tree, meta)))
+    lines = without_links_box(lines, _site_link_texts(tree, meta, url))
+    return "\n".join(without_author_bio(lines, _author_names(tree, meta)))
 
 
 def combined_runs(precise: list[str], default: list[str]) -> list[str]:
@@ -191,16 +203,97 @@ def _without_boilerplate(lines: list[str], headlines: set[str]) -> Iterator[str]
         yield line
 
 
-def _headlines(tree: HtmlElement) -> set[str]:
+def _headlines(tree: HtmlElement, meta: dict[str, str]) -> set[str]:
     """Word keys of the page's headline spellings: og:title, twitter:title, <title>, the first <h1>.
 
     Later <h1>s are section headings or captions as often as not, and stay.
     """
-    meta = _meta(tree)
     spellings = [meta.get("og:title", ""), meta.get("twitter:title", "")]
     spellings += [el.text_content() for el in tree.iter("title")]
     spellings += [el.text_content() for el in itertools.islice(tree.iter("h1"), 1)]
     return {key for key in map(_words_key, spellings) if key}
+
+
+def without_links_box(lines: list[str], site_links: set[str]) -> list[str]:
+    """The lines minus a box of links to the site's other pages at the end ("More from ...", related stories).
+
+    A links box is a run of `LINKS_BOX_MIN_LINES` or more lines that are each mostly the text of one link to
+    the page's own site, with at most `LINKS_BOX_TAIL` lines after it; a short line just before it is its
+    heading and goes too. Lists of links to other sites (sources, further reading) stay, as do such lists
+    inside the article.
+    """
+    drop: set[int] = set()
+    end = len(lines) - 1
+    while end >= len(lines) - 1 - LINKS_BOX_TAIL and end >= 0:
+        start = end
+        while start >= 0 and _link_line(lines[start], site_links):
+            start -= 1
+        if end - start >= LINKS_BOX_MIN_LINES:
+            drop.update(range(start + 1, end + 1))
+            if start >= 0 and _box_heading(lines[start]):
+                drop.add(start)
+        end = start - 1 if start < end else end - 1
+    return [line for index, line in enumerate(lines) if index not in drop]
+
+
+def _link_line(line: str, link_texts: set[str]) -> bool:
+    """True for a short line at least half of whose words are the text of one of the links."""
+    words = _words_key(line).split()
+    if len(line.split()) > LINKS_BOX_LINE_MAX_WORDS or not words:
+        return False
+    shortest = max(2, (len(words) + 1) // 2)
+    return any(
+        " ".join(words[first : first + size]) in link_texts
+        for size in range(len(words), shortest - 1, -1)
+        for first in range(len(words) - size + 1)
+    )
+
+
+def _box_heading(line: str) -> bool:
+    """True for a short line that does not end a sentence or announce what follows."""
+    return len(line.split()) <= LINKS_BOX_HEADING_MAX_WORDS and not line.rstrip().endswith((".", ":"))
+
+
+def _site_link_texts(tree: HtmlElement, meta: dict[str, str], url: str) -> set[str]:
+    """Word keys of the texts (two words or more) of the page's links to its own site (relative or same host)."""
+    site = _host(urlsplit(url or _canonical_link(tree, meta, url) or "").netloc)
+    texts = set()
+    for anchor in tree.iter("a"):
+        host = urlsplit((anchor.get("href") or "").strip()).netloc  # empty for a relative link
+        if not host or _host(host) == site:
+            key = _words_key(anchor.text_content())
+            if " " in key:
+                texts.add(key)
+    return texts
+
+
+def _host(netloc: str) -> str:
+    """A URL's host as compared here: lower-cased, without a leading 'www.'."""
+    return netloc.lower().removeprefix("www.")
+
+
+def without_author_bio(lines: list[str], authors: set[str]) -> list[str]:
+    """The lines minus the author's biography: one of the last `BIO_ZONE` lines (never the first) that begins
+    with an author's full name followed by a verb of biography ("Jane Doe is a reporter ...", "... has covered")."""
+    bio_from = max(len(lines) - BIO_ZONE, 1)
+    return [line for index, line in enumerate(lines) if index < bio_from or not _bio_line(line, authors)]
+
+
+def _bio_line(line: str, authors: set[str]) -> bool:
+    """True for a line that begins with one of the authors' names and a verb of biography."""
+    key = _words_key(line)
+    return any(key.startswith(f"{name} ") and BIO_VERB.match(key[len(name) + 1 :]) for name in authors)
+
+
+def _author_names(tree: HtmlElement, meta: dict[str, str]) -> set[str]:
+    """Word keys of the page's author names of two words or more: the author meta tag and JSON-LD authors."""
+    names = [meta.get("author", "")]
+    for value in _jsonld_values(tree, "author"):
+        for author in value if isinstance(value, list) else [value]:
+            name = author.get("name") if isinstance(author, dict) else author
+            names.append(name if isinstance(name, str) else "")
+    keys = {_words_key(name) for name in names if not name.startswith(("http:", "https:"))}
+    return {key for key in keys if " " in key}
 
 
 def _words_key(text: str) -> str:
@@ -301,7 +394,7 @@ def _language(tree: HtmlElement, meta: dict[str, str]) -> str | None:
 def _published(tree: HtmlElement, meta: dict[str, str], url: str) -> datetime | None:
     """Publication time in UTC from meta tags, JSON-LD, <time datetime>, else htmldate's guess."""
     candidates = [meta.get(key) for key in PUBLISHED_META]
-    candidates += list(_jsonld_values(tree, "datePublished"))
+    candidates += [value for value in _jsonld_values(tree, "datePublished") if isinstance(value, str)]
     candidates += [el.get("datetime") for el in tree.iter("time")]
     for value in candidates:
         parsed = parse_datetime(value) if value else None
@@ -310,8 +403,8 @@ def _published(tree: HtmlElement, meta: dict[str, str], url: str) -> datetime | 
     return _guessed_date(tree, url)
 
 
-def _jsonld_values(tree: HtmlElement, key: str) -> Iterator[str]:
-    """String values of `key` anywhere in the page's JSON-LD blocks."""
+def _jsonld_values(tree: HtmlElement, key: str) -> Iterator[object]:
+    """Values of `key` anywhere in the page's JSON-LD blocks."""
     for script in tree.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
             continue
@@ -322,11 +415,11 @@ def _jsonld_values(tree: HtmlElement, key: str) -> Iterator[str]:
         yield from _find_key(data, key)
 
 
-def _find_key(data: object, key: str) -> Iterator[str]:
-    """Depth-first string values under `key` in parsed JSON."""
+def _find_key(data: object, key: str) -> Iterator[object]:
+    """Depth-first values under `key` in parsed JSON."""
     if isinstance(data, dict):
         for name, value in data.items():
-            if name == key and isinstance(value, str):
+            if name == key:
                 yield value
             else:
                 yield from _find_key(value, key)

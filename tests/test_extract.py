@@ -436,3 +436,59 @@ def test_corpus_sample_mean_f1() -> None:
         scores.append(shingle_f1(truth[key]["articleBody"], score_entry(html, truth[key]["url"])))
     assert len(scores) == 15
     assert sum(scores) / len(scores) >= 0.9
+
+
+# -- closing links boxes and author biographies --------------------------------------------------------------------
+
+OTHER_STORIES = (
+    "Aid convoys reach the northern villages after a week",
+    "Parliament debates the monitoring mission's mandate",
+    "What the new border map means for farmers",
+)
+DATED = "December 8, 2025"
+
+
+def links_list(hrefs: list[str], heading: str = "More from Example News") -> str:
+    """A heading and a list of links with OTHER_STORIES as their texts, each dated (trafilatura drops a list of
+    bare links itself)."""
+    items = "".join(
+        f"<li><a href='{href}'>{text}</a> - {DATED}</li>" for href, text in zip(hrefs, OTHER_STORIES, strict=True)
+    )
+    return f"<h3>{heading}</h3><ul>{items}</ul>"
+
+
+def listed(heading: str) -> list[str]:
+    """The lines `links_list` comes out as."""
+    return [heading, *(f"- {text} - {DATED}" for text in OTHER_STORIES)]
+
+
+def test_closing_box_of_links_to_the_site_is_dropped_with_its_heading() -> None:
+    hrefs = ["/world/aid-convoys", "https://www.news.example/politics/mandate", "//news.example/farm-map"]
+    html = page("<article>" + "".join(f"<p>{p}</p>" for p in NEWS) + links_list(hrefs) + "</article>")
+    assert extract_body(html, "https://news.example/geneva").splitlines() == list(NEWS)
+
+
+def test_links_to_other_sites_and_links_inside_the_article_are_kept() -> None:
+    elsewhere = ["https://ngo.example/report", "https://un.example/mandate", "https://maps.example/border"]
+    html = page("<article>" + "".join(f"<p>{p}</p>" for p in NEWS) + links_list(elsewhere, "Sources") + "</article>")
+    assert extract_body(html, "https://news.example/geneva").splitlines() == [*NEWS, *listed("Sources")]
+    inside = ["/world/aid-convoys", "/politics/mandate", "/farm-map"]
+    more = [f"Monitors filed report number {n} on the situation along the contested line." for n in range(3)]
+    markup = "".join(f"<p>{p}</p>" for p in NEWS) + links_list(inside) + "".join(f"<p>{p}</p>" for p in more)
+    body = extract_body(page(f"<article>{markup}</article>"), "https://news.example/geneva")
+    assert body.splitlines() == [*NEWS, *listed("More from Example News"), *more]
+
+
+def test_authors_closing_biography_is_dropped_and_other_closing_lines_kept() -> None:
+    bio = "Jane Doe is a correspondent covering the Caucasus for Example News and writes about security."
+    other = "John Roe is a retired diplomat who negotiated the ceasefire of 1994 and still advises both sides."
+    credit = "John Roe contributed to this report."
+    jsonld = '<script type="application/ld+json">{"@type": "NewsArticle", "author": [{"name": "Jane Doe"}]}</script>'
+    markup = "".join(f"<p>{p}</p>" for p in [*NEWS, other, credit, bio])
+    assert extract_body(page(f"<article>{markup}</article>", head=jsonld)).splitlines() == [*NEWS, other, credit]
+    meta = '<meta name="author" content="Jane Doe">'
+    assert extract_body(page(f"<article>{markup}</article>", head=meta)).splitlines() == [*NEWS, other, credit]
+    assert extract_body(page(f"<article>{markup}</article>")).splitlines() == [*NEWS, other, credit, bio]
+    profile = [NEWS[0], bio, *NEWS[1:], other, credit]  # her biography inside the article, not at its end
+    markup = "".join(f"<p>{p}</p>" for p in profile)
+    assert extract_body(page(f"<article>{markup}</article>", head=meta)).splitlines() == profile
