@@ -194,6 +194,135 @@ PARTIAL = {
     "uk": "У вівторок Росія та Україна домовилися про 30-денний мораторій на удари по енергетичній інфраструктурі.",
 }
 
+# A failed attempt at a truce, said in one clause of a report of fighting today.
+FAILED_ATTEMPT = [
+    ('de', '',
+     'Die Kämpfe in Chartum gingen am Mittwoch weiter, nachdem ein Versuch, '
+     'eine Waffenruhe zu vermitteln, erneut gescheitert war. Dutzende Zivilisten wurden getötet.'),
+    ('en', '',
+     'Fighting raged in Khartoum on Wednesday after another attempt '
+     'to broker a truce collapsed. Dozens of civilians were killed.'),
+    ('fr', '',
+     "Les combats ont repris mercredi à Khartoum après l'échec d'une "
+     'nouvelle tentative de trêve. Des dizaines de civils ont été tués.'),
+    ('es', '',
+     'Los combates continuaron el miércoles en Jartum tras '
+     'fracasar otro intento de tregua. Decenas de civiles murieron.'),
+    ('ru', '',
+     'В среду бои в Хартуме продолжились после очередной '
+     'неудачной попытки добиться перемирия. Погибли десятки мирных жителей.'),
+    ('uk', '',
+     'У середу бої в Хартумі тривали після чергової '
+     "невдалої спроби домовитися про перемир'я. Загинули десятки цивільних."),
+    ('tr', '',
+     "Hartum'da çarşamba günü çatışmalar, ateşkes sağlama girişiminin "
+     'yine başarısız olmasının ardından sürdü. Onlarca sivil öldü.'),
+    ('az', '',
+     'Xartumda çərşənbə günü döyüşlər atəşkəs əldə etmək cəhdinin yenə '
+     'uğursuz olmasından sonra davam edib. Onlarla mülki şəxs həlak olub.'),
+    ('ar', '', 'تواصل القتال في الخرطوم يوم الأربعاء بعد فشل محاولة جديدة للتوصل إلى هدنة. وقتل عشرات المدنيين.'),
+    ('hy', '',
+     'Չորեքշաբթի Խարթումում մարտերը շարունակվեցին՝ հրադադար հաստատելու հերթական '
+     'փորձի ձախողումից հետո։ Զոհվել են տասնյակ խաղաղ բնակիչներ։'),
+]
+
+# The idea without the word: military operations halted for a time, announced today.
+HALTED_OPERATIONS = [
+    ('en', '',
+     'The army announced on Monday that it would halt military operations '
+     'in the region for 72 hours to let aid convoys through.'),
+    ('ru', '',
+     'В понедельник армия объявила о прекращении военных действий '
+     'в регионе на 72 часа, чтобы пропустить гуманитарные конвои.'),
+    ('uk', '',
+     'У понеділок армія оголосила про призупинення бойових дій '
+     'у регіоні на 72 години, щоб пропустити гуманітарні конвої.'),
+    ('de', '',
+     'Die Armee kündigte am Montag an, ihre Militäroperationen in '
+     'der Region für 72 Stunden einzustellen, um Hilfskonvois durchzulassen.'),
+    ('fr', '',
+     "L'armée a annoncé lundi la suspension de ses opérations militaires dans "
+     "la région pendant 72 heures pour laisser passer les convois d'aide."),
+    ('es', '',
+     'El ejército anunció el lunes que suspenderá sus operaciones militares en '
+     'la región durante 72 horas para dejar pasar los convoyes de ayuda.'),
+    ('tr', '',
+     'Ordu pazartesi günü, yardım konvoylarının geçebilmesi için '
+     'bölgedeki askeri operasyonları 72 saat durduracağını açıkladı.'),
+    ('az', '',
+     'Ordu bazar ertəsi humanitar karvanların keçməsi üçün '
+     'bölgədə hərbi əməliyyatları 72 saatlıq dayandıracağını açıqlayıb.'),
+    ('ar', '', 'أعلن الجيش يوم الاثنين وقف العمليات العسكرية في المنطقة لمدة 72 ساعة للسماح بمرور قوافل المساعدات.'),
+    ('hy', '',
+     'Երկուշաբթի բանակը հայտարարեց տարածաշրջանում ռազմական գործողությունները '
+     '72 ժամով դադարեցնելու մասին՝ օգնության շարասյուների համար։'),
+]
+
+# A passing mention in history: a past war that ended in a truce, in a story about a museum.
+HISTORY = [
+    ('en', 'Museum opens new wing',
+     "The museum's new wing covers the region's history, from the first settlers "
+     'to the war that ended with the 1994 truce. Tickets cost ten euros.'),
+    ('ru', 'Музей открыл новый зал',
+     'Новый зал музея рассказывает об истории края — от первых '
+     'поселенцев до войны, закончившейся перемирием 1994 года. Билеты стоят десять евро.'),
+    ('de', 'Museum eröffnet neuen Flügel',
+     'Der neue Flügel zeigt die Geschichte der Region, von den ersten Siedlern bis '
+     'zum Krieg, der 1994 mit einem Waffenstillstand endete. Der Eintritt kostet zehn Euro.'),
+    ('fr', 'Le musée ouvre une nouvelle aile',
+     "La nouvelle aile retrace l'histoire de la région, des premiers colons à "
+     "la guerre achevée par le cessez-le-feu de 1994. L'entrée coûte dix euros."),
+    ('tr', 'Müze yeni bölümünü açtı',
+     'Müzenin yeni bölümü, ilk yerleşimcilerden 1994 ateşkesiyle sona eren '
+     'savaşa kadar bölgenin tarihini anlatıyor. Bilet fiyatı on avro.'),
+    ('az', 'Muzey yeni zalını açıb',
+     'Muzeyin yeni zalı ilk məskunlaşanlardan 1994-cü il atəşkəsi ilə '
+     'bitən müharibəyə qədər bölgənin tarixindən bəhs edir. Bilet on avrodur.'),
+    ('hy', 'Թանգարանը բացել է նոր սրահ',
+     'Թանգարանի նոր սրահը պատմում է տարածաշրջանի պատմությունը՝ առաջին վերաբնակներից '
+     'մինչև 1994 թվականի հրադադարով ավարտված պատերազմը։ Տոմսն արժե տասը եվրո։'),
+    ('ar', 'المتحف يفتتح جناحا جديدا',
+     'يروي الجناح الجديد تاريخ المنطقة منذ المستوطنين الأوائل حتى '
+     'الحرب التي انتهت بهدنة عام 1994. سعر التذكرة عشرة يورو.'),
+    ('es', 'El museo abre una nueva sala',
+     'La nueva sala recorre la historia de la región, desde los primeros colonos hasta '
+     'la guerra que terminó con la tregua de 1994. La entrada cuesta diez euros.'),
+    ('uk', 'Музей відкрив нову залу',
+     'Нова зала музею розповідає про історію краю — від перших поселенців '
+     "до війни, що завершилася перемир'ям 1994 року. Квиток коштує десять євро."),
+]
+
+# The Olympic Truce: the word, not an armed conflict's truce.
+OLYMPIC = [
+    ('en', '',
+     'The UN General Assembly adopted the traditional Olympic Truce resolution ahead '
+     'of the Winter Games, calling on athletes and fans to celebrate peace.'),
+    ('fr', '',
+     "L'Assemblée générale de l'ONU a adopté la traditionnelle "
+     "résolution sur la trêve olympique avant les Jeux d'hiver."),
+    ('ru', '', 'Генассамблея ООН приняла традиционную резолюцию об олимпийском перемирии накануне зимних Игр.'),
+    ('es', '',
+     'La Asamblea General de la ONU aprobó la tradicional resolución '
+     'de la tregua olímpica antes de los Juegos de Invierno.'),
+    ('de', '',
+     'Die UN-Vollversammlung verabschiedete vor den Winterspielen die traditionelle '
+     'Resolution zum olympischen Frieden und zur Waffenruhe der Spiele.'),
+]
+
+# A labour dispute's truce.
+LABOUR = [
+    ('fr', 'Plan social chez un constructeur',
+     "Les syndicats ont accepté une trêve jusqu'en janvier dans le "
+     "conflit sur les licenciements, a annoncé la direction de l'usine."),
+    ('es', 'Acuerdo en la fábrica',
+     'Los sindicatos aceptaron una tregua hasta enero en el '
+     'conflicto por los despidos, anunció la dirección de la planta.'),
+    ('en', 'Carmaker deal',
+     'Unions agreed to a truce until January in '
+     "the dispute over layoffs, the plant's management said."),
+]
+
+
 def matched(title: str, body: str, language: str | None) -> bool:
     return [m.watchlist for m in MATCHER.match(title, body, language)] == ["ceasefire"]
 
@@ -262,3 +391,15 @@ def test_the_guns_falling_silent_alerts(lang: str) -> None:
 def test_a_moratorium_on_strikes_on_energy_sites_alerts(lang: str) -> None:
     """The energy words are part of what the query matched: the subject, not a market story's context."""
     assert matched("", PARTIAL[lang], lang)
+
+
+@pytest.mark.parametrize(("lang", "title", "body"), FAILED_ATTEMPT + HALTED_OPERATIONS,
+                         ids=[f"{c[0]}-{c[2][:24]}" for c in FAILED_ATTEMPT + HALTED_OPERATIONS])
+def test_a_failed_truce_attempt_or_a_halt_of_operations_alerts(lang: str, title: str, body: str) -> None:
+    assert matched(title, body, lang)
+
+
+@pytest.mark.parametrize(("lang", "title", "body"), HISTORY + OLYMPIC + LABOUR,
+                         ids=[f"{c[0]}-{c[2][:24]}" for c in HISTORY + OLYMPIC + LABOUR])
+def test_a_truce_in_history_or_in_another_sense_does_not_alert(lang: str, title: str, body: str) -> None:
+    assert not matched(title, body, lang)

@@ -155,7 +155,7 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         counts["conflict_near"] += sid in conflict_sentences
         counts["other_sense"] += any(_near(doc, i, facts.other, OTHER_WINDOW) for i in indices)
         counts["headline_line"] += in_body and _bare_line(doc, sid, facts.titles)
-        if not violated and _is_background(doc, indices[0], facts):  # "violated the 1994 ceasefire" is news
+        if not violated and _is_background(doc, indices, facts):  # "violated the 1994 ceasefire" is news
             counts["background"] += 1
         elif strong is None or (doc.fields[strong] == TITLE and in_body):
             strong = indices[0]
@@ -191,13 +191,17 @@ def _within(doc: Document, index: int, marks: list[int], first: int, last: int) 
     return any(doc.sents[i] == sentence for i in takewhile(last.__ge__, found))
 
 
-def _is_background(doc: Document, index: int, facts: _Facts) -> bool:
-    """A time-frame word or a year just before the mention (or a postposition or a year just after it), or
-    a date right before it, in the same sentence."""
+def _is_background(doc: Document, indices: list[int], facts: _Facts) -> bool:
+    """Whether a sentence's first mention (``indices``: its mention tokens, sorted) only dates or frames: a
+    time-frame word or a year just before it (or a postposition or a year just after its last word, as in
+    "the ceasefire of 1994"), or a date right before it, in the same sentence."""
+    index = last = indices[0]
+    while last + 1 in indices:
+        last += 1
     if index > 0 and doc.sents[index - 1] == doc.sents[index] and _is_day(doc, index - 1):
         return True
     return _within(doc, index, facts.before, index - BACKGROUND_WINDOW, index - 1) or _within(
-        doc, index, facts.after, index + 1, index + BACKGROUND_WINDOW
+        doc, last, facts.after, last + 1, last + BACKGROUND_WINDOW
     )
 
 
