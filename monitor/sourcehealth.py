@@ -23,6 +23,7 @@ WEEK = timedelta(days=7)
 EVERY_SOURCE = ""  # the key of what concerns every source at once
 EVERYTHING = "everything"  # that problem's kind
 BODY_WEIGHT = 0.2  # how much one normal body moves the usual length (an exponential moving average)
+TIMED = ("failing", "silent")  # the problems a source has for how long something lasted
 BODIES_LEARNT = 5  # normal bodies seen before a short one counts as short (an empty one always does)
 CLEARED = {
     "failing": "source {source} works again",
@@ -100,6 +101,7 @@ class _Record:
     short_run: int = 0
     last_short: int = 0
     problems: dict[str, _Open] = field(default_factory=dict)
+    polled: bool = False  # polled by this process: only then is its silence or failing judged (not kept)
 
     def dump(self) -> dict[str, Any]:
         times = ("watched_since", "last_new", "failing_since")
@@ -139,6 +141,7 @@ class SourceWatch:
     def observe(self, seen: Observation) -> None:
         """Learn from one poll of a source."""
         record = self._records.setdefault(seen.source, _Record(seen.at, last_new=seen.at))
+        record.polled = True
         self._dirty.add(seen.source)
         if seen.listing_empty:
             record.empty_listings += 1
@@ -201,13 +204,14 @@ class SourceWatch:
         return changes
 
     def _wrong(self, name: str, record: _Record, now: datetime) -> dict[str, tuple[datetime, str]]:
-        """What is wrong with a source now: kind -> (since, message)."""
+        """What is wrong with a source now: kind -> (since, message). How long it has been silent or failing is judged
+        once it was polled again after a restart: the time the service was down says nothing of the source."""
         limits, wrong = self.thresholds, {}
-        failing = record.failing_since
+        failing = record.failing_since if record.polled else None
         if failing is not None and (now - failing).total_seconds() >= limits.failing_after:
             wrong["failing"] = (failing, f"source {name} has failed for {_ago(now, failing)}: {record.error}")
         gap, last = record.usual_gap, record.last_new
-        if failing is None and gap is not None and last is not None:
+        if record.polled and failing is None and gap is not None and last is not None:
             quiet = (now - last).total_seconds()
             if quiet >= max(limits.silent_min, limits.silent_factor * gap):
                 wrong["silent"] = (last, f"source {name} is silent: nothing new for {_ago(now, last)}, where it"
@@ -215,6 +219,8 @@ class SourceWatch:
         if record.empty_listings >= limits.empty_listings:
             wrong["selector"] = (now, f"source {name}: its link_selector matched no link on the listing page in"
                                       f" {record.empty_listings} polls in a row (did the site change its layout?)")
+        if not record.polled:  # not judged again until it is polled: what was open stays open
+            wrong |= {kind: (p.since, p.message) for kind, p in record.problems.items() if kind in TIMED}
         if record.short_run >= limits.short_bodies:
             what = "empty" if record.last_short == 0 else f"short ({record.last_short} characters)"
             usual = f", usually about {record.usual_body:.0f}" if record.usual_body else ""

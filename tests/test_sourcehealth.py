@@ -127,3 +127,16 @@ def test_a_source_no_longer_configured_is_forgotten_and_an_unreadable_state_lear
     watch.observe(Observation("gone", T0, error="HTTP 500"))
     watch.review(T0, ["kept"], None)
     assert watch.dirty() == {"gone": None}
+
+
+def test_after_a_restart_silence_and_failing_wait_for_a_poll_and_what_was_told_stays() -> None:
+    watch = SourceWatch(LIMITS)
+    watch.observe(Observation("wire", T0, new_items=5, week_items=84))  # a gap of 2 h: silent after 10 h
+    watch.observe(Observation("apa", T0, error="HTTP 500"))
+    assert told(watch.review(T0 + HOUR, ["wire", "apa"], None)) == [("apa", "failing", False)]
+    saved = {key: state for key, state in watch.dirty().items() if state is not None}
+    again = SourceWatch(LIMITS, saved)  # the service was down for two days
+    assert again.review(T0 + 48 * HOUR, ["wire", "apa"], None) == []  # no silence from the down time, apa kept
+    assert [(p.source, p.kind) for p in again.problems()] == [("apa", "failing")]
+    again.observe(Observation("wire", T0 + 48 * HOUR))  # polled: nothing new in two days, that is silence
+    assert told(again.review(T0 + 48 * HOUR, ["wire", "apa"], None)) == [("wire", "silent", False)]
