@@ -2,9 +2,12 @@
 """The shipped watch list and model, judged on sentences written for each language and kind of error.
 
 Per language: a headline report of a violation (match), a report in the body only, with no headline
-word (match), a violation today of an agreement signed years ago (match), a passing mention in a
-story about something else, a related-story link line or an anniversary (no match) and a truce word
-in another sense (no match). None of these texts is in the sets the model was fitted on.
+word (match), a violation today of an agreement signed years ago (match), a failed attempt at a truce
+in one clause, a halt of military operations, the guns falling silent, a moratorium on strikes on
+energy sites (match); a passing mention in a market story, in history, in a related-story link line,
+at an anniversary or in an economy outlook (no match) and a truce word in another sense: sport, the
+Olympic Truce, politics, labour (no match). None of these texts is in the sets the model was fitted
+on; they were written here, from each language's usage, after the model's features were chosen.
 """
 
 from __future__ import annotations
@@ -323,6 +326,96 @@ LABOUR = [
 ]
 
 
+# A related-story line inside a story about something else.
+LINK_LINES = [
+    ('uk', 'У Львові відкрився фестиваль кави',
+     'Тисячі гостей відвідали фестиваль кави в суботу, повідомили організатори. Музиканти грали до '
+     "пізньої ночі.\n\nЧитайте також: Перемир'я порушено на кордоні\n\nУ неділю фестиваль продовжиться "
+     'ярмарком.'),
+    ('hy', 'Երևանում ծիրանի փառատոն է բացվել',
+     'Շաբաթ օրը հազարավոր այցելուներ են եկել ծիրանի փառատոնին, հայտնում են կազմակերպիչները։ Երաժիշտները '
+     'նվագել են մինչև ուշ գիշեր։\n\nԿարդացեք նաև՝ Սահմանին հրադադարը խախտվել է\n\nԿիրակի օրը փառատոնը '
+     'կշարունակվի գինու տոնավաճառով։'),
+    ('az', 'Bakıda nar festivalı açılıb',
+     'Şənbə günü minlərlə qonaq nar festivalına gəlib, təşkilatçılar bildirib. Musiqiçilər gecə yarısına '
+     'qədər çalıb.\n\nHəmçinin oxuyun: Sərhəddə atəşkəs pozulub\n\nFestival bazar günü şərab yarmarkası ilə '
+     'davam edəcək.'),
+    ('tr', "İzmir'de üzüm festivali başladı",
+     'Cumartesi günü binlerce ziyaretçi üzüm festivaline geldi, organizatörler açıkladı. Müzisyenler gece '
+     'yarısına kadar çaldı.\n\nAyrıca okuyun: Sınırda ateşkes ihlal edildi\n\nFestival pazar günü şarap '
+     'fuarıyla sürecek.'),
+    ('ar', 'افتتاح مهرجان التمور في المدينة',
+     'زار آلاف الضيوف مهرجان التمور يوم السبت، بحسب المنظمين. وعزف الموسيقيون حتى وقت متأخر من '
+     'الليل.\n\nاقرأ أيضا: خرق الهدنة على الحدود\n\nويتواصل المهرجان يوم الأحد بمعرض للحرف.'),
+    ('es', 'Abre la feria del vino',
+     'Miles de visitantes acudieron el sábado a la feria del vino, según los organizadores. Los músicos '
+     'tocaron hasta tarde.\n\nLea también: Violan la tregua en la frontera\n\nLa feria continúa el domingo '
+     'con un mercado de artesanía.'),
+    ('fr', 'Le festival du vin ouvre ses portes',
+     'Des milliers de visiteurs sont venus samedi au festival du vin, selon les organisateurs. Les '
+     'musiciens ont joué tard dans la nuit.\n\nLire aussi : Le cessez-le-feu violé à la frontière\n\nLe '
+     'festival se poursuit dimanche avec un marché artisanal.'),
+    ('de', 'Weinfest in der Altstadt eröffnet',
+     'Tausende Besucher kamen am Samstag zum Weinfest, teilten die Veranstalter mit. Die Musiker spielten '
+     'bis spät in die Nacht.\n\nLesen Sie auch: Waffenruhe an der Grenze gebrochen\n\nDas Fest geht am '
+     'Sonntag mit einem Handwerkermarkt weiter.'),
+]
+
+# The anniversary of a past ceasefire.
+ANNIVERSARIES = [
+    ('ru', 'Ветераны отметили годовщину',
+     'В четверг ветераны собрались у мемориала, чтобы отметить 30-ю годовщину перемирия 1994 года, '
+     'положившего конец первой войне. Они возложили цветы.'),
+    ('uk', 'Ветерани вшанували загиблих',
+     "У четвер ветерани зібралися біля меморіалу, щоб відзначити 30-ту річницю перемир'я 1994 року, яке "
+     'завершило першу війну. Вони поклали квіти.'),
+    ('hy', 'Վետերանները նշել են տարեդարձը',
+     'Հինգշաբթի վետերանները հավաքվել են հուշահամալիրում՝ նշելու 1994 թվականի հրադադարի 30-ամյակը, որով '
+     'ավարտվեց առաջին պատերազմը։ Նրանք ծաղիկներ են դրել։'),
+    ('az', 'Veteranlar ildönümünü qeyd edib',
+     'Cümə axşamı veteranlar birinci müharibəni bitirən 1994-cü il atəşkəsinin 30-cu ildönümünü qeyd '
+     'etmək üçün abidənin önündə toplaşıblar. Onlar gül qoyublar.'),
+    ('tr', 'Gaziler yıldönümünü andı',
+     'Perşembe günü gaziler, ilk savaşı sona erdiren 1994 ateşkesinin 30. yıldönümünü anmak için anıtın '
+     'önünde toplandı. Çiçek bıraktılar.'),
+    ('ar', 'قدامى المحاربين يحيون الذكرى',
+     'تجمع قدامى المحاربين يوم الخميس عند النصب التذكاري لإحياء الذكرى الثلاثين لهدنة عام 1994 التي أنهت '
+     'الحرب الأولى. ووضعوا الزهور.'),
+    ('es', 'Los veteranos recuerdan el fin de la guerra',
+     'Los veteranos se reunieron el jueves para conmemorar el 30 aniversario del alto el fuego de 1994 '
+     'que puso fin a la primera guerra. Depositaron flores en el memorial.'),
+    ('de', 'Veteranen gedenken des Kriegsendes',
+     'Veteranen kamen am Donnerstag zusammen, um des 30. Jahrestages des Waffenstillstands von 1994 zu '
+     'gedenken, der den ersten Krieg beendete. Sie legten Blumen nieder.'),
+]
+
+# An economy outlook that names the truce as one factor among others.
+OUTLOOKS = [
+    ('en', 'Central bank keeps rates on hold',
+     'The central bank kept its key rate at 7% on Thursday and raised its growth forecast, citing '
+     'stronger exports, lower inflation and the truce in the region. Analysts expect a cut in spring.'),
+    ('ru', 'ЦБ сохранил ключевую ставку',
+     'В четверг центробанк сохранил ключевую ставку на уровне 7% и повысил прогноз роста экономики, '
+     'сославшись на рост экспорта, снижение инфляции и перемирие в регионе. Аналитики ждут снижения '
+     'ставки весной.'),
+    ('tr', 'Merkez Bankası faizi sabit tuttu',
+     "Merkez Bankası perşembe günü politika faizini yüzde 7'de sabit tuttu ve ihracat artışı, düşen "
+     'enflasyon ve bölgedeki ateşkesi gerekçe göstererek büyüme tahminini yükseltti. Ekonomistler baharda '
+     'indirim bekliyor.'),
+    ('de', 'Notenbank lässt Leitzins unverändert',
+     'Die Notenbank ließ den Leitzins am Donnerstag bei 7 Prozent und hob ihre Wachstumsprognose an; sie '
+     'verwies auf höhere Exporte, sinkende Inflation und die Waffenruhe in der Region. Ökonomen erwarten '
+     'im Frühjahr eine Senkung.'),
+    ('fr', 'La banque centrale maintient ses taux',
+     'La banque centrale a maintenu jeudi son taux directeur à 7 % et relevé sa prévision de croissance, '
+     "citant la hausse des exportations, le recul de l'inflation et la trêve dans la région. Les "
+     'économistes attendent une baisse au printemps.'),
+    ('ar', 'البنك المركزي يثبت سعر الفائدة',
+     'أبقى البنك المركزي يوم الخميس سعر الفائدة عند 7% ورفع توقعاته للنمو، مستندا إلى ارتفاع الصادرات '
+     'وتراجع التضخم والهدنة في المنطقة. ويتوقع الاقتصاديون خفضا في الربيع.'),
+]
+
+
 def matched(title: str, body: str, language: str | None) -> bool:
     return [m.watchlist for m in MATCHER.match(title, body, language)] == ["ceasefire"]
 
@@ -399,7 +492,10 @@ def test_a_failed_truce_attempt_or_a_halt_of_operations_alerts(lang: str, title:
     assert matched(title, body, lang)
 
 
-@pytest.mark.parametrize(("lang", "title", "body"), HISTORY + OLYMPIC + LABOUR,
-                         ids=[f"{c[0]}-{c[2][:24]}" for c in HISTORY + OLYMPIC + LABOUR])
-def test_a_truce_in_history_or_in_another_sense_does_not_alert(lang: str, title: str, body: str) -> None:
+PASSING_MENTIONS = HISTORY + LINK_LINES + ANNIVERSARIES + OUTLOOKS + OLYMPIC + LABOUR
+
+
+@pytest.mark.parametrize(("lang", "title", "body"), PASSING_MENTIONS,
+                         ids=[f"{c[0]}-{c[1][:24] or c[2][:24]}" for c in PASSING_MENTIONS])
+def test_a_passing_or_other_sense_mention_does_not_alert(lang: str, title: str, body: str) -> None:
     assert not matched(title, body, lang)
