@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from monitor import alerts as alerts_command
 from monitor import config as config_mod
 from monitor import sourcelist
+from monitor.durations import spoken
 from monitor.errors import ConfigError, InputError, MonitorError, StorageError
 from monitor.logs import setup_logging
 from monitor.query import Matcher
@@ -86,6 +87,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.config)
 
 
+def _health_line(settings: config_mod.Settings) -> str:
+    """What source health watches for, and whom it tells (check-config)."""
+    health = settings.monitor.source_health
+    if not health.enabled:
+        return "source health: off"
+    admins = sum(len(n.options.get("admins") or ()) for n in settings.monitor.notifiers
+                 if n.enabled and n.kind == "telegram")
+    return (f"source health: silent after {health.silent_factor:g}x a source's usual gap (at least"
+            f" {spoken(health.silent_min)}), failing for {spoken(health.failing_after)}, {health.empty_listings}"
+            f" empty listings, {health.short_bodies} short bodies; told in the log, /healthz, /metrics"
+            f" and to {admins} telegram admin chat(s)")
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
     matcher = Matcher(settings.watchlist_records())
@@ -109,6 +123,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
     processes = worker_count(mon.workers)
     print(f"  workers: {mon.workers} ({f'{processes} processes' if processes else 'in the service process'})")
+    print(f"  {_health_line(settings)}")
+    recheck, paged = mon.page_recheck, sum(s.fetch_article for s in sources)
+    rechecked = (f"the alerted pages of {paged} fetch_article source(s), every {spoken(recheck.every)} for"
+                 f" {spoken(recheck.during)} after they alerted")
+    print(f"  page re-checks: {rechecked if recheck.enabled else 'off'}")
     for wl, model in zip(settings.watchlists, matcher.models, strict=True):
         print(f"  watch list {wl.name}: {len(wl.queries)} queries, {len(wl.exclude)} exclusions, "
               f"threshold {wl.threshold}, {len(wl.examples.match) + len(wl.examples.no_match)} examples")

@@ -187,3 +187,26 @@ async def test_short_bodies_and_a_silent_feed_are_told_from_what_the_polls_taugh
         [silent] = service.review_sources(now + timedelta(days=5))
         assert silent.problem.kind == "silent" and "where it usually brings a new item every 21h" in silent.text
         await until(lambda: count(api, "source agency is silent") == 1)
+
+
+def test_check_config_says_what_source_health_and_page_re_checks_watch_and_whom_they_tell(
+    api: BotApiStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    path = config(tmp_path, api, [{"name": "pan", "url": "https://pan.example/rss", "fetch_article": True},
+                                  {"name": "wire", "url": "https://wire.example/rss"}])
+    data = yaml.safe_load(path.read_text())
+    data["page_recheck"] = {"every": "10m", "during": "12h"}
+    path.write_text(yaml.safe_dump(data))
+    assert main(["check-config", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert ("  source health: silent after 5x a source's usual gap (at least 3h), failing for 0.6s, 2 empty"
+            " listings, 3 short bodies; told in the log, /healthz, /metrics and to 1 telegram admin chat(s)\n") in out
+    assert ("  page re-checks: the alerted pages of 1 fetch_article source(s), every 10m for 12h after they"
+            " alerted\n") in out
+    data["source_health"], data["page_recheck"] = {"enabled": False}, {"enabled": False}
+    path.write_text(yaml.safe_dump(data))
+    assert main(["check-config", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "  source health: off\n" in out and "  page re-checks: off\n" in out
