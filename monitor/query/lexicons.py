@@ -283,8 +283,8 @@ OTHER_SENSE = Lexicon(
         " labor_union labour_union layoffs employees tariff* company companies shareholders lawsuit celebrity"
         " feud rivalry weather heat rain police crime wedding",
         ru="футбол* болельщик* фанат* клуб* матч* олимпи* спортсмен* альбом* песн* фильм* концерт* фестивал*"
-        " парти* депутат* фракци* выбор* оппозиц* коалиц* бюджет* профсоюз* торгов* пошлин* тариф* компани*"
-        " погода погоды полици* свадьб*",
+        " партия партии партий партию партией депутат* фракци* выбор* оппозиц* коалиц* бюджет* профсоюз* торгов*"
+        " пошлин* тариф* компани* погода погоды полици* свадьб*",
         uk="торговельн* футбол* вболівальник* уболівальник* фанат* клуб* матч* олімпі* спортсмен* альбом* пісн*"
         " фільм* концерт* фестивал* парті* депутат* фракці* вибор* опозиці* коаліці* бюджет* профспіл*"
         " торгів* мито мита тариф* компані* спека спеку поліці* весілл*",
@@ -294,11 +294,11 @@ OTHER_SENSE = Lexicon(
         " müxalifət* parlament* büdcə* ticarət* tarif* gömrük* şirkət* hava_şərait* polis* toy*",
         tr="futbol* taraftar* kulüp* maç* olimpiyat* albüm* şarkı* film* konser* festival* parti* milletvekil*"
         " seçim* muhalefet* meclis* bütçe* ticaret* tarife* gümrük* şirket* polis* düğün* hava_durumu",
-        ar="مباراة المباراة الجماهير مشجعي النادي الدوري الأولمبية الأولمبي ألبوم أغنية فيلم حفل مهرجان حزب"
-        " الحزب الأحزاب البرلمان الانتخابات المعارضة الموازنة التجارة التجارية الجمركية الشركة شركة جريمة"
+        ar="مباراة المباراة الجماهير مشجعي النادي الدوري الأولمبية الأولمبي ألبوم أغنية فيلم حفل مهرجان الأحزاب"
+        " البرلمان الانتخابات المعارضة الموازنة التجارة التجارية الجمركية الشركة شركة جريمة"
         " الجريمة الشرطة عصابة عرس الأفراح احتفالات الطقس",
         fr="football supporters club* match* olympique* jeux athletes album* chanson* film* concert* festival*"
-        " parti deputes elections opposition coalition budget* syndicat* syndical* salaries licenciement*"
+        ' "parti" "partis" deputes elections opposition coalition budget* syndicat* syndical* salaries licenciement*'
         " greve* commerce* commercial* tarif* douane* entreprise* hivernale confiseurs expulsion* locataires"
         " meteo chaleur police",
         de="fussball* fans verein vereins vereine olympisch* athleten band album* lied* song* film* konzert*"
