@@ -141,7 +141,7 @@ VIOLATION = Lexicon(
         az="pozu* pozar* pozdu* pozub* pozma* pozul* ittiham* təxribat*",
         tr="ihlal* suçla* bozul* yeniden_başla*",
         ar="خرق* انتهاك* الخروقات خروقات الانتهاكات انتهاكات انهيار",
-        fr="violation* viole* rompu* accus* repris*",
+        fr="violation* viole violee violes violees violer violait violaient rompu* accus* repris*",  # not violence
         de="verletz* verstoss* bruch gebrochen gescheitert scheiter* beschuldig* vorgeworfen",
         es="violo violac* viola* rompi* quebrant* acus*",
     ),
@@ -254,8 +254,9 @@ CONFLICT = Lexicon(
 ECONOMY = Lexicon(
     "economy",
     _words(
-        en="petroleum investor oil crude brent prices price stocks shares investors markets market yields bonds"
-        " inflation earnings fuel diesel gasoline petrol barrel barrels energy economy economic tax rates"
+        # quoted: exact, so that "shared" and "rated" are not "shares" and "rates" through the stemmer
+        en='petroleum investor oil crude brent prices price stocks "shares" investors markets market yields bonds'
+        ' inflation earnings fuel diesel gasoline petrol barrel barrels energy economy economic tax "rates"'
         " futures rally trading traders refinery refiners supply supplies fertiliser fertilizer airlines"
         " cargo tanker tankers shipping",
         ru="нефть нефти цены цен рынок рынки рынка биржа биржи акции экономика экономики инвестор* инфляц* баррел*",
@@ -278,10 +279,11 @@ ECONOMY = Lexicon(
 OTHER_SENSE = Lexicon(
     "other-sense",
     _words(
+        # quoted: exact, so that "concerted" and "celebrate" are not "concert" and "celebrity"
         en="football soccer fans club clubs league olympic* athletes tournament band album song songs film"
-        " movie concert festival parliament election* lawmakers opposition coalition budget trade_union"
-        " labor_union labour_union layoffs employees tariff* company companies shareholders lawsuit celebrity"
-        " feud rivalry weather heat rain police crime wedding",
+        ' movie "concert" "concerts" festival parliament election* lawmakers opposition coalition budget trade_union'
+        ' labor_union labour_union layoffs employees tariff* company companies shareholders lawsuit "celebrity"'
+        ' "celebrities" feud rivalry weather heat rain police crime wedding',
         ru="футбол* болельщик* фанат* клуб* матч* олимпи* спортсмен* альбом* песн* фильм* концерт* фестивал*"
         " партия партии партий партию партией депутат* фракци* выбор* оппозиц* коалиц* бюджет* профсоюз* торгов*"
         " пошлин* тариф* компани* погода погоды полици* свадьб*",

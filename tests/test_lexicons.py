@@ -1,0 +1,31 @@
+"""Context lexicons hit their words and not another word that shares a stem or a prefix with them."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.query.document import Document
+from monitor.query.lexicons import ECONOMY, OTHER_SENSE, VIOLATION, Lexicon
+
+CASES = [
+    # (lexicon, language, text, the words it must find, the words it must not)
+    (OTHER_SENSE, "fr", "Le parti socialiste et les partis de droite. Les deux parties ont prolongé la trêve.",
+     {"parti", "partis"}, {"parties"}),
+    (OTHER_SENSE, "ru", "Партия выиграла выборы. Партизаны атаковали колонну.", {"партия", "выборы"}, {"партизаны"}),
+    (OTHER_SENSE, "ar", "فاز الأحزاب في الانتخابات. وقال حزب الله إن الهدنة صامدة.", {"الانتخابات"}, {"حزب"}),
+    (OTHER_SENSE, "en", "The band gave a concert. Mediators made a concerted effort; crowds celebrate the truce.",
+     {"band", "concert"}, {"concerted", "celebrate"}),
+    (ECONOMY, "en", "Oil shares fell as rates rose. Both sides shared a rated list of demands.",
+     {"oil", "shares", "rates"}, {"shared", "rated"}),
+    (VIOLATION, "fr", "Le cessez-le-feu a été violé hier. La violence a continué.", {"viole"}, {"violence"}),
+]
+
+
+@pytest.mark.parametrize(("lexicon", "lang", "text", "found", "not_found"), CASES,
+                         ids=[f"{c[0].name}-{c[1]}" for c in CASES])
+def test_a_lexicon_finds_its_words_and_not_their_look_alikes(
+    lexicon: Lexicon, lang: str, text: str, found: set[str], not_found: set[str]
+) -> None:
+    doc = Document("", text, lang)
+    hits = {doc.norms[i] for i in lexicon.hits(doc)}
+    assert found <= hits and not (not_found & hits), hits
