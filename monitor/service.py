@@ -261,7 +261,11 @@ class Service:
         WARNING) and all of them told to the admins in one message; what is learnt is kept in the store."""
         if not self.settings.monitor.source_health.enabled:
             return []
-        changes = self._watch.review(now or datetime.now(UTC), self._enabled(), self._sources.concern())
+        gone: set[str] = set()  # sources disabled by HTTP 410 (the admins were told then) are not watched
+        with contextlib.suppress(*self.store.faults):
+            gone = {s.name for s in self.store.source_states() if s.disabled}
+        watched = [name for name in self._enabled() if name not in gone]
+        changes = self._watch.review(now or datetime.now(UTC), watched, self._sources.concern())
         for change in changes:
             if change.problem.kind != EVERYTHING:  # _judge_sources logs that one as it happens
                 level = logging.INFO if change.cleared else logging.WARNING

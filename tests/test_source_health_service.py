@@ -124,6 +124,7 @@ async def test_a_failing_feed_and_a_listing_that_no_longer_matches_are_told_once
     feed = rss(base, [("1", now - timedelta(hours=1))])
     path = config(tmp_path, api, [
         {"name": "calm", "url": http_server.route("/calm.xml", feed)},  # works throughout: not every source fails
+        {"name": "gone", "url": http_server.route("/gone.xml", b"", status=410)},  # disabled: told once, as before
         {"name": "wire", "url": http_server.route("/feed.xml", feed)},
         {"name": "ministry", "kind": "html", "url": http_server.route("/list", LISTING, content_type="text/html"),
          "link_selector": "h2 a"},
@@ -138,6 +139,7 @@ async def test_a_failing_feed_and_a_listing_that_no_longer_matches_are_told_once
         assert count(api, "PROBLEM: source wire has failed for") == 1 and count(api, "HTTP 503") == 1
         assert count(api, "PROBLEM: source ministry: its link_selector matched no link") == 1
         assert count(api, "source ministry has failed") == 0  # the selector problem says it
+        assert count(api, "source gone disabled: HTTP 410") == 1 and count(api, "source gone has failed") == 0
         warned = [r for r in caplog.records if r.name == "monitor.service" and r.levelno == logging.WARNING]
         assert sum("source wire has failed for" in r.getMessage() for r in warned) == 1
         assert await problems(service) == [("ministry", "selector"), ("wire", "failing")]
