@@ -86,11 +86,14 @@ class _Open:
     announced: bool = False
 
 
+_TIMES = ("last_new", "failing_since")  # the fields of a _Record kept as ISO-8601 text, and the others kept as they are
+_PLAIN = ("usual_gap", "error", "empty_listings", "usual_body", "bodies_seen", "short_run", "last_short")
+
+
 @dataclass
 class _Record:
     """What is known of one source (or, under EVERY_SOURCE, of all of them: its problems alone)."""
 
-    watched_since: datetime
     usual_gap: float | None = None  # seconds between new items, as last learnt
     last_new: datetime | None = None  # the last poll that brought a new item (or when watching began)
     failing_since: datetime | None = None
@@ -104,25 +107,18 @@ class _Record:
     polled: bool = False  # polled by this process: only then is its silence or failing judged (not kept)
 
     def dump(self) -> dict[str, Any]:
-        times = ("watched_since", "last_new", "failing_since")
-        data: dict[str, Any] = {k: _iso(getattr(self, k)) for k in times}
-        data |= {k: getattr(self, k) for k in ("usual_gap", "error", "empty_listings", "usual_body", "bodies_seen",
-                                              "short_run", "last_short")}
+        data: dict[str, Any] = {k: _iso(getattr(self, k)) for k in _TIMES} | {k: getattr(self, k) for k in _PLAIN}
         data["problems"] = {kind: {"since": p.since.isoformat(), "message": p.message, "announced": p.announced}
                             for kind, p in self.problems.items()}
         return data
 
     @classmethod
     def load(cls, data: Mapping[str, Any]) -> _Record:
-        rest = {k: data[k] for k in ("usual_gap", "error", "empty_listings", "usual_body", "bodies_seen", "short_run",
-                                     "last_short") if k in data}
+        """A dumped record; KeyError, TypeError or ValueError when it is not one."""
         problems = {kind: _Open(datetime.fromisoformat(p["since"]), str(p["message"]), bool(p["announced"]))
-                    for kind, p in dict(data.get("problems") or {}).items()}
-        since = _time(data.get("watched_since")) or min((p.since for p in problems.values()), default=None)
-        if since is None:
-            raise ValueError("a source-health state without watched_since")
-        return cls(since, last_new=_time(data.get("last_new")), failing_since=_time(data.get("failing_since")),
-                   problems=problems, **rest)
+                    for kind, p in dict(data["problems"]).items()}
+        return cls(last_new=_time(data["last_new"]), failing_since=_time(data["failing_since"]), problems=problems,
+                   **{k: data[k] for k in _PLAIN})
 
 
 class SourceWatch:
@@ -140,7 +136,7 @@ class SourceWatch:
 
     def observe(self, seen: Observation) -> None:
         """Learn from one poll of a source."""
-        record = self._records.setdefault(seen.source, _Record(seen.at, last_new=seen.at))
+        record = self._records.setdefault(seen.source, _Record(last_new=seen.at))
         record.polled = True
         self._dirty.add(seen.source)
         if seen.listing_empty:
@@ -187,7 +183,7 @@ class SourceWatch:
         if record is None:
             if not wrong:
                 return []
-            record = self._records[key] = _Record(now)
+            record = self._records[key] = _Record()
         changes: list[Change] = []
         for kind in [k for k in record.problems if k not in wrong]:
             gone = record.problems.pop(kind)
