@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,9 @@ class Outcome:
 
 
 class Matcher:
-    """Matches documents against watch lists; all queries are parsed and indexed up front.
+    """Matches documents against watch lists. Queries are parsed up front (a bad one is a QuerySyntaxError
+    here); the index and the screen are built on first use, so a poll cycle that brings nothing new never
+    pays for them.
 
     A text the screen (monitor.query.screen) finds no query's words in is never tokenised (``screen=False``
     evaluates every document the long way: the reference the screen is tested against).
@@ -58,19 +61,24 @@ class Matcher:
     def __init__(self, watchlists: Sequence[WatchList], screen: bool = True) -> None:
         self.watchlists = list(watchlists)
         self.models = [load_model(Path(w.model)) if w.model else default_model() for w in self.watchlists]
-        self.compiled: list[Compiled] = []
-        self._index = QueryIndex()
-        for number, watchlist in enumerate(self.watchlists):
-            for text in watchlist.queries:
-                self._add(number, text, exclude=False)
-            for text in watchlist.exclude:
-                self._add(number, text, exclude=True)
-        self._screen = Screen(c.node for c in self.compiled) if screen else None
+        self._screened = screen
+        self.compiled = [  # every watch list's queries, then its exclusions, in watch-list order
+            Compiled(number, text, parse(text), exclude)
+            for number, watchlist in enumerate(self.watchlists)
+            for texts, exclude in ((watchlist.queries, False), (watchlist.exclude, True))
+            for text in texts
+        ]
 
-    def _add(self, watchlist: int, text: str, exclude: bool) -> None:
-        node = parse(text)
-        self._index.add(node)
-        self.compiled.append(Compiled(watchlist, text, node, exclude))
+    @cached_property
+    def _index(self) -> QueryIndex:
+        index = QueryIndex()
+        for compiled in self.compiled:
+            index.add(compiled.node)
+        return index
+
+    @cached_property
+    def _screen(self) -> Screen | None:
+        return Screen(c.node for c in self.compiled) if self._screened else None
 
     def may_match(self, title: str, body: str) -> bool:
         """Whether some query or exclusion may hit an article with this title and body (False: none can)."""
