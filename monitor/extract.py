@@ -255,12 +255,13 @@ def _box_heading(line: str) -> bool:
 
 
 def _site_link_texts(tree: HtmlElement, meta: dict[str, str], url: str) -> set[str]:
-    """Word keys of the texts (two words or more) of the page's links to its own site (relative or same host)."""
+    """Word keys of the texts (two words or more) of the page's links to its own site: web links, relative or
+    to the page's host (its URL's, else its canonical URL's)."""
     site = _host(urlsplit(url or _canonical_link(tree, meta, url) or "").netloc)
     texts = set()
     for anchor in tree.iter("a"):
-        host = urlsplit((anchor.get("href") or "").strip()).netloc  # empty for a relative link
-        if not host or _host(host) == site:
+        target = urlsplit((anchor.get("href") or "").strip())
+        if target.scheme in {"", "http", "https"} and (not target.netloc or _host(target.netloc) == site):
             key = _words_key(anchor.text_content())
             if " " in key:
                 texts.add(key)

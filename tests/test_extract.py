@@ -472,6 +472,9 @@ def test_links_to_other_sites_and_links_inside_the_article_are_kept() -> None:
     elsewhere = ["https://ngo.example/report", "https://un.example/mandate", "https://maps.example/border"]
     html = page("<article>" + "".join(f"<p>{p}</p>" for p in NEWS) + links_list(elsewhere, "Sources") + "</article>")
     assert extract_body(html, "https://news.example/geneva").splitlines() == [*NEWS, *listed("Sources")]
+    mail = ["mailto:aid@news.example", "mailto:politics@news.example", "mailto:farms@news.example"]
+    html = page("<article>" + "".join(f"<p>{p}</p>" for p in NEWS) + links_list(mail, "Ask our desks") + "</article>")
+    assert extract_body(html, "https://news.example/geneva").splitlines() == [*NEWS, *listed("Ask our desks")]
     inside = ["/world/aid-convoys", "/politics/mandate", "/farm-map"]
     more = [f"Monitors filed report number {n} on the situation along the contested line." for n in range(3)]
     markup = "".join(f"<p>{p}</p>" for p in NEWS) + links_list(inside) + "".join(f"<p>{p}</p>" for p in more)
