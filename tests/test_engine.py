@@ -1,0 +1,101 @@
+"""The engine's parts on a real PostgreSQL server, in this process: delivery jobs commit with their alerts, the tick
+defers each due source's poll once, and the jobs of a dead process are retried or dropped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from monitor.config import load
+from monitor.engine import EngineService, Role
+from monitor.records import Article, Match, SourceState
+from tests.testdata import write_config
+
+pytestmark = pytest.mark.postgres
+
+HOOK: dict[str, object] = {"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook"}
+TELEGRAM: dict[str, object] = {"name": "tg", "kind": "telegram"}  # never started here: no token needed
+
+
+def _service(tmp_path: Path, url: str, role: Role = "worker", sources: int = 0) -> EngineService:
+    config = write_config(tmp_path, [{"name": f"s{n}", "url": f"http://127.0.0.1:9/{n}"} for n in range(sources)],
+                          [HOOK, TELEGRAM], storage={"url": url}, schedule={"interval": 60, "jitter": 10})
+    return EngineService(load(config), role)
+
+
+@pytest.fixture
+def service(tmp_path: Path, postgres_url: str) -> Iterator[EngineService]:
+    engine = _service(tmp_path, postgres_url, "run", sources=3)
+    yield engine
+    engine.store.close()
+
+
+@pytest.fixture
+async def opened(service: EngineService) -> AsyncIterator[EngineService]:
+    async with service.app.open_async():
+        yield service
+
+
+def _alert(service: EngineService, n: int) -> None:
+    article = Article(url=f"https://outlet.example/{n}", source="outlet", title="Ceasefire", body="It was violated.")
+    match = Match("ceasefire", "ceasefire", ("ceasefire",), "ceasefire", 1.0)
+    service.pg.save_article(article, fingerprint=n, kind="new", matches=[match], notifiers=["hook", "tg"])
+
+
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def _jobs(url: str) -> list[tuple[Any, ...]]:
+    return _rows(url, "SELECT task_name, queue_name, queueing_lock, status FROM procrastinate_jobs ORDER BY id")
+
+
+def test_a_delivery_job_per_notifier_commits_with_the_alerts_or_not_at_all(service: EngineService,
+                                                                         postgres_url: str) -> None:
+    with pytest.raises(RuntimeError), service.pg.transaction():
+        _alert(service, 1)
+        raise RuntimeError("the poll dies before it commits")
+    assert _rows(postgres_url, "SELECT COUNT(*) FROM alerts") == [(0,)]
+    assert _jobs(postgres_url) == []
+    _alert(service, 2)
+    _alert(service, 3)  # a delivery job waits already: this alert commits without a second one
+    assert _rows(postgres_url, "SELECT COUNT(*) FROM alerts") == [(2,)]
+    assert _jobs(postgres_url) == [("monitor.deliver", "deliver", "deliver:hook", "todo"),
+                                   ("monitor.deliver", "deliver-main", "deliver:tg", "todo")]  # Telegram: run only
+
+
+async def test_the_tick_defers_each_due_source_once_spread_over_its_jitter(opened: EngineService,
+                                                                          postgres_url: str) -> None:
+    now = datetime.now(UTC)
+    opened.pg.save_source_state(SourceState("s1", last_fetch=now, next_due=now + timedelta(seconds=60)))
+    opened.pg.save_source_state(SourceState("s2", last_fetch=now - timedelta(seconds=61), next_due=now))
+    await opened.tick()
+    await opened.tick()  # s0 and s2 wait already: nothing more
+    jobs = _rows(postgres_url, "SELECT args->>'source', scheduled_at FROM procrastinate_jobs"
+                               " WHERE task_name = 'monitor.poll' ORDER BY 1")
+    assert [source for source, _ in jobs] == ["s0", "s2"]  # s1 is not due
+    first, due = jobs[0][1], jobs[1][1]
+    assert now <= first <= now + timedelta(seconds=10) + timedelta(seconds=5)  # never polled: within its jitter
+    assert due is None or due <= datetime.now(UTC)
+
+
+async def test_recover_retries_a_dead_process_s_jobs_or_drops_them_for_a_waiting_one(opened: EngineService,
+                                                                                    postgres_url: str) -> None:
+    _alert(opened, 1)  # a delivery job for hook and tg
+    await opened.tick()  # poll jobs for s0, s1, s2
+    with psycopg.connect(postgres_url) as conn:
+        dead = conn.execute("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '1 hour')"
+                            " RETURNING id").fetchone()
+        assert dead is not None
+        conn.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s", dead)  # all of them, running
+    _alert(opened, 2)  # hook and tg have a job waiting again, beside the running ones
+    await opened.recover()
+    assert _rows(postgres_url, "SELECT queueing_lock, status::text FROM procrastinate_jobs ORDER BY 1, 2") \
+        == [("deliver:hook", "failed"), ("deliver:hook", "todo"), ("deliver:tg", "failed"), ("deliver:tg", "todo"),
+            ("poll:s0", "todo"), ("poll:s1", "todo"), ("poll:s2", "todo")]
