@@ -111,6 +111,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     storage_fails = False
     try:
         print(f"  storage: {storage_state(settings)}")
+        print(f"  engine: {_engine_state(settings)}")
     except StorageError as exc:
         print(f"  STORAGE FAILS: {exc}", file=sys.stderr)
         storage_fails = True
@@ -142,6 +143,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"  EXAMPLE FAILS: {failure}", file=sys.stderr)
     return 1 if failures or storage_fails else 0
+
+
+def _engine_state(settings: config_mod.Settings) -> str:
+    """What schedules the polls and runs the deliveries: APScheduler in one process, or procrastinate's jobs."""
+    if not settings.database_url:
+        return "APScheduler in the one `monitor run` process"
+    from monitor.store.postgres_engine import engine_state
+
+    return f"{engine_state(settings.database_url)}: `monitor run` and any number of `monitor worker` processes"
 
 
 def _notifier_states(settings: config_mod.Settings) -> list[str]:

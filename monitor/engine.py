@@ -28,12 +28,13 @@ from contextlib import AsyncExitStack, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import psycopg
 from procrastinate import App, PsycopgConnector, SyncPsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Job, Status
 
 from monitor.config import Settings, SourceConfig
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.notify import drain
 from monitor.notify.roster import Roster, configured
@@ -76,7 +77,10 @@ class EngineService(Service):
         self._by_name = _sources(settings)
         self._working = False
         migrate(url)
-        self.app = _app(PsycopgConnector(conninfo=url, min_size=1, max_size=4), self)
+        # Autocommit: each of procrastinate's statements commits in the server. Its pool would otherwise commit at
+        # the next await, and a store call blocking the event loop meanwhile on a row that statement wrote (a
+        # queueing lock) would wait for ever on its own process.
+        self.app = _app(PsycopgConnector(conninfo=url, min_size=1, max_size=4, configure=_autocommit), self)
         self._deferrer = _app(SyncPsycopgConnector(conninfo=url), self)  # never opened: defers on the store's own
         self.pg.on_alerts = self._defer_deliveries
 
@@ -174,6 +178,9 @@ class EngineService(Service):
                      ", ".join(n.name for n in self.roster.running), ", ".join(QUEUES[self.role]), engine.concurrency)
             stopped = asyncio.create_task(self._stop.wait())
             await asyncio.wait({worker, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not self._stop.is_set():  # procrastinate's worker gave up (it logged why): exit non-zero
+                stopped.cancel()
+                raise MonitorError("the job worker stopped (see the log); this process stops too")
             log.info("stopping")
             self._working = False
             worker.cancel()  # running jobs get SHUTDOWN_PATIENCE, then they are cancelled (and redone later)
@@ -194,6 +201,10 @@ class WorkerRoster(Roster):
 
     def owed(self) -> list[str]:
         return self._owed
+
+
+async def _autocommit(conn: psycopg.AsyncConnection[Any]) -> None:
+    await conn.set_autocommit(True)
 
 
 def _sources(settings: Settings) -> dict[str, SourceConfig]:
