@@ -59,14 +59,20 @@ async def stop_dispatcher(task: asyncio.Task[None], notifiers: Sequence[Graceful
 async def drain_before_exit(
     store: Store, notifiers: Sequence[Graceful], budget: float = 5.0, on_dead_letter: DeadLetterHook | None = None
 ) -> int:
-    """Deliver what is owed, one alert at a time, until nothing is due or `budget` seconds have passed."""
+    """Deliver what is owed, one alert at a time, until nothing is due or `budget` seconds have passed.
+
+    A store that fails here (a full disk, a damaged file) ends the hand-over with one logged line: what is
+    owed stays owed in the store, for the next start."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
     delivered = 0
-    for notifier in notifiers:
-        notifier.closing = False
-        while loop.time() < deadline and await drain(store, notifier, limit=1, on_dead_letter=on_dead_letter):
-            delivered += 1
+    try:
+        for notifier in notifiers:
+            notifier.closing = False
+            while loop.time() < deadline and await drain(store, notifier, limit=1, on_dead_letter=on_dead_letter):
+                delivered += 1
+    except Exception as exc:  # any store fault: nothing more can be handed over
+        log.error("could not deliver the owed alerts before exit (they stay owed): %s: %s", type(exc).__name__, exc)
     if delivered:
         log.info("delivered %d owed alert(s) before exit", delivered)
     return delivered

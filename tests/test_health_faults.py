@@ -85,3 +85,6 @@ def test_a_database_that_fails_mid_run_fails_healthz(
     body = health.json()
     assert body["status"] == "fail" and body["reasons"][0].startswith("the database fails"), body
     assert len(service.messages("the database fails")) == 1
+    # and it stops cleanly: what it still owes stays in the store, said in one line, no traceback
+    assert service.exit_code == 0, service.events[-5:]
+    assert not [e for e in service.events if "Traceback" in str(e.get("msg", "")) or e.get("exc_info")], service.events
