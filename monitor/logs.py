@@ -2,8 +2,8 @@
 
 Context goes in `extra=`: `log.warning("...", extra={"source": name, "alert": alert.id})`; every key of
 `CONTEXT` found on a record is printed (`source=...` in text, a field in JSON). Secrets are masked: the
-value of `TELEGRAM_BOT_TOKEN`, anything shaped like a Telegram bot token and what `protect()` registers
-never reach the output.
+value of `TELEGRAM_BOT_TOKEN`, anything shaped like a Telegram bot token, the password of a URL
+(`https://user:password@host`) and what `protect()` registers never reach the output.
 """
 
 from __future__ import annotations
@@ -20,18 +20,19 @@ LogFormat = Literal["text", "json"]
 CONTEXT = ("source", "article", "alert", "watchlist", "notifier", "url", "status")
 NOISY = ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler", "trafilatura")
 _TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}")
+_USERINFO = re.compile(r"(?<=://)[^\s/?#@]*:[^\s/?#@]*@")  # user:password@ in a URL
 MASK = "[REDACTED]"
 _SECRETS: set[str] = set()  # registered with protect(): masked in every log record from then on
 _formatter = logging.Formatter()
 
 
 def redact(text: str) -> str:
-    """`text` with secrets masked: the registered ones and the configured bot token by value, and anything
-    shaped like a bot token."""
+    """`text` with secrets masked: the registered ones and the configured bot token by value, anything
+    shaped like a bot token, and the user:password of a URL."""
     configured = os.environ.get("TELEGRAM_BOT_TOKEN")
     for secret in _SECRETS | ({configured} if configured and len(configured) >= 8 else set()):
         text = text.replace(secret, MASK)
-    return _TOKEN.sub(MASK, text)
+    return _USERINFO.sub(MASK + "@", _TOKEN.sub(MASK, text))
 
 
 def protect(secret: str) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
 
-from monitor.logs import MASK, protect, redact
+from monitor.logs import MASK, protect, redact, setup_logging
 from monitor.notify import telegram
 
 SHAPED = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -26,3 +27,23 @@ def test_token_shapes_and_the_configured_token_get_the_same_mask(monkeypatch: py
 
 def test_the_notifier_has_no_redaction_of_its_own() -> None:
     assert vars(telegram)["redact"] is redact and not hasattr(telegram, "install_redaction")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_the_credentials_of_a_url_never_reach_the_log(fmt: str) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging("INFO", "json" if fmt == "json" else "text", stream)
+        logging.getLogger("monitor.fetch").warning(
+            "source feed: fetch of https://reader:s3cr%40t@feeds.example/rss?x=1 failed", extra={"url": "ftp://u:p@h/"}
+        )
+    finally:
+        root.handlers[:], root.level = handlers, level
+    out = stream.getvalue()
+    assert "s3cr" not in out and "u:p@" not in out
+    assert f"https://{MASK}@feeds.example/rss?x=1" in out and f"ftp://{MASK}@h/" in out
+    assert redact("mailto:someone@example.org and https://example.org/a:b@c") == (
+        "mailto:someone@example.org and https://example.org/a:b@c"  # no user:password there
+    )
