@@ -68,6 +68,8 @@ class EngineService(Service):
             )
             settings = settings.model_copy(update={"monitor": settings.monitor.model_copy(update={"health": health})})
         super().__init__(settings)
+        if not log.isEnabledFor(logging.DEBUG):  # else two lines per job (started, ended): hundreds a second
+            logging.getLogger("procrastinate").setLevel(logging.WARNING)
         assert isinstance(self.store, PostgresStore)
         self.pg: PostgresStore = self.store
         self.role = role
