@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from monitor.cli import main
 from monitor.config import load
 from monitor.engine import EngineService, Role
 from monitor.records import Article, Match, SourceState
@@ -99,3 +100,19 @@ async def test_recover_retries_a_dead_process_s_jobs_or_drops_them_for_a_waiting
     assert _rows(postgres_url, "SELECT queueing_lock, status::text FROM procrastinate_jobs ORDER BY 1, 2") \
         == [("deliver:hook", "failed"), ("deliver:hook", "todo"), ("deliver:tg", "failed"), ("deliver:tg", "todo"),
             ("poll:s0", "todo"), ("poll:s1", "todo"), ("poll:s2", "todo")]
+
+
+def test_check_config_names_the_engine_and_whether_its_schema_is_applied(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+
+    def engine(storage: dict[str, object]) -> str:
+        assert main(["check-config", "--config", str(write_config(tmp_path, [], storage=storage))]) == 0
+        return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  engine:"))
+
+    assert engine({"path": "db.sqlite3"}) == "  engine: APScheduler in the one `monitor run` process"
+    assert "procrastinate 3." in engine({"url": postgres_url}) and "schema not applied yet" in engine(
+        {"url": postgres_url})
+    _service(tmp_path, postgres_url).store.close()
+    assert "its schema applied: `monitor run` and any number of `monitor worker`" in engine({"url": postgres_url})
