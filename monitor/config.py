@@ -86,7 +86,7 @@ class SourceConfig(WithOptions):
     language: str | None = None
     watchlists: Annotated[tuple[str, ...], Field(min_length=1)] | None = None  # default: every watch list
     enabled: bool = True
-    allow_private: bool = False  # follow article links that resolve to private/loopback addresses
+    allow_private: bool = False  # follow article links, and the feed's redirects, to private/loopback addresses
     max_articles: int = Field(30, ge=1)  # article pages fetched per poll at most
 
     @field_validator("kind")

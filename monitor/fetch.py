@@ -295,8 +295,12 @@ class Fetcher:
         headers: Mapping[str, str] | None = None,
         headers_for: str | None = None,
         guard: bool = False,
+        guard_redirects: bool = False,
     ) -> FetchResult:
         """GET `url` (conditionally when `etag`/`last_modified` are given); a 304 comes back with no body.
+
+        `guard`: every hop to public addresses only. `guard_redirects`: a public host may redirect only to
+        public addresses (an operator's own private URL and its redirects stay reachable).
 
         `headers` (a source's own: credentials, cookies) go only to the origin (scheme, host, port) of
         `headers_for`, default `url`: not to a URL of another origin, nor to any hop after a redirect leaves it.
@@ -329,6 +333,8 @@ class Fetcher:
                         outcome = await self._get(url, target, {**scoped, **conditional}, withheld, guarded)
                     if isinstance(outcome, FetchResult):
                         return outcome
+                    if guard_redirects and not guarded:
+                        guarded = await _is_public_host(target)  # from here on, as with guard
                     current = outcome
         except TimeoutError:
             if since is not None:
@@ -399,6 +405,17 @@ class Fetcher:
             if raw > limit or len(body) > limit:
                 raise FetchError(too_large, url, status=response.status_code)
         return bytes(body)
+
+
+async def _is_public_host(url: httpx.URL) -> bool:
+    """Whether the host of `url` is public (True too when it no longer resolves: in doubt, guard)."""
+    try:
+        await public_addresses(url.host, url.port or (443 if url.scheme == "https" else 80))
+    except AddressRefused:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _http_url(address: str, asked: str) -> httpx.URL:

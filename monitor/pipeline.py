@@ -80,7 +80,8 @@ class Pipeline:
     ) -> None:
         """Fetch, parse and record one source; raises on its errors (`poll` records them)."""
         result = await self.fetcher.fetch(
-            str(source.url), etag=state.etag, last_modified=state.last_modified, headers=source.headers
+            str(source.url), etag=state.etag, last_modified=state.last_modified, headers=source.headers,
+            guard_redirects=not source.allow_private,
         )
         report.status = result.status
         items: list[Parsed] = []

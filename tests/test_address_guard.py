@@ -261,3 +261,31 @@ async def test_allow_private_still_reaches_loopback(http_server: LoopbackServer,
         with pytest.raises(FetchError, match="non-public"):
             await f.fetch(url.replace("127.0.0.1", "intranet.test"), guard=True)  # its own pool: not the one above
     assert http_server.hits["/feed"] == 2
+
+
+async def test_a_public_feed_may_not_redirect_to_a_private_address(
+    http_server: LoopbackServer, network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed of a public host that redirects to the cloud metadata address (or any private one) is refused
+    there, unless the source allows private addresses; nothing private is connected to."""
+    monkeypatch.setattr(fetch_module, "is_public_address", lambda address: address == "127.0.0.1")  # "public"
+    network.answers = {"news.test": [["127.0.0.1"]], "metadata.test": [["169.254.169.254"]]}
+    port = http_server.route("/", b"").split(":")[2].split("/")[0]
+    url = http_server.redirect("/feed", f"http://metadata.test:{port}/latest/meta-data").replace(
+        "127.0.0.1", "news.test")
+    async with Fetcher(QUICK) as f:
+        with pytest.raises(AddressRefused, match=r"metadata\.test is a non-public address \(169\.254\.169\.254\)"):
+            await f.fetch(url, guard_redirects=True)
+        assert "169.254.169.254" not in network.connects
+        with pytest.raises(Unreachable):  # not guarded: followed, and the test network refuses the connection
+            await f.fetch(url)
+    assert network.connects[-1] == "169.254.169.254" and http_server.hits["/feed"] == 2
+
+
+async def test_a_private_feed_may_redirect_within_private_addresses(http_server: LoopbackServer) -> None:
+    """The operator's own private feed (a loopback or intranet URL) keeps its redirects."""
+    target = http_server.route("/moved", b"<rss/>")
+    url = http_server.redirect("/feed", target)
+    async with Fetcher(QUICK) as f:
+        result = await f.fetch(url, guard_redirects=True)
+    assert result.content == b"<rss/>" and http_server.hits["/moved"] == 1
