@@ -12,9 +12,11 @@ any number of `monitor worker` processes on one database (SQLite keeps APSchedul
 - `recover`: the jobs of a process that stopped sending heartbeats (killed) are retried, or, when a job of the same
   queueing lock already waits to do the same work, finished as failed.
 
-Telegram notifiers deliver only in `monitor run` (queue `deliver-main`): their sender keeps the single-process rate
-limits and the bot polls there, so run one `monitor run` per database (a limiter shared across processes and a
-bot lock are not built yet).
+Telegram's notifiers, their bot (getUpdates) and their queue `deliver-main` run in one process at a time: the
+`monitor run` that holds the advisory lock "monitor:telegram" (`AdvisoryLock`). Its single sender keeps Telegram's
+limits (30 messages/s per bot, 1/s per chat, 20/min per group; `notify.telegram_rate`) and each chat's order
+however many processes run; another `monitor run` takes over within TAKEOVER seconds of its death. A holder that
+loses its lock's connection stops (its supervisor restarts it) rather than risk a second sender.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ from monitor.notify import drain
 from monitor.notify.roster import Roster, configured
 from monitor.pipeline import Pipeline
 from monitor.scheduler import spread
-from monitor.service import Service, build_workers
+from monitor.service import Service, _background, build_workers
 from monitor.store.postgres import PostgresStore
 from monitor.store.postgres_engine import DELIVER_LOCK, POLL_LOCK, due_deliveries, due_polls, migrate
+from monitor.store.postgres_lock import AdvisoryLock
 from monitor.store.postgres_telegram import Connection
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,9 @@ log = logging.getLogger(__name__)
 Role = Literal["run", "worker"]
 POLL, DELIVER, DELIVER_MAIN, SCHEDULE = "poll", "deliver", "deliver-main", "schedule"  # queues
 MAIN_ONLY = frozenset({"telegram"})  # notifier kinds that deliver in `monitor run` only
-QUEUES: dict[Role, list[str]] = {"run": [SCHEDULE, POLL, DELIVER, DELIVER_MAIN], "worker": [POLL, DELIVER]}
+QUEUES: dict[Role, list[str]] = {"run": [SCHEDULE, POLL, DELIVER], "worker": [POLL, DELIVER]}  # + DELIVER_MAIN
+TELEGRAM_LOCK = "monitor:telegram"
+TAKEOVER = 2.0  # seconds between tries of the Telegram lock, and between checks that it is still held
 DRAIN_BATCH = 100
 SHUTDOWN_PATIENCE = 4.0  # seconds running jobs get to finish at a stop; then they are cancelled (and redone later)
 
@@ -74,8 +79,9 @@ class EngineService(Service):
         self.pg: PostgresStore = self.store
         self.role = role
         self.runs_bot = role == "run"
-        if role == "worker":
-            self.roster = WorkerRoster(self.store, settings, self._prepare)
+        self.roster = self.notifiers = EngineRoster(self.store, settings, self._prepare)
+        self.telegram_lock = AdvisoryLock(url, TELEGRAM_LOCK)
+        self._fatal: str | None = None  # why the process stops with an error
         self._by_name = _sources(settings)
         self._working = False
         migrate(url)
@@ -175,29 +181,62 @@ class EngineService(Service):
             ))
             self._working = True
             await self._start_extras(stack)
+            if self.role == "run":
+                _background(stack, "telegram", self._telegram_role)
             log.info("monitor %s: %d sources, notifiers: %s; jobs from queues %s, %d at a time",
                      "running" if self.role == "run" else "worker running", len(self._by_name),
                      ", ".join(n.name for n in self.roster.running), ", ".join(QUEUES[self.role]), engine.concurrency)
             stopped = asyncio.create_task(self._stop.wait())
             await asyncio.wait({worker, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if not self._stop.is_set():  # procrastinate's worker gave up (it logged why): exit non-zero
-                stopped.cancel()
-                raise MonitorError("the job worker stopped (see the log); this process stops too")
+                self._fatal = "the job worker stopped (see the log); this process stops too"
             log.info("stopping")
             self._working = False
             worker.cancel()  # running jobs get SHUTDOWN_PATIENCE, then they are cancelled (and redone later)
             with suppress(asyncio.CancelledError):
                 await worker
             stopped.cancel()
+            self.telegram_lock.release()
+        if self._fatal:
+            raise MonitorError(self._fatal)
         log.info("stopped")
 
+    async def _telegram_role(self) -> None:
+        """Wait for the Telegram lock; holding it, start Telegram's notifiers (and so the bot) and run its queue,
+        and stop the process if the lock is lost."""
+        while not self.telegram_lock.try_acquire():
+            await asyncio.sleep(TAKEOVER)
+        log.info("this process sends Telegram's messages and polls its bot now (lock %s)", TELEGRAM_LOCK)
+        self.notifiers.main = True
+        self.notifiers.configure(self.settings)
+        await self.notifiers.start()
+        telegram = asyncio.create_task(self.app.run_worker_async(
+            queues=[DELIVER_MAIN], name=f"telegram-{socket.gethostname()}-{os.getpid()}", concurrency=1,
+            install_signal_handlers=False, delete_jobs="successful", fetch_job_polling_interval=1.0,
+            update_heartbeat_interval=self.settings.monitor.engine.heartbeat,
+            stalled_worker_timeout=self.settings.monitor.engine.stalled_after,
+        ))
+        try:
+            while self.telegram_lock.held() and not telegram.done():
+                await asyncio.sleep(TAKEOVER)
+        finally:
+            telegram.cancel()
+            await asyncio.gather(telegram, return_exceptions=True)
+        if not self._stop.is_set():
+            self._fatal = f"the Telegram lock {TELEGRAM_LOCK} or its worker was lost; this process stops"
+            log.error("%s", self._fatal)
+            self.stop()
 
-class WorkerRoster(Roster):
-    """A `monitor worker`'s notifiers: those of every kind but MAIN_ONLY start here; new alerts are owed to all."""
+
+class EngineRoster(Roster):
+    """An engine process's notifiers: those of the MAIN_ONLY kinds start only once `main` (the process holds the
+    Telegram lock), the others at once; new alerts are owed to every configured one."""
+
+    main = False
 
     def configure(self, settings: Settings) -> None:
         self._owed = [c.name for c in configured(settings)]
-        here = [n for n in settings.monitor.notifiers if n.kind not in MAIN_ONLY]
+        here = [n for n in settings.monitor.notifiers if self.main or n.kind not in MAIN_ONLY]
         super().configure(settings.model_copy(update={"monitor": settings.monitor.model_copy(
             update={"notifiers": here})}))
 

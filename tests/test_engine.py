@@ -15,6 +15,7 @@ from monitor.cli import main
 from monitor.config import load
 from monitor.engine import EngineService, Role
 from monitor.records import Article, Match, SourceState
+from monitor.store.postgres_lock import AdvisoryLock
 from tests.testdata import write_config
 
 pytestmark = pytest.mark.postgres
@@ -116,3 +117,15 @@ def test_check_config_names_the_engine_and_whether_its_schema_is_applied(
         {"url": postgres_url})
     _service(tmp_path, postgres_url).store.close()
     assert "its schema applied: `monitor run` and any number of `monitor worker`" in engine({"url": postgres_url})
+
+
+def test_an_advisory_lock_has_one_holder_and_passes_on_when_its_connection_dies(postgres_url: str) -> None:
+    first, second = AdvisoryLock(postgres_url, "monitor:test"), AdvisoryLock(postgres_url, "monitor:test")
+    assert first.try_acquire() and first.try_acquire()  # taken, and still held
+    assert not second.try_acquire() and not second.held()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # the holder dies: the server ends its session
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
+                      (first.key & 0xFFFFFFFF,))
+    assert not first.held()
+    assert second.try_acquire()
+    second.release()
