@@ -4,6 +4,8 @@
 #          docker run -d -v monitor-data:/app/data -v "$PWD/config:/app/config:ro" -e TELEGRAM_BOT_TOKEN ceasefire-monitor
 # The install and start steps are scripts/start.sh, which CI runs too (scripts/start.sh smoke).
 FROM python:3.11-slim
+# EXTRAS=postgres adds the PostgreSQL store and the engine of `monitor worker` (docker-compose.yml builds with it).
+ARG EXTRAS=""
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VENV=/opt/venv PATH=/opt/venv/bin:$PATH \
     MONITOR_CONFIG=/app/config/monitor.yaml
