@@ -42,7 +42,7 @@ from monitor.notify import drain
 from monitor.notify.roster import Roster, configured
 from monitor.pipeline import Pipeline
 from monitor.scheduler import spread
-from monitor.service import Service, _background, build_workers
+from monitor.service import Service, background, build_workers
 from monitor.store.postgres import PostgresStore
 from monitor.store.postgres_engine import DELIVER_LOCK, POLL_LOCK, due_deliveries, due_polls, migrate
 from monitor.store.postgres_lock import AdvisoryLock
@@ -67,17 +67,12 @@ class EngineService(Service):
         url = settings.database_url
         if not url:
             raise ConfigError("monitor worker needs the store on PostgreSQL: set storage.url or $MONITOR_DATABASE_URL")
-        if role == "worker":  # /healthz only where asked for: several workers may share a machine
-            health = settings.monitor.health.model_copy(
-                update={"enabled": health_port is not None, "port": health_port or 0}
-            )
-            settings = settings.model_copy(update={"monitor": settings.monitor.model_copy(update={"health": health})})
-        super().__init__(settings)
+        self.role, self.health_port = role, health_port
+        super().__init__(self._for_role(settings))
         if not log.isEnabledFor(logging.DEBUG):  # else two lines per job (started, ended): hundreds a second
             logging.getLogger("procrastinate").setLevel(logging.WARNING)
         assert isinstance(self.store, PostgresStore)
         self.pg: PostgresStore = self.store
-        self.role = role
         self.runs_bot = role == "run"
         self.roster = self.notifiers = EngineRoster(self.store, settings, self._prepare)
         self.telegram_lock = AdvisoryLock(url, TELEGRAM_LOCK)
@@ -91,6 +86,22 @@ class EngineService(Service):
         self.app = _app(PsycopgConnector(conninfo=url, min_size=1, max_size=4, configure=_autocommit), self)
         self._deferrer = _app(SyncPsycopgConnector(conninfo=url), self)  # never opened: defers on the store's own
         self.pg.on_alerts = self._defer_deliveries
+
+    def _for_role(self, settings: Settings) -> Settings:
+        """A worker's settings: /healthz only where asked for (several workers may share a machine), and no page
+        re-checks (`monitor run` does them; each worker would re-check the same pages)."""
+        if self.role == "run":
+            return settings
+        mon, port = settings.monitor, self.health_port
+        health = mon.health.model_copy(update={"enabled": port is not None, "port": port or 0})
+        recheck = mon.page_recheck.model_copy(update={"enabled": False})
+        changed = mon.model_copy(update={"health": health, "page_recheck": recheck})
+        return settings.model_copy(update={"monitor": changed})
+
+    def reload(self) -> str:
+        outcome = super().reload()
+        self.settings = self._for_role(self.settings)
+        return outcome
 
     def _reconcile(self, settings: Settings) -> tuple[list[str], list[str], list[str]]:
         old, self._by_name = self._by_name, _sources(settings)
@@ -182,7 +193,7 @@ class EngineService(Service):
             self._working = True
             await self._start_extras(stack)
             if self.role == "run":
-                _background(stack, "telegram", self._telegram_role)
+                background(stack, "telegram", self._telegram_role)
             log.info("monitor %s: %d sources, notifiers: %s; jobs from queues %s, %d at a time",
                      "running" if self.role == "run" else "worker running", len(self._by_name),
                      ", ".join(n.name for n in self.roster.running), ", ".join(QUEUES[self.role]), engine.concurrency)

@@ -406,11 +406,11 @@ class Service:
             stack.push_async_callback(self.health_server.stop)
         root, every, keep, store = self.settings.root, mon.reload.interval, mon.retention, self.store
         if mon.reload.watch:
-            _background(stack, "config watcher", lambda: watch_config(root, self.reload, every))
-        _background(stack, "retention", lambda: prune_forever(store, keep.max_age, keep.every, self.metrics.pruned))
-        _background(stack, "notifier retry", self._retry_notifiers)
-        _background(stack, "source health", self._review_forever)
-        _background(stack, "page re-checks", self._recheck_forever)
+            background(stack, "config watcher", lambda: watch_config(root, self.reload, every))
+        background(stack, "retention", lambda: prune_forever(store, keep.max_age, keep.every, self.metrics.pruned))
+        background(stack, "notifier retry", self._retry_notifiers)
+        background(stack, "source health", self._review_forever)
+        background(stack, "page re-checks", self._recheck_forever)
 
     async def _retry_notifiers(self) -> None:
         """Try the notifiers that cannot start every `notifier_retry` seconds, and at once after a reload."""
@@ -540,7 +540,7 @@ async def supervise(name: str, job: Callable[[], Coroutine[Any, Any, None]], pau
             await asyncio.sleep(delay)
 
 
-def _background(stack: AsyncExitStack, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+def background(stack: AsyncExitStack, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run `job()` as a supervised task (restarted when it dies) that is cancelled when `stack` closes."""
     task = asyncio.create_task(supervise(name, job))
 
