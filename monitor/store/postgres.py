@@ -1,9 +1,10 @@
 """`PostgresStore`: the store on a PostgreSQL server that several processes may share (psycopg 3, a connection pool).
 
 The same tables as `SqliteStore` with PostgreSQL's own types (timestamptz, bigint, text[]), its own migrations
-("core" and "telegram", in the same `schema_migrations` ledger), and the same algorithm for `record` (sqlite's
-`_Batch`, over this store's statements). Synchronous like `SqliteStore`: a call takes a pooled connection, or the
-connection of the transaction its thread has open, so the event loop and retention's worker thread each have their own.
+("core" and "telegram", in the same `schema_migrations` ledger), and the same algorithm for `record`
+(`store.batch.Batch`, over this store's statements). Synchronous like `SqliteStore`: a call takes a pooled
+connection, or the connection of the transaction its thread has open, so the event loop and retention's worker
+thread each have their own.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, ham
 from monitor.logs import MASK, protect
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import RECENT_ENTRIES, SEEN_RESOLUTION, Candidate, Recorded, Revision, Store, StoredArticle
+from monitor.store.batch import NEAR_DUPLICATE_CANDIDATES, Batch
 from monitor.store.postgres_telegram import TELEGRAM_MIGRATIONS, Connection, Params, PostgresTelegramMixin
 from monitor.store.retention import BATCH, PruneReport, _Reference
-from monitor.store.sqlite import NEAR_DUPLICATE_CANDIDATES, _Batch
 
 CORE_MIGRATIONS: tuple[str, ...] = (
     """
@@ -499,7 +500,7 @@ class PostgresStore(PostgresTelegramMixin, Store):
         against other processes' writes first."""
         with self.transaction() as conn:
             _lock_articles(conn, [k for c in candidates for k in (c.article.id, c.article.guid, c.stored_id)])
-            batch = _Batch(self, candidates, seen_at)  # type: ignore[arg-type]  # it asks only what both stores have
+            batch = Batch(self, candidates, seen_at)
             done = [batch.record(n, revise, notifiers) for n in range(len(candidates))]
             batch.flush()
             if listed:

@@ -23,6 +23,7 @@ from monitor.store import (
     Store,
     StoredArticle,
 )
+from monitor.store.batch import NEAR_DUPLICATE_CANDIDATES, Batch
 from monitor.store.migrations import apply_migrations
 from monitor.store.retention import PruneReport, prune
 from monitor.store.sqlite_transaction import immediate
@@ -198,7 +199,6 @@ SELECT r.n, a.id, a.url, a.source, a.guid, a.title, a.text, a.content_hash, a.fi
 FROM r JOIN articles a ON a.id = r.target
 """
 
-NEAR_DUPLICATE_CANDIDATES = 64  # newest articles per fingerprint band compared in a near-duplicate look-up
 # Fingerprint, first seen and id of the newest candidates of each band (one statement, cached by sqlite3).
 _NEAR_DUPLICATES = " UNION ALL ".join(
     "SELECT * FROM (SELECT fingerprint, first_seen, article_id FROM article_bands"
@@ -430,7 +430,7 @@ class SqliteStore(TelegramStoreMixin, Store):
         costs less than one over JSON); new articles that alert on nothing and sightings of unchanged ones are
         written in bulk, the rest one by one."""
         with self.transaction():
-            batch = _Batch(self, candidates, seen_at)
+            batch = Batch(self, candidates, seen_at)
             done = [batch.record(n, revise, notifiers) for n in range(len(candidates))]
             batch.flush()
             if listed:
@@ -764,77 +764,6 @@ class SqliteStore(TelegramStoreMixin, Store):
             (_ts(since),),
         )
         return {(r[0], date.fromisoformat(r[1])): int(r[2]) for r in rows}
-
-
-class _Batch:
-    """One `SqliteStore.record`: the candidates' look-ups, made for all at once, and writes held back to be made
-    in bulk (new articles that alert on nothing, sightings of unchanged ones) before anything reads them.
-
-    A candidate is looked up again (after the held-back writes) when an earlier one wrote an article its keys
-    or its stored article lead to. Near-duplicate originals are looked up when needed: only articles saved one
-    by one (an alert, an edit) become or stop being originals, and those are written at once.
-    """
-
-    def __init__(self, store: SqliteStore, candidates: Sequence[Candidate], seen_at: datetime) -> None:
-        self.store, self.candidates, self.seen_at = store, candidates, seen_at
-        self.found = store._find([(c.article.id, c.article.guid, c.stored_id) for c in candidates])
-        self.new: list[tuple[str, Article, int, str, datetime]] = []
-        self.seen: list[tuple[str, str]] = []  # (id, feed entry) of articles seen unchanged
-        self.ids: set[str] = set()  # ids an earlier candidate may have written (articles, aliases)
-        self.guids: set[str] = set()
-
-    def record(self, n: int, revise: Callable[[Candidate, StoredArticle], Revision], notifiers: Sequence[str]
-               ) -> Recorded:
-        """What becomes of the n-th candidate (see `Store.record`)."""
-        candidate = self.candidates[n]
-        article = candidate.article
-        stored = self._look_up(n)
-        if stored is not None and stored.content_hash == article.content_hash:
-            self.seen.append((stored.id, candidate.entry_hash))
-            return Recorded("unchanged", (), [])
-        if stored is not None:
-            revision = revise(candidate, stored)
-            alerts = self._save(candidate, "updated", revision.matches, notifiers, revision.added, stored_id=stored.id)
-            return Recorded("updated", revision.matches, alerts)
-        since = candidate.copy_since
-        original = self.store.find_near_duplicate(candidate.fingerprint, since, article.id) if since else None
-        if original is not None and all(m.watchlist in original.alerted for m in candidate.matches):
-            self._save(candidate, "new", (), notifiers, duplicate_of=original.id)
-            return Recorded("copy", (), [])
-        if not candidate.matches:
-            self.new.append((article.id, article, candidate.fingerprint, candidate.entry_hash, self.store._clock()))
-            return Recorded("new", (), [])
-        return Recorded("new", candidate.matches, self._save(candidate, "new", candidate.matches, notifiers))
-
-    def _look_up(self, n: int) -> StoredArticle | None:
-        candidate, stored = self.candidates[n], self.found[n]
-        article = candidate.article
-        reached = {article.id, candidate.stored_id, *((stored.id, stored.duplicate_of) if stored else ())}
-        if not self.ids.isdisjoint(reached) or article.guid in self.guids:
-            self.flush()
-            stored = self.store._find([(article.id, article.guid, candidate.stored_id)])[0]
-        self.ids.update((article.id, stored.id) if stored else (article.id,))
-        if article.guid:
-            self.guids.add(article.guid)
-        return stored
-
-    def _save(self, candidate: Candidate, kind: AlertKind, matches: Sequence[Match], notifiers: Sequence[str],
-              added: Sequence[str] = (), *, duplicate_of: str | None = None, stored_id: str | None = None
-              ) -> list[Alert]:
-        """`save_article` at once, after the held-back writes (it may read them)."""
-        self.flush()
-        return self.store.save_article(
-            candidate.article, fingerprint=candidate.fingerprint, kind=kind, matches=matches, notifiers=notifiers,
-            added=added, duplicate_of=duplicate_of, stored_id=stored_id, entry_hash=candidate.entry_hash,
-        )
-
-    def flush(self) -> None:
-        if self.new:
-            self.store._insert_articles(self.new)
-            self.new = []
-        if self.seen:
-            self.store._mark_seen(self.seen, self.seen_at)
-            self.seen = []
 
 
 def _source_state(row: tuple[Any, ...]) -> SourceState:
