@@ -1,4 +1,5 @@
-"""Context lexicons hit their words and not another word that shares a stem or a prefix with them."""
+"""Context lexicons hit their words (in each language's forms: the economy's adjective as well as its noun) and
+not another word that shares a stem or a prefix with them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ CASES = [
      {"band", "concert"}, {"concerted", "celebrate"}),
     (ECONOMY, "en", "Oil shares fell as rates rose. Both sides shared a rated list of demands.",
      {"oil", "shares", "rates"}, {"shared", "rated"}),
+    (ECONOMY, "ru", "Экономическое давление на экономику растёт.", {"экономическое", "экономику"}, set()),
+    (ECONOMY, "uk", "Економічний тиск на економіку зростає.", {"економічний", "економіку"}, set()),
+    (ECONOMY, "ar", "يرى محللون أن الضغط الاقتصادي يتزايد على الاقتصاد.", {"الاقتصادي", "الاقتصاد"}, set()),
     (VIOLATION, "fr", "Le cessez-le-feu a été violé hier. La violence a continué.", {"viole"}, {"violence"}),
 ]
 

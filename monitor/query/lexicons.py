@@ -259,13 +259,15 @@ ECONOMY = Lexicon(
         ' inflation earnings fuel diesel gasoline petrol barrel barrels energy economy economic tax "rates"'
         " futures rally trading traders refinery refiners supply supplies fertiliser fertilizer airlines"
         " cargo tanker tankers shipping",
-        ru="нефть нефти цены цен рынок рынки рынка биржа биржи акции экономика экономики инвестор* инфляц* баррел*",
-        uk="нафт* ціни цін ринок ринки ринку біржа біржі акції економік* інвестор* інфляц* барел*",
+        ru="нефть нефти цены цен рынок рынки рынка биржа биржи акции экономика экономики экономическ* инвестор* инфляц*"
+        " баррел*",
+        uk="нафт* ціни цін ринок ринки ринку біржа біржі акції економік* економічн* інвестор* інфляц* барел*",
         hy="նավթ* շուկա* տնտես* բորսա* ինֆլյացիա* գներ* գնաճ*",
         az="neft* qiymət* bazarlar* bazarı bazarın* bazarda* bazara* bazardan* birja* iqtisad* investor*"
         " inflyasiya* manat*",
         tr="petrol* fiyat* piyasa* borsa* hisse* ekonomi* yatırımcı* enflasyon* faiz* dolar*",
-        ar="النفط نفط الأسعار أسعار الأسواق السوق البورصة الأسهم الاقتصاد اقتصادي* المستثمرين التضخم برميل الذهب",
+        ar="النفط نفط الأسعار أسعار الأسواق السوق البورصة الأسهم الاقتصاد اقتصادي* الاقتصادي الاقتصادية المستثمرين"
+        " التضخم برميل الذهب",
         fr="brent petrolier* petrole prix marches marche bourse actions economie economique* investisseurs"
         " inflation baril",
         de="brent fluggesellschaft* olpreis* preis* preise markt* borse* aktie* wirtschaft* anleger inflation barrel",
