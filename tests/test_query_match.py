@@ -92,6 +92,18 @@ def test_operators_and_field_scope(query: str, expected: bool) -> None:
     assert hits(query, body, title) is expected
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("The signal halted trains and attacks on banks followed.", True),
+        ("The signal halted train operations. Attackers blasted the anthem over the radio.", False),
+        ("Hackers halted it\n\nAttacks on banks followed.", False),
+    ],
+)
+def test_near_stays_within_one_sentence(body: str, expected: bool) -> None:
+    assert hits("halt* NEAR/3 attack*", body) is expected
+
+
 def watchlist(*queries: str, exclude: tuple[str, ...] = (), threshold: float = 0.0) -> WatchList:
     return WatchList(name="w", queries=queries, exclude=exclude, threshold=threshold)
 

@@ -207,6 +207,6 @@ def _near(node: Near, doc: Document, field: int | None) -> Result:
     for a in left:
         for b in right:
             gap = max(b[0] - a[1], a[0] - b[1]) - 1
-            if gap <= node.distance and doc.fields[a[0]] == doc.fields[b[0]]:
+            if gap <= node.distance and doc.sents[a[0]] == doc.sents[b[0]]:  # one sentence (so one field)
                 hits.update((a, b))
     return sorted(hits) or None
