@@ -100,7 +100,7 @@ def judge_file(path: Path, records: list[WatchList], names: list[str], jobs: int
             results: Iterator[Judged] = stack.enter_context(pool).map(_judge_in_worker, chunks)  # forks now
         else:
             results = (judge_chunk(path, chunk, matcher, names) for chunk in chunks)
-        advance = stack.enter_context(_progress(len(lines)))
+        advance = stack.enter_context(progress(len(lines), "evaluating"))
         problems: list[str] = []
         verdicts: list[Verdicts] = []
         for chunk, (found, judged) in zip(chunks, results, strict=True):
@@ -111,16 +111,17 @@ def judge_file(path: Path, records: list[WatchList], names: list[str], jobs: int
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr for a long run in a terminal; yields the function that advances it."""
+def progress(total: int, doing: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (`doing`, then items done of `total`) for a long run in a terminal; yields the
+    function that advances it."""
     console = Console(stderr=True)
     if total < PARALLEL_MIN_LINES or not console.is_terminal:
         yield lambda size: None
         return
-    with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("eval", total=total)
-        yield lambda size: progress.advance(task, size)
+    with Progress(TextColumn(doing), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task(doing, total=total)
+        yield lambda size: bar.advance(task, size)
 
 
 def _table(title: str, rows: dict[str, Any], key: str) -> Table:

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from monitor.config import Settings
 from monitor.errors import ConfigError
-from monitor.evaluation import as_article, print_report, read_item, read_lines
+from monitor.evaluation import as_article, print_report, progress, read_item, read_lines
 from monitor.query import Matcher
 from monitor.query.features import NAMES, features
 from monitor.query.labelled import EvalReport, Verdict, item_document, item_groups, tally
@@ -72,8 +72,10 @@ def read_rows(paths: Sequence[Path], watchlist: WatchList) -> list[Row]:
     matcher = Matcher([watchlist])
     rows: list[Row] = []
     problems: list[str] = []
-    for path in paths:
-        for number, line in read_lines(path):
+    lines = [(path, number, line) for path in paths for number, line in read_lines(path)]
+    with progress(len(lines), "matching") as advance:
+        for path, number, line in lines:
+            advance(1)
             item = read_item(path, number, line, problems)
             if item is None:
                 continue

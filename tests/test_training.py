@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,3 +169,25 @@ def test_a_watch_list_naming_a_missing_or_broken_model_is_a_config_error(tmp_pat
 )
 def test_folds_group_items_by_the_site_they_came_from(source: str, site: str) -> None:
     assert site_of({"source": source}, Path("labelled.jsonl")) == site
+
+
+def test_train_shows_its_progress_in_a_terminal_only(tmp_path: Path) -> None:
+    """A long labelled file shows a progress bar on stderr when that is a terminal (a pseudo-terminal here), and
+    nothing when it is not (a pipe, as in CI logs)."""
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    data = labelled(tmp_path, [dict(r, id=f"{r['id']}-{k}") for k in range(15) for r in items()])  # 630 items
+    command = [sys.executable, "-m", "monitor", "train", str(data), "--config", str(config), "--dry-run",
+               "--out", str(tmp_path / "m.json"), "--repeats", "1"]
+    environment = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=follower, env=environment) as proc:
+        os.close(follower)
+        seen = b""
+        with contextlib.suppress(OSError):  # EIO once the process has closed its side
+            while chunk := os.read(leader, 4096):
+                seen += chunk
+        proc.communicate(timeout=120)
+    os.close(leader)
+    assert proc.returncode == 0 and b"matching" in seen and b"630" in seen
+    piped = subprocess.run(command, capture_output=True, env=environment, timeout=120, check=True)
+    assert b"matching" not in piped.stderr
