@@ -284,7 +284,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from monitor.training import run_train
 
-    return run_train(_settings(args), args)
+    return run_train(config_mod.load(args.config, models=False), args)  # the model it replaces may not load
 
 
 def _positive(text: str) -> int:

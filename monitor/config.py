@@ -396,7 +396,9 @@ def _watchlist_files(root: Path, patterns: list[str]) -> Iterator[Path]:
         yield from found
 
 
-def load_watchlist(file: Path) -> WatchListConfig:
+def load_watchlist(file: Path, models: bool = True) -> WatchListConfig:
+    """One watch-list file, checked; its `model:` read too unless `models` is False (`monitor train`, which
+    replaces the model, must run when the old one no longer loads)."""
     data = _read_yaml(file)
     try:
         watchlist = WatchListConfig.model_validate(data)
@@ -410,13 +412,15 @@ def load_watchlist(file: Path) -> WatchListConfig:
                 raise ConfigError(f"{file}: {key}[{i}]: {exc}") from None
     if watchlist.model is not None:
         model = file.parent / watchlist.model
-        load_model(model)  # a ConfigError naming the file when it is missing or not a model
+        if models:
+            load_model(model)  # a ConfigError naming the file when it is missing or not a model
         watchlist = watchlist.model_copy(update={"model": str(model.resolve())})
     return watchlist
 
 
-def load(path: str | Path | None = None) -> Settings:
-    """Load and validate the configuration; raise ConfigError naming the file and key on any problem."""
+def load(path: str | Path | None = None, *, models: bool = True) -> Settings:
+    """Load and validate the configuration; raise ConfigError naming the file and key on any problem
+    (`models=False`: the watch lists' model files are not read)."""
     file = config_path(path)
     data = _read_yaml(file)
     if data is None:
@@ -427,7 +431,7 @@ def load(path: str | Path | None = None) -> Settings:
         monitor = MonitorConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, file)) from None
-    watchlists = tuple(load_watchlist(f) for f in _watchlist_files(file.parent, monitor.watchlists))
+    watchlists = tuple(load_watchlist(f, models) for f in _watchlist_files(file.parent, monitor.watchlists))
     names = [w.name for w in watchlists]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -160,7 +160,8 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
     chosen = [w for w in records if args.watchlist in (None, w.name)]
     if not chosen:
         raise ConfigError(f"unknown watch list {args.watchlist!r}; configured: {', '.join(names)}")
-    watchlist = chosen[0]
+    configured = chosen[0]
+    watchlist = replace(configured, model=None)  # its queries and exclusions; the model is what is being fitted
     rows = read_rows(args.files, watchlist)
     if not rows:
         raise ConfigError("no labelled items in " + ", ".join(map(str, args.files)))
@@ -223,7 +224,7 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
     if not args.dry_run:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         model.save(args.out)
-        hint = "" if watchlist.model else " (name it as `model:` in the watch list, relative to the watch-list file)"
+        hint = "" if configured.model else " (name it as `model:` in the watch list, relative to the watch-list file)"
         print(f"model written to {args.out}{hint}", file=sys.stderr)
     return 0
 

@@ -191,3 +191,21 @@ def test_train_shows_its_progress_in_a_terminal_only(tmp_path: Path) -> None:
     assert proc.returncode == 0 and b"matching" in seen and b"630" in seen
     piped = subprocess.run(command, capture_output=True, env=environment, timeout=120, check=True)
     assert b"matching" not in piped.stderr
+
+
+def test_a_model_from_another_version_is_a_clear_error_and_train_replaces_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A watch list's model fitted on features this version has not (an older monitor's) stops check-config with
+    a line that says what to do, and `monitor train` still runs and writes the new model where the list reads it."""
+    config = write(tmp_path, "sources: []\n", WATCHLIST + "model: ../model.json\n")
+    old = tmp_path / "model.json"
+    old.write_text(json.dumps({"format": 1, "features": ["title", "retired_feature"], "mean": [0, 0],
+                               "scale": [1, 1], "weights": [1, 1], "intercept": 0, "info": {}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown feature\(s\) retired_feature .*fit it again with `monitor train`"):
+        config_mod.load(config)
+    data = labelled(tmp_path, items())
+    assert main(["train", str(data), "--config", str(config), "--out", str(old)]) == 0
+    assert load_model(old).features == NAMES
+    [watchlist] = config_mod.load(config).watchlist_records()  # the list loads again, with the new model
+    assert watchlist.model == str(old.resolve())

@@ -81,7 +81,8 @@ class RelevanceModel:
             raise ConfigError(f"{where}: not a relevance model file ({type(exc).__name__}: {exc})") from exc
         unknown = sorted(set(names) - set(NAMES))
         if unknown:
-            raise ConfigError(f"{where}: unknown feature(s) {', '.join(unknown)}; known: {', '.join(NAMES)}")
+            raise ConfigError(f"{where}: unknown feature(s) {', '.join(unknown)} (a model fitted by another version"
+                              f" of the monitor: fit it again with `monitor train`); known: {', '.join(NAMES)}")
         if not len(names) == len(model.mean) == len(model.scale) == len(model.weights) or 0.0 in model.scale:
             raise ConfigError(f"{where}: features, mean, scale and weights differ in length (or a scale is 0)")
         return model
