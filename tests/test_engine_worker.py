@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
@@ -45,13 +46,14 @@ class Engine:
     """`python -m monitor --log-format json COMMAND --config CONFIG`, its JSON log written to a file beside the config
     (a pipe the test reads too slowly would block the process's logging, and so the process)."""
 
-    def __init__(self, config: Path, command: str, ready: str) -> None:
-        self.config, self.command, self.ready = config, command, ready
+    def __init__(self, config: Path, command: str, ready: str, *options: str) -> None:
+        self.config, self.command, self.ready, self.options = config, command, ready, options
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Engine:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        cmd = [sys.executable, "-m", "monitor", "--log-format", "json", self.command, "--config", str(self.config)]
+        cmd = [sys.executable, "-m", "monitor", "--log-format", "json", self.command, *self.options, "--config",
+               str(self.config)]
         self.log = self.config.parent / f"{self.command}-{time.monotonic_ns()}.log"  # kept for a post-mortem
         with self.log.open("wb") as out:
             self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env, cwd=self.config.parent)
@@ -179,9 +181,11 @@ def test_workers_killed_at_random_lose_nothing_and_poll_each_source_once_per_int
     rng = random.Random(7)
     with WebhookReceiver() as receiver:
         config = _config(tmp_path, farm, receiver, postgres_url)
-        killed: list[float] = []  # when each SIGKILL was sent (time.monotonic(), as the farm's requests)
+        killed: list[float] = []
+        port = free_port()  # when each SIGKILL was sent (time.monotonic(), as the farm's requests)
         with Engine(config, "run", "monitor running") as run, \
-                Engine(config, "worker", "worker running") as steady, ExitStack() as replaced:
+                Engine(config, "worker", "worker running", "--health-port", str(port)) as steady, \
+                ExitStack() as replaced:
             workers = [replaced.enter_context(Engine(config, "worker", "worker running"))]
             began = time.monotonic()
             next_kill = began + rng.uniform(3, 6)
@@ -197,6 +201,8 @@ def test_workers_killed_at_random_lose_nothing_and_poll_each_source_once_per_int
                 pytest.fail(f"{_stuck(postgres_url, farm)}\n{run.errors()[-3:]}\n{steady.errors()[-3:]}")
             replaced.close()
             errors = run.errors() + steady.errors()
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)  # the worker's own
+            assert health.status_code == 200 and health.json()["polls"] > 0, health.text
         with psycopg.connect(postgres_url) as conn:
             alerted = {r[0] for r in conn.execute("SELECT url FROM alerts")}
     assert len(killed) >= 3
