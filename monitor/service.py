@@ -117,7 +117,7 @@ async def run_once(
     sources = select_sources(settings, names)
     disk = open_store(settings)
     lock = DatabaseLock(settings.db_path, "once")
-    holder = None if dry_run else lock.acquire()
+    holder = None if dry_run else lock.acquire() or _engine(settings)
     store = disk.snapshot() if dry_run else disk
     roster = Roster(store, settings)
     try:
@@ -132,7 +132,7 @@ async def run_once(
                 workers.close()
         if holder is not None:
             log.warning("the database %s is in use by %s: this pass recorded its alerts and leaves their delivery"
-                        " to it", settings.db_path, holder)
+                        " to it", "on PostgreSQL" if settings.database_url else settings.db_path, holder)
         for notifier in roster.running:
             while await drain(store, notifier, limit=1000):
                 pass
@@ -143,6 +143,15 @@ async def run_once(
         disk.close()
         lock.release()
     return OnceResult(reports, [a for r in reports for a in r.alerts])
+
+
+def _engine(settings: Settings) -> str | None:
+    """On PostgreSQL, the engine's processes that run now (they deliver what a pass records), else None."""
+    if not settings.database_url:
+        return None
+    from monitor.store.postgres_engine import engine_running
+
+    return engine_running(settings.database_url, settings.monitor.engine.stalled_after)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from monitor.cli import main
 from monitor.config import load
 from monitor.engine import EngineService, Role
 from monitor.records import Article, Match, SourceState
+from monitor.service import run_once
 from monitor.store.postgres_lock import AdvisoryLock
 from tests.testdata import write_config
 
@@ -129,3 +130,22 @@ def test_an_advisory_lock_has_one_holder_and_passes_on_when_its_connection_dies(
     assert not first.held()
     assert second.try_acquire()
     second.release()
+
+
+async def test_monitor_once_leaves_delivery_to_the_engine_while_its_processes_run(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    settings = load(write_config(tmp_path, [], storage={"url": postgres_url, "path": "db.sqlite3"}))  # console
+    engine = EngineService(settings, "worker")
+    article = Article(url="https://outlet.example/1", source="outlet", title="Ceasefire", body="It was violated.")
+    match = Match("ceasefire", "ceasefire", ("ceasefire",), "ceasefire", 1.0)
+    engine.pg.save_article(article, fingerprint=1, kind="new", matches=[match], notifiers=["console"])
+    engine.store.close()
+    owed = "SELECT COUNT(*) FROM outbox WHERE status = 'owed'"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now())")  # a live engine process
+        await run_once(settings)
+        assert _rows(postgres_url, owed) == [(1,)]  # its delivery job delivers it, not this pass
+        conn.execute("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'")  # none live
+        await run_once(settings)
+        assert _rows(postgres_url, owed) == [(0,)]

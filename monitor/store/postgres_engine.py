@@ -56,6 +56,17 @@ def engine_state(url: str) -> str:
     return f"{engine_version()} on the same database, {where}"
 
 
+def engine_running(url: str, within: float) -> str | None:
+    """Which engine processes sent a heartbeat in the last `within` seconds ("N engine processes"), or None."""
+    with connect(url, timeout=5) as conn:
+        if conn.execute("SELECT to_regclass('procrastinate_workers')").fetchone() == (None,):
+            return None
+        row = conn.execute("SELECT COUNT(*) FROM procrastinate_workers WHERE last_heartbeat > now() - %s"
+                           " * interval '1 second'", (within,)).fetchone()
+    count = int(row[0]) if row else 0
+    return f"{count} engine process(es) (monitor run / monitor worker)" if count else None
+
+
 def due_polls(store: PostgresStore, names: Sequence[str], now: datetime) -> list[tuple[str, bool]]:
     """(name, never polled) of the sources of `names` due at `now` that no poll job waits for or runs."""
     with store.transaction() as conn:
