@@ -92,6 +92,8 @@ def _health_line(settings: config_mod.Settings) -> str:
     health = settings.monitor.source_health
     if not health.enabled:
         return "source health: off"
+    if settings.database_url:
+        return "source health: off on PostgreSQL (the engine's processes each see only their own polls; not built yet)"
     admins = sum(len(n.options.get("admins") or ()) for n in settings.monitor.notifiers
                  if n.enabled and n.kind == "telegram")
     return (f"source health: silent after {health.silent_factor:g}x a source's usual gap (at least"

@@ -88,14 +88,19 @@ class EngineService(Service):
         self.pg.on_alerts = self._defer_deliveries
 
     def _for_role(self, settings: Settings) -> Settings:
-        """A worker's settings: /healthz only where asked for (several workers may share a machine), and no page
-        re-checks (`monitor run` does them; each worker would re-check the same pages)."""
+        """The settings of this process: no source health in any (each process sees only the polls it makes, and
+        all would keep the same sources' state); for a worker also /healthz only where asked for (several workers
+        may share a machine), and no page re-checks (`monitor run` does them; each worker would re-check the same
+        pages)."""
+        mon = settings.monitor
+        health_off = mon.source_health.model_copy(update={"enabled": False})
         if self.role == "run":
-            return settings
-        mon, port = settings.monitor, self.health_port
+            changed = mon.model_copy(update={"source_health": health_off})
+            return settings.model_copy(update={"monitor": changed})
+        port = self.health_port
         health = mon.health.model_copy(update={"enabled": port is not None, "port": port or 0})
         recheck = mon.page_recheck.model_copy(update={"enabled": False})
-        changed = mon.model_copy(update={"health": health, "page_recheck": recheck})
+        changed = mon.model_copy(update={"health": health, "page_recheck": recheck, "source_health": health_off})
         return settings.model_copy(update={"monitor": changed})
 
     def reload(self) -> str:

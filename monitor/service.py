@@ -254,6 +254,8 @@ class Service:
 
     def _observe(self, source: SourceConfig, report: PollReport, now: datetime) -> None:
         """Tell source health what a poll did (with the week's new items when it brought some) and keep that."""
+        if not self.settings.monitor.source_health.enabled:
+            return
         with contextlib.suppress(*self.store.faults):
             week = self.store.new_items(source.name, [now - WEEK])[0] if report.new and not report.error else None
             error = None if report.listing_empty else report.error

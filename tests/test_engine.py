@@ -149,3 +149,20 @@ async def test_monitor_once_leaves_delivery_to_the_engine_while_its_processes_ru
         conn.execute("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'")  # none live
         await run_once(settings)
         assert _rows(postgres_url, owed) == [(0,)]
+
+
+@pytest.mark.parametrize("role", ["run", "worker"])
+def test_no_engine_process_judges_source_health_on_its_own_polls(
+    tmp_path: Path, postgres_url: str, role: Role, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each process sees only the polls it makes, and all would keep the same sources' health state: on PostgreSQL
+    source health is off in every process (check-config says so), whatever the config asks."""
+    engine = _service(tmp_path, postgres_url, role, sources=2)
+    try:
+        assert load(engine.settings.path).monitor.source_health.enabled  # the config asks for it ...
+        assert not engine.settings.monitor.source_health.enabled  # ... the process does not do it
+        assert engine.review_sources() == []
+    finally:
+        engine.store.close()
+    assert main(["check-config", "--config", str(engine.settings.path)]) == 0
+    assert "source health: off on PostgreSQL" in capsys.readouterr().out
