@@ -1,17 +1,20 @@
-"""Retry timing shared by the fetcher and the notifiers: capped exponential backoff, `Retry-After`, and
-calling something again until it works."""
+"""Retry timing shared by the fetcher, the notifiers and the service: capped exponential backoff, `Retry-After`,
+calling something again until it works, and restarting a task that dies."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
+RESTART_PAUSE = 1.0  # a task that died is restarted after this (doubling each time, at most a minute)
+_log = logging.getLogger(__name__)
 
 
 def backoff(
@@ -65,4 +68,16 @@ async def retry_forever(
             failures += 1
             delay = backoff(failures, None, base, cap)
             log.warning("%s (%s); retry in %.1fs", failed, exc, delay)
+            await asyncio.sleep(delay)
+
+
+async def supervise(name: str, job: Callable[[], Coroutine[Any, Any, None]], pause: float = RESTART_PAUSE) -> None:
+    """Run `job()` until it returns or is cancelled; whenever it dies of an exception, log that and start it again."""
+    for deaths in itertools.count(1):
+        try:
+            await job()
+            return
+        except Exception:
+            delay = backoff(deaths, base=pause, cap=60.0)
+            _log.exception("background task %s died; restarting it in %.1f s", name, delay)
             await asyncio.sleep(delay)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import signal
 import time
@@ -32,7 +31,7 @@ from monitor.pipeline import Pipeline, describe
 from monitor.query import Matcher
 from monitor.records import Alert, PollReport
 from monitor.reload import watch_config
-from monitor.retry import backoff
+from monitor.retry import supervise
 from monitor.sourcehealth import EVERYTHING, WEEK, Change, Observation, SourceWatch, Thresholds
 from monitor.store import Store, open_store
 from monitor.store.lock import DatabaseLock
@@ -41,7 +40,6 @@ from monitor.workers import Workers, worker_count
 
 log = logging.getLogger(__name__)
 
-RESTART_PAUSE = 1.0  # a background task that died is restarted after this (doubling each time, at most a minute)
 RECHECK_TICK = 60.0  # seconds between two looks for pages due for a re-check (at most page_recheck.every)
 MAX_TOLD = 20  # source-health changes told in one admin message (the rest: see /healthz)
 
@@ -537,18 +535,6 @@ class Service:
             await drain_before_exit(self.store, notifiers, budget=4, on_dead_letter=tell)  # hand over what is owed
         self.store.close()
         log.info("stopped")
-
-
-async def supervise(name: str, job: Callable[[], Coroutine[Any, Any, None]], pause: float = RESTART_PAUSE) -> None:
-    """Run `job()` until it returns or is cancelled; whenever it dies of an exception, log that and start it again."""
-    for deaths in itertools.count(1):
-        try:
-            await job()
-            return
-        except Exception:
-            delay = backoff(deaths, base=pause, cap=60.0)
-            log.exception("background task %s died; restarting it in %.1f s", name, delay)
-            await asyncio.sleep(delay)
 
 
 def background(stack: AsyncExitStack, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -112,6 +112,7 @@ class BotApiStandIn:
         self.callback_answers: list[dict[str, Any]] = []
         self.members: dict[tuple[int, int], str] = {}
         self.down = False  # every method answers 502 while True
+        self.garbled_get_me = 0  # this many getMe calls answer 200 with a user that is not one (a broken proxy, say)
         self._faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
         self._poison: list[tuple[str, str, Fault]] = []  # (marker, chat or '*', fault) answered every time
         self._updates: list[dict[str, Any]] = []
@@ -258,6 +259,9 @@ class BotApiStandIn:
 
     def _simple(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method == "getMe":
+            if self.garbled_get_me:
+                self.garbled_get_me -= 1
+                return 200, _ok({"id": BOT_ID})
             return 200, _ok({"id": BOT_ID, "is_bot": True, "first_name": "Monitor", "username": "monitor_bot"})
         if method == "answerCallbackQuery":
             self.callback_answers.append(params)

@@ -24,7 +24,8 @@ import yaml
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.notify import dispatch_forever
-from monitor.service import Service, supervise
+from monitor.retry import supervise
+from monitor.service import Service
 from tests.testdata import seed_source, write_config
 
 from .process import free_port, run_logged

@@ -246,6 +246,28 @@ async def test_the_bot_waits_for_an_unreachable_bot_api_then_answers(api: BotApi
     assert start_bot([], WATCHLISTS, Hooks().admin()) is None
 
 
+async def test_a_bot_that_dies_of_an_error_is_started_again_and_answers(
+    api: BotApiStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An answer the library cannot read (not a Telegram error, so not retried inside the bot) kills the bot's
+    run; it is logged and the bot started again, and then it answers."""
+    store = open_store(tmp_path / "monitor.sqlite3")
+    notifier = notifier_for(store, api.base_url, rate=FAST)
+    api.garbled_get_me = 1
+    task = start_bot([notifier], WATCHLISTS, Hooks().admin())
+    assert task is not None
+    try:
+        api.command(32, "/help")
+        await until(lambda: len(api.messages(32)) == 1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await notifier.stop()
+        store.close()
+    died = [r for r in caplog.records if "background task telegram bot" in r.getMessage() and "died" in r.getMessage()]
+    assert len(died) == 1 and died[0].levelno == logging.ERROR
+
+
 def alerts(bot: Bot, chat: int) -> list[str]:
     """The titles of the alerts a chat received, in order."""
     return [m.text.splitlines()[0] for m in bot.api.messages(chat) if "\nWatch list ceasefire · " in m.text]

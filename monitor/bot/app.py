@@ -22,7 +22,7 @@ from monitor.notify import Notifier
 from monitor.notify.telegram import TelegramNotifier
 from monitor.notify.telegram_api import make_request
 from monitor.notify.telegram_rate import SharedRateLimiter
-from monitor.retry import retry_forever
+from monitor.retry import retry_forever, supervise
 
 __all__ = ["AdminHooks", "BotHandlers", "build_application", "run_bot", "start_bot"]
 
@@ -119,16 +119,18 @@ def start_bot(
     watchlists: Mapping[str, str] | Callable[[], Mapping[str, str]],
     hooks: AdminHooks,
 ) -> asyncio.Task[None] | None:
-    """Run the bot of the first telegram notifier as a task (cancel it to stop); None without one."""
+    """Run the bot of the first telegram notifier as a task (cancel it to stop); None without one. A bot that
+    dies of an error is logged and started again, on a new application."""
     notifier = next((n for n in notifiers if isinstance(n, TelegramNotifier)), None)
     if notifier is None:
         return None
     options = notifier.options
-    app = build_application(notifier, watchlists, hooks)
-    coro = run_bot(
-        app, poll_timeout=options.poll_timeout, backoff_base=options.backoff_base, backoff_cap=options.backoff_cap
-    )
-    return asyncio.create_task(coro, name=f"telegram-bot-{notifier.name}")
+
+    async def bot() -> None:
+        await run_bot(build_application(notifier, watchlists, hooks), poll_timeout=options.poll_timeout,
+                      backoff_base=options.backoff_base, backoff_cap=options.backoff_cap)
+
+    return asyncio.create_task(supervise(f"telegram bot {notifier.name}", bot), name=f"telegram-bot-{notifier.name}")
 
 
 def admin_notice(notifiers: Sequence[Notifier]) -> Callable[[str], None] | None:
