@@ -258,3 +258,13 @@ def test_alert_and_stats_since(store: Store, clock: Clock) -> None:
     assert [store.alert(a.id) for a in alerts] == alerts
     assert store.stats_since(T0) == {"ceasefire": 2, "karabakh": 1}
     assert store.stats_since(T0 + timedelta(minutes=30)) == {"ceasefire": 1}
+
+
+def test_owed_by_notifier_counts_what_each_notifier_is_still_owed(store: Store) -> None:
+    assert store.owed_by_notifier() == {}
+    store.save_article(article(1), fingerprint=1, kind="new", matches=[match()], notifiers=["webhook", "retired"])
+    [alert] = store.save_article(article(2), fingerprint=2, kind="new", matches=[match()], notifiers=["webhook"])
+    assert store.owed_by_notifier() == {"webhook": 2, "retired": 1}
+    store.mark_delivered(alert.id, "webhook")
+    assert store.owed_by_notifier() == {"webhook": 1, "retired": 1}
+    assert sum(store.owed_by_notifier().values()) == store.outbox_depth()

@@ -59,6 +59,7 @@ class Roster:
         self.waiting: dict[str, Waiting] = {}
         self._configured: list[NotifierConfig] = []
         self._fallback = False
+        self._orphans: set[str] = set()  # notifiers owed alerts that the config no longer names, said once each
         self.configure(settings)
 
     def configure(self, settings: Settings) -> None:
@@ -70,6 +71,22 @@ class Roster:
         self._configured = configured(settings)
         names = {c.name for c in self._configured}
         self.waiting = {name: w for name, w in self.waiting.items() if name in names}
+        self._tell_orphans(names)
+
+    def _tell_orphans(self, names: set[str]) -> None:
+        """Say once of each notifier the config no longer names that it is still owed alerts: they are kept."""
+        try:
+            owed = self.store.owed_by_notifier()
+        except self.store.faults:
+            return  # the store's own fault is reported where it is used
+        running = {n.name for n in self.running}
+        for name, count in sorted(owed.items()):
+            if name in names or name in running or name == FALLBACK or name in self._orphans:
+                continue
+            self._orphans.add(name)
+            log.warning("%d alert(s) are owed to notifier %s, which the config no longer names: they are kept,"
+                        " and delivered if it is configured again", count, name)
+        self._orphans &= set(owed)
 
     def owed(self) -> list[str]:
         """The notifiers a new alert is owed to: every configured one, and the console while none of them runs."""

@@ -270,6 +270,10 @@ class Store(ABC):
         """Deliveries owed (to one notifier, or to all)."""
 
     @abstractmethod
+    def owed_by_notifier(self) -> dict[str, int]:
+        """Deliveries owed, by the notifier they are owed to (only those owed some)."""
+
+    @abstractmethod
     def oldest_owed(self) -> datetime | None: ...
 
     @abstractmethod

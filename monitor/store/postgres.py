@@ -728,6 +728,10 @@ class PostgresStore(PostgresTelegramMixin, Store):
             {"n": notifier},
         )[0][0])
 
+    def owed_by_notifier(self) -> dict[str, int]:
+        rows = self._rows("SELECT notifier, COUNT(*) FROM outbox WHERE status = 'owed' GROUP BY notifier")
+        return {str(name): int(count) for name, count in rows}
+
     def oldest_owed(self) -> datetime | None:
         rows = self._rows(
             "SELECT MIN(a.created) FROM outbox o JOIN alerts a ON a.id = o.alert_id WHERE o.status = 'owed'"

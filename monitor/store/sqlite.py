@@ -728,6 +728,10 @@ class SqliteStore(TelegramStoreMixin, Store):
             "SELECT COUNT(*) FROM outbox WHERE status = 'owed' AND (? IS NULL OR notifier = ?)", (notifier, notifier)
         ).fetchone()[0])
 
+    def owed_by_notifier(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT notifier, COUNT(*) FROM outbox WHERE status = 'owed' GROUP BY notifier")
+        return {str(name): int(count) for name, count in rows}
+
     def oldest_owed(self) -> datetime | None:
         row = self.conn.execute(
             "SELECT MIN(a.created) FROM outbox o JOIN alerts a ON a.id = o.alert_id WHERE o.status = 'owed'"
