@@ -1,4 +1,5 @@
-"""`monitor alerts`: the store's recent alerts, newest first, with outlet, time, matched terms and link."""
+"""`monitor alerts`: the store's recent alerts, newest first, with outlet, time, matched terms and link; and
+`monitor redeliver`: dead letters (deliveries given up on) owed again."""
 
 from __future__ import annotations
 
@@ -53,6 +54,30 @@ def run_alerts(settings: Settings, args: argparse.Namespace) -> int:
         print("\n\n".join(as_text(a) for a in alerts))
     more = " (the limit: --limit for more)" if alerts and len(alerts) == args.limit else ""
     print(f"{len(alerts)} alert(s) since {_utc(since)}{more}", file=sys.stderr)
+    return 0
+
+
+def configure_redeliver(parser: argparse.ArgumentParser) -> None:
+    """`monitor redeliver`'s options."""
+    parser.add_argument("--since", type=duration, default=timedelta(days=1), metavar="DURATION",
+                        help="dead letters given up on this recently, e.g. 90m, 12h, 1d, 2w (default 1d)")
+    parser.add_argument("--notifier", metavar="NAME", help="only those of this notifier")
+
+
+def run_redeliver(settings: Settings, args: argparse.Namespace) -> int:
+    """Make the dead letters of --since (of --notifier) owed again, as new: a running service delivers them within
+    a minute (its dispatchers look again every few seconds, Telegram's every minute at most), or the next
+    `monitor run` or `monitor once` does."""
+    from monitor.store import open_store
+
+    since = datetime.now(UTC) - args.since
+    store = open_store(settings)
+    try:
+        outbox, chats = store.redeliver(since, args.notifier)
+    finally:
+        store.close()
+    print(f"{outbox + chats} dead letter(s) since {_utc(since)} owed again ({outbox} in the outbox, {chats} to"
+          " Telegram chats)", file=sys.stderr)
     return 0
 
 

@@ -277,6 +277,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return alerts_command.run_alerts(_settings(args), args)
 
 
+def cmd_redeliver(args: argparse.Namespace) -> int:
+    return alerts_command.run_redeliver(_settings(args), args)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from monitor.evaluation import run_eval
 
@@ -331,6 +335,8 @@ def _parser() -> argparse.ArgumentParser:
     sourcelist.configure(add("sources", cmd_sources, "the sources: health, interval, items per day, errors;"
                                                     " one in full (NAME); OPML export and import"))
     alerts_command.configure(add("alerts", cmd_alerts, "recent alerts: outlet, time, matched terms and link"))
+    alerts_command.configure_redeliver(add("redeliver", cmd_redeliver, "dead letters (deliveries given up on) owed"
+                                           " again"))
     extract = add("extract", cmd_extract, "print the body text extracted from a page (FILE, URL or - for stdin)")
     extract.add_argument("target")
     extract.add_argument("--json", action="store_true", help="print the whole normalised Article as JSON")

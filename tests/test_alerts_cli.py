@@ -12,7 +12,7 @@ import yaml
 
 from monitor.cli import main
 from monitor.store.sqlite import SqliteStore
-from tests.telegram_support import make_alert
+from tests.telegram_support import NOTIFIER, make_alert
 from tests.testdata import write_config
 
 
@@ -84,3 +84,24 @@ def test_an_unreadable_duration_is_a_usage_error(config: Path, capsys: pytest.Ca
         main(["alerts", "--config", str(config), "--since", "soon"])
     assert exit_.value.code == 2
     assert "expected a duration such as" in capsys.readouterr().err
+
+
+def test_redeliver_owes_the_dead_letters_again_and_says_how_many(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = SqliteStore(config.parent / "db.sqlite3")
+    try:
+        owed = store.owed(NOTIFIER, datetime.now(UTC))  # the three alerts of the fixture
+        store.mark_failed(owed[0].id, NOTIFIER, "gave up")
+        store.mark_failed(owed[1].id, NOTIFIER, "gave up")
+    finally:
+        store.close()
+    assert main(["redeliver", "--config", str(config), "--notifier", "another"]) == 0
+    assert "0 dead letter(s) since " in capsys.readouterr().err
+    assert main(["redeliver", "--config", str(config), "--notifier", NOTIFIER]) == 0
+    assert "2 dead letter(s) since " in capsys.readouterr().err
+    store = SqliteStore(config.parent / "db.sqlite3")
+    try:
+        assert store.outbox_depth(NOTIFIER) == 3 and store.dead_letters(datetime.now(UTC) - timedelta(days=1)) == 0
+    finally:
+        store.close()

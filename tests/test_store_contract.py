@@ -268,3 +268,16 @@ def test_owed_by_notifier_counts_what_each_notifier_is_still_owed(store: Store) 
     store.mark_delivered(alert.id, "webhook")
     assert store.owed_by_notifier() == {"webhook": 1, "retired": 1}
     assert sum(store.owed_by_notifier().values()) == store.outbox_depth()
+
+
+def test_redeliver_owes_the_dead_letters_of_a_period_again_as_new(store: Store, clock: Clock) -> None:
+    [alert] = store.save_article(article(1), fingerprint=1, kind="new", matches=[match()], notifiers=["webhook"])
+    store.mark_failed(alert.id, "webhook", "410 Gone")
+    assert store.dead_letters(T0) == 1 and store.outbox_depth() == 0
+    clock.now = T0 + timedelta(hours=2)
+    assert store.redeliver(T0 + timedelta(hours=1)) == (0, 0)  # given up on before the period
+    assert store.redeliver(T0, "another") == (0, 0)  # another notifier's
+    assert store.redeliver(T0) == (1, 0)
+    assert store.dead_letters(T0) == 0 and store.outbox_depth("webhook") == 1
+    assert [a.id for a in store.owed("webhook", clock.now)] == [alert.id]  # due at once, as a new alert is
+    assert store.redeliver(T0) == (0, 0)  # owed now, not a dead letter

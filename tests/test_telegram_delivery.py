@@ -405,3 +405,20 @@ async def test_a_database_made_before_filters_upgrades_and_keeps_its_subscribers
     finally:
         store.close()
     assert texts(api, 1402)[0].startswith("Karabakh truce holds")
+
+
+async def test_a_dead_letter_owed_again_by_redeliver_arrives_once(store: EitherStore, api: BotApiStandIn) -> None:
+    subscribe(store, 1511, "ceasefire")
+    api.fail(1511, *[Fault("error", 500)] * 3)  # three failures: given up on (max_attempts 3)
+    make_alert(store, title="Given up on")
+    recently = datetime.now(UTC) - timedelta(minutes=1)
+    async with running(store, api, max_attempts=3, backoff_base=0.05, backoff_cap=0.05) as notifier:
+        await drain_all(store, notifier)
+        await until(lambda: store.dead_letters(recently) == 1, timeout=5)
+        assert store.redeliver(recently, "another-notifier") == (0, 0)
+        assert store.redeliver(recently) == (0, 1)  # the outbox row was delivered (fanned out); the chat's is owed
+        notifier.wake()  # its sender looks again within a minute on its own; not worth waiting for here
+        await until(lambda: any(t.startswith("Given up on") for t in texts(api, 1511)), timeout=5)
+        await drain_all(store, notifier)
+    assert [t.splitlines()[0] for t in texts(api, 1511)] == ["Given up on"]  # once, after the three failures
+    assert store.dead_letters(recently) == 0 and store.telegram_stats(NOTIFIER).owed == 0

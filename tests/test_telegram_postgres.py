@@ -11,6 +11,7 @@ from tests.postgres import store_on_postgres
 from tests.test_telegram_delivery import (  # noqa: F401  (collected here again)
     api,
     store,
+    test_a_dead_letter_owed_again_by_redeliver_arrives_once,
     test_a_delivery_failing_while_the_bot_api_answers_is_dead_lettered_and_the_chat_moves_on,
     test_a_gone_chat_is_marked_inactive_and_left_alone,
     test_a_message_telegram_refuses_fails_alone,

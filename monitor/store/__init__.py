@@ -266,6 +266,11 @@ class Store(ABC):
         """Deliveries given up on at or after `since`, over every outbox the store keeps."""
 
     @abstractmethod
+    def redeliver(self, since: datetime, notifier: str | None = None) -> tuple[int, int]:
+        """Make the deliveries given up on at or after `since` (to `notifier`, or to any) owed again, as new:
+        how many of the outbox's and how many of Telegram's per-chat deliveries."""
+
+    @abstractmethod
     def outbox_depth(self, notifier: str | None = None) -> int:
         """Deliveries owed (to one notifier, or to all)."""
 

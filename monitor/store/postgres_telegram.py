@@ -253,6 +253,14 @@ class PostgresTelegramMixin(TelegramStore):
             (error, now, delivery_id),
         )
 
+    def telegram_redeliver(self, since: datetime, now: datetime, notifier: str | None = None) -> int:
+        return len(self._rows(
+            "UPDATE tg_deliveries SET status = 'owed', attempts = 0, strikes = 0, last_error = NULL, failed_at = NULL,"
+            " due = %(now)s WHERE status = 'failed' AND failed_at >= %(since)s"
+            " AND (%(n)s::text IS NULL OR notifier = %(n)s) RETURNING id",
+            {"now": now, "since": since, "n": notifier},
+        ))
+
     def telegram_dead_letters(self, since: datetime) -> int:
         return int(self._rows(
             "SELECT COUNT(*) FROM tg_deliveries WHERE status = 'failed' AND failed_at >= %s", (since,)

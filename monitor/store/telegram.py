@@ -240,6 +240,10 @@ class TelegramStore(ABC):
         """Deliveries given up on at or after `since`."""
 
     @abstractmethod
+    def telegram_redeliver(self, since: datetime, now: datetime, notifier: str | None = None) -> int:
+        """Make the deliveries given up on at or after `since` owed again, due `now`; how many."""
+
+    @abstractmethod
     def telegram_stats(self, notifier: str) -> TelegramStats: ...
 
 
@@ -444,6 +448,14 @@ class TelegramStoreMixin(TelegramStore):
                 " WHERE id = ? AND status = 'owed'",
                 (error, _t(now), delivery_id),
             )
+
+    def telegram_redeliver(self, since: datetime, now: datetime, notifier: str | None = None) -> int:
+        with immediate(self._db()) as conn:
+            return conn.execute(
+                "UPDATE tg_deliveries SET status = 'owed', attempts = 0, strikes = 0, last_error = NULL,"
+                " failed_at = NULL, due = ? WHERE status = 'failed' AND failed_at >= ? AND (? IS NULL OR notifier = ?)",
+                (_t(now), _t(since), notifier, notifier),
+            ).rowcount
 
     def telegram_dead_letters(self, since: datetime) -> int:
         return int(self._q("SELECT COUNT(*) FROM tg_deliveries WHERE status = 'failed' AND failed_at >= ?",
