@@ -414,7 +414,7 @@ async def _is_public_host(url: httpx.URL) -> bool:
     except AddressRefused:
         return False
     except OSError:
-        return True
+        pass  # in doubt, guard: the guarded connection resolves the next host itself
     return True
 
 

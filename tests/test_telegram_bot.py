@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -226,22 +227,29 @@ def test_durations() -> None:
     assert parse_duration("1h later") is None
 
 
-async def test_the_bot_waits_for_an_unreachable_bot_api_then_answers(api: BotApiStandIn, tmp_path: Path) -> None:
+@asynccontextmanager
+async def started_bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[None]:
+    """The bot as the service starts it (`start_bot`), on a store in `tmp_path`; stopped after the block."""
     store = open_store(tmp_path / "monitor.sqlite3")
     notifier = notifier_for(store, api.base_url, rate=FAST)
-    api.down = True
     task = start_bot([notifier], WATCHLISTS, Hooks().admin())
     assert task is not None
     try:
-        await until(lambda: sum(c[0] == "getMe" for c in api.calls) >= 2)
-        api.down = False
-        api.command(31, "/help")
-        await until(lambda: len(api.messages(31)) == 1)
+        yield
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await notifier.stop()
         store.close()
+
+
+async def test_the_bot_waits_for_an_unreachable_bot_api_then_answers(api: BotApiStandIn, tmp_path: Path) -> None:
+    api.down = True
+    async with started_bot(api, tmp_path):
+        await until(lambda: sum(c[0] == "getMe" for c in api.calls) >= 2)
+        api.down = False
+        api.command(31, "/help")
+        await until(lambda: len(api.messages(31)) == 1)
     assert "/subscribe" in api.messages(31)[0].text
     assert start_bot([], WATCHLISTS, Hooks().admin()) is None
 
@@ -251,19 +259,10 @@ async def test_a_bot_that_dies_of_an_error_is_started_again_and_answers(
 ) -> None:
     """An answer the library cannot read (not a Telegram error, so not retried inside the bot) kills the bot's
     run; it is logged and the bot started again, and then it answers."""
-    store = open_store(tmp_path / "monitor.sqlite3")
-    notifier = notifier_for(store, api.base_url, rate=FAST)
     api.garbled_get_me = 1
-    task = start_bot([notifier], WATCHLISTS, Hooks().admin())
-    assert task is not None
-    try:
+    async with started_bot(api, tmp_path):
         api.command(32, "/help")
         await until(lambda: len(api.messages(32)) == 1)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await notifier.stop()
-        store.close()
     died = [r for r in caplog.records if "background task telegram bot" in r.getMessage() and "died" in r.getMessage()]
     assert len(died) == 1 and died[0].levelno == logging.ERROR
 

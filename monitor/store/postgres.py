@@ -729,13 +729,14 @@ class PostgresStore(PostgresTelegramMixin, Store):
         )[0][0])
 
     def redeliver(self, since: datetime, notifier: str | None = None) -> tuple[int, int]:
+        now = self._clock()
         outbox = self._rows(
             "UPDATE outbox SET status = 'owed', attempts = 0, strikes = 0, last_error = NULL, failed_at = NULL,"
             " next_attempt = %(now)s WHERE status = 'failed' AND failed_at >= %(since)s"
             " AND (%(n)s::text IS NULL OR notifier = %(n)s) RETURNING alert_id",
-            {"now": self._clock(), "since": since, "n": notifier},
+            {"now": now, "since": since, "n": notifier},
         )
-        return len(outbox), self.telegram_redeliver(since, self._clock(), notifier)
+        return len(outbox), self.telegram_redeliver(since, now, notifier)
 
     def owed_by_notifier(self) -> dict[str, int]:
         rows = self._rows("SELECT notifier, COUNT(*) FROM outbox WHERE status = 'owed' GROUP BY notifier")

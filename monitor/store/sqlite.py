@@ -729,13 +729,14 @@ class SqliteStore(TelegramStoreMixin, Store):
         ).fetchone()[0])
 
     def redeliver(self, since: datetime, notifier: str | None = None) -> tuple[int, int]:
+        now = self._clock()
         with immediate(self.conn) as conn:
             outbox = conn.execute(
                 "UPDATE outbox SET status = 'owed', attempts = 0, strikes = 0, last_error = NULL, failed_at = NULL,"
                 " next_attempt = ? WHERE status = 'failed' AND failed_at >= ? AND (? IS NULL OR notifier = ?)",
-                (_ts(self._clock()), _ts(since), notifier, notifier),
+                (_ts(now), _ts(since), notifier, notifier),
             ).rowcount
-        return outbox, self.telegram_redeliver(since, self._clock(), notifier)
+        return outbox, self.telegram_redeliver(since, now, notifier)
 
     def owed_by_notifier(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT notifier, COUNT(*) FROM outbox WHERE status = 'owed' GROUP BY notifier")
