@@ -19,6 +19,7 @@ from monitor.query import Matcher
 from monitor.query.features import features
 from monitor.query.labelled import item_document
 from monitor.query.matcher import mention_tokens
+from monitor.query.text import sentence_ends
 from tests.testdata import REPO
 
 MATCHER = Matcher(config_mod.load(REPO / "config" / "monitor.yaml").watchlist_records())
@@ -519,11 +520,48 @@ def test_a_truce_word_in_another_sense_does_not_alert(lang: str) -> None:
     assert not matched(*OTHER_SENSE[lang], lang)
 
 
-def headline_line(title: str, body: str, lang: str) -> float:
-    """The ``headline_line`` feature of the shipped watch list's mentions in a text."""
+def feature(name: str, title: str, body: str, lang: str) -> float:
+    """One feature of the shipped watch list's mentions in a text."""
     doc = item_document({"title": title, "text": body, "lang": lang})
     [outcome] = [o for o in MATCHER.outcomes(doc) if o.queries]
-    return features(doc, mention_tokens(outcome.spans), len(outcome.queries)).values["headline_line"]
+    return features(doc, mention_tokens(outcome.spans), len(outcome.queries)).values[name]
+
+
+def headline_line(title: str, body: str, lang: str) -> float:
+    """The ``headline_line`` feature of the shipped watch list's mentions in a text."""
+    return feature("headline_line", title, body, lang)
+
+
+# A ceasefire dated by a span of years, no year named; and the same number counting something else.
+YEAR_SPANS = {
+    "en": ("The ceasefire has held for 30 years.", "The ceasefire was broken by 30 soldiers."),
+    "ru": ("Перемирие соблюдается уже 30 лет.", "Перемирие нарушили 30 военных."),
+    "uk": ("Перемир'я тримається вже 30 років.", "Перемир'я порушили 30 військових."),
+    "de": ("Die Waffenruhe hält seit 30 Jahren.", "Die Waffenruhe brachen 30 Soldaten."),
+    "fr": ("Le cessez-le-feu tient depuis 30 ans.", "Le cessez-le-feu a été violé par 30 soldats."),
+    "es": ("El alto el fuego se mantiene desde hace 30 años.", "El alto el fuego fue violado por 30 soldados."),
+    "tr": ("Ateşkes 30 yıldır sürüyor.", "Ateşkesi 30 asker ihlal etti."),
+    "az": ("Atəşkəs 26 il ərzində pozulub.", "Atəşkəsi 30 əsgər pozub."),
+    "hy": ("Հրադադարը պահպանվում է 30 տարի։", "Հրադադարը խախտել են 30 զինվոր։"),
+    "ar": ("صمد وقف إطلاق النار منذ 30 عاما.", "خرق 30 جنديا وقف إطلاق النار."),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(YEAR_SPANS))
+def test_a_span_of_years_dates_a_mention_as_a_year_does(lang: str) -> None:
+    spanned, counted = YEAR_SPANS[lang]
+    assert feature("dated", "", spanned, lang) == 1.0
+    assert feature("dated", "", counted, lang) == 0.0
+
+
+def test_an_armenian_colon_ends_a_sentence() -> None:
+    """Web Armenian writes its full stop as a colon; a colon after a Latin word or inside a time does not end one."""
+    armenian = "Հրադադարը խախտվել է: Կողմերը մեղադրում են միմյանց:"
+    assert sentence_ends(armenian) == [armenian.index(":") + 1, len(armenian)]
+    assert sentence_ends("Update: talks at 10:30 today") == []
+    line = "Հրադադարը խախտվել է Տավուշի սահմանին"
+    assert feature("headline_line", "", f"{line}:", "hy") == 0.0  # a sentence, not a link line
+    assert feature("headline_line", "", line, "hy") == 1.0
 
 
 @pytest.mark.parametrize("lang", sorted(REPORTS))

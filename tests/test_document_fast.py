@@ -72,7 +72,8 @@ ALPHABET = st.sampled_from(
     + list("հրադադար")
     + list("هدنةوقف")
     + ["\u0301", "\u00ad", "\u200d", "\u064e", "½", "ﬁ", "_", "-", "'", "1", "9"]
-    + [" ", " ", " ", "\n", "\n\n", "\n \n", ".", ". ", "U.S. ", "J. ", "3.5", "?", "! ", "։ ", "…", ",", "\t"]
+    + [" ", " ", " ", "\n", "\n\n", "\n \n", ".", ". ", "U.S. ", "J. ", "3.5", "?", "! ", "։ ", ": ", ":", "…", ","]
+    + ["\t"]
     + ["。", "！", "？", "؟ ", "\xa0", "\u3000"]
 )
 TEXTS = st.lists(ALPHABET, max_size=60).map("".join)
@@ -81,7 +82,7 @@ TEXTS = st.lists(ALPHABET, max_size=60).map("".join)
 def reference_sentence_ends(text: str) -> list[int]:
     """Sentence ends found by one regular expression over the text, checked one at a time."""
     ends = []
-    for found in re.finditer(r"[.!?։。！？؟…]|\n\s*\n", text):
+    for found in re.finditer(r"[.!?։。！？؟…]|\n\s*\n|(?<=[\u0531-\u0587]):", text):
         start, end = found.span()
         if found.group() == "." and _is_abbreviation(text, start):
             continue

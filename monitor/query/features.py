@@ -16,7 +16,7 @@ query matched "energy", which is then the subject, not a market word.
 | ``late`` | where the first body mention stands in the body (0 first sentence .. 1 last; 1 when none) |
 | ``violation`` | share of mention sentences with a word of violation or collapse near a mention |
 | ``now`` | share of mention sentences that say today, yesterday or a weekday |
-| ``dated`` | share of mention sentences that name a year |
+| ``dated`` | share of mention sentences that name a year or a span of years ("for 30 years") |
 | ``background`` | share of mention sentences whose mention only dates or frames something (unless violated) |
 | ``conflict_near`` | share of mention sentences with armed-conflict words |
 | ``conflict`` | log(1 + armed-conflict words in the document) / log(50) |
@@ -45,8 +45,9 @@ from monitor.query.lexicons import (
     NOW,
     OTHER_SENSE,
     VIOLATION,
+    YEARS,
 )
-from monitor.query.text import SENTENCE_MARKS
+from monitor.query.text import has_end_mark
 
 NAMES = (
     "title",
@@ -98,7 +99,7 @@ class _Facts:
     conflict: frozenset[int]  # token indices of armed-conflict words
     economy: frozenset[int]  # token indices of market and economy words
     words: int  # tokens in the document (at least 1)
-    dated: set[int]  # sentences that name a year
+    dated: set[int]  # sentences that name a year or a number of years
     before: list[int]  # time-frame words and years (sorted token indices): a mention just after is dated
     after: list[int]  # postpositions and years: a mention just before is dated
     doc_values: dict[str, float]  # the features of the whole document
@@ -122,9 +123,10 @@ def _facts(doc: Document) -> _Facts:
         "length": min(1.0, math.log1p(sum(1 for f in doc.fields if f != TITLE)) / LENGTH_SCALE),
     }
     years = {i for i, word in enumerate(doc.norms) if _is_year(word)}
+    spans = {i for i in YEARS.hits(doc) if i and doc.norms[i - 1].isdigit() and doc.sents[i - 1] == doc.sents[i]}
     facts = _Facts(
         body, sorted(violation), sorted(other), {doc.sents[i] for i in NOW.hits(doc)}, frozenset(conflict),
-        frozenset(economy), words, {doc.sents[i] for i in years}, sorted(years | BACKGROUND.hits(doc)),
+        frozenset(economy), words, {doc.sents[i] for i in years | spans}, sorted(years | BACKGROUND.hits(doc)),
         sorted(years | BACKGROUND_AFTER.hits(doc)), doc_values, _title_lines(doc),
     )
     memo[None] = facts
@@ -229,4 +231,4 @@ def _bare_line(doc: Document, sid: int, titles: frozenset[str]) -> bool:
     summary that repeats the title is neither)."""
     text = doc.sentence_text(sid).strip()
     short = len(text.split()) <= BARE_LINE_WORDS
-    return bool(text) and text[-1] not in SENTENCE_MARKS and short and text.casefold() not in titles
+    return bool(text) and not has_end_mark(text) and short and text.casefold() not in titles

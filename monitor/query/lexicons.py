@@ -217,6 +217,23 @@ BACKGROUND_AFTER = Lexicon(
     ),
 )
 
+# A span of years, after a number: "for 30 years", "vor 69 Jahren", "26 il ərzində".
+YEARS = Lexicon(
+    "years",
+    _words(
+        en="year years decade decades",
+        ru="год года лет десятилет*",
+        uk="рік роки років десятиліт*",
+        hy="տարի*",
+        az="il ildir ildən ilin illik",
+        tr="yıl*",
+        ar="عام عاما أعوام سنة سنوات سنين عقود",
+        fr="an ans annee annees decennie*",
+        de="jahr jahre jahren jahrzehnt*",
+        es="ano anos decada decadas",
+    ),
+)
+
 # Armed conflict: forces, weapons, fighting, casualties, territory.
 CONFLICT = Lexicon(
     "conflict",

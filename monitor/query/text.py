@@ -34,6 +34,7 @@ _JOIN = rf"(?<=[{_CYRILLIC}])['\u2019`](?=[{_CYRILLIC}])"
 TOKEN_RE = re.compile(rf"[^\W_][^\W_{_IN_WORD}]*(?:(?:[{_IN_WORD}]+|{_JOIN})[^\W_]+)*[{_IN_WORD}]*")
 SENTENCE_MARKS = ".!?։。！？؟…"
 _BLANK_LINE = re.compile(r"\n\s*\n")
+_ARMENIAN_COLON = re.compile(r"(?<=[\u0531-\u0587]):(?=\s|$)")  # web Armenian's usual full stop
 _DROP = re.compile(rf"[{_IN_WORD}\u0640{_APOSTROPHES}]")
 _SPECIAL = str.maketrans(
     {
@@ -220,7 +221,8 @@ def stem_lang(language: str | None, script: str) -> str | None:
 
 def sentence_ends(text: str) -> list[int]:
     """Character offsets just after each sentence end: a mark followed by a space or the end of the text
-    (abbreviations like ``U.S.`` excluded), or a blank line. Found with str.find, which is much faster
+    (abbreviations like ``U.S.`` excluded), a colon after an Armenian letter (Armenian typed on the web
+    writes its full stop so), or a blank line. Found with str.find, which is much faster
     here than a regular expression over every character."""
     ends = []
     for mark in SENTENCE_MARKS:
@@ -232,8 +234,15 @@ def sentence_ends(text: str) -> list[int]:
             at = text.find(mark, end)
     if "\n" in text:
         ends += [found.end() for found in _BLANK_LINE.finditer(text)]
+    ends += [found.end() for found in _ARMENIAN_COLON.finditer(text)]
     ends.sort()
     return ends
+
+
+def has_end_mark(sentence: str) -> bool:
+    """Whether a (stripped) sentence ends with a sentence mark, an Armenian colon included."""
+    last = len(sentence) - 1
+    return last >= 0 and (sentence[last] in SENTENCE_MARKS or _ARMENIAN_COLON.match(sentence, last) is not None)
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
