@@ -547,6 +547,30 @@ YEAR_SPANS = {
 }
 
 
+# A halt of the war as a whole, and a halt of the fighting (the labelling rules: "talks to end the war" with
+# no halt to fighting is conflict news).
+WAR_HALTS = {
+    "en": ("Senators voted on a resolution to stop the war.", "Both armies agreed to stop the fighting."),
+    "ru": ("Сенаторы обсуждали, как остановить войну.", "Стороны договорились прекратить огонь."),
+    "uk": ("Сенатори обговорювали, як зупинити війну.", "Сторони домовилися припинити вогонь."),
+    "de": ("Der Senat stimmte über einen Antrag ab, den Krieg zu stoppen.", "Beide Armeen stellten die Kämpfe ein."),
+    "fr": ("Les sénateurs ont débattu d'une résolution pour arrêter la guerre.", "Les armées ont cessé les combats."),
+    "es": ("Los senadores votaron una resolución para detener la guerra.", "Los ejércitos suspendieron los combates."),
+    "tr": ("Görüşmede savaşın sona erdirilmesi ele alındı.", "İki ordu çatışmaları durdurdu."),
+    "az": ("Görüşdə müharibənin dayandırılması müzakirə olundu.", "İki ordu döyüşləri dayandırdı."),
+    "hy": ("Սենատը քննարկել է պատերազմը դադարեցնելու բանաձևը։", "Բանակները դադարեցրել են ռազմական գործողությունները։"),
+    "ar": ("ناقش مجلس الشيوخ قرارا لوقف الحرب.", "اتفق الجيشان على وقف القتال."),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(WAR_HALTS))
+def test_a_halt_of_the_war_as_a_whole_is_told_from_a_halt_of_the_fighting(lang: str) -> None:
+    war, fighting = WAR_HALTS[lang]
+    assert feature("war_only", "", war, lang) == 1.0
+    assert feature("war_only", "", fighting, lang) == 0.0
+    assert feature("war_only", "", f"{war} {fighting}", lang) == 0.0
+
+
 @pytest.mark.parametrize("lang", sorted(YEAR_SPANS))
 def test_a_span_of_years_dates_a_mention_as_a_year_does(lang: str) -> None:
     spanned, counted = YEAR_SPANS[lang]

@@ -25,6 +25,7 @@ query matched "energy", which is then the subject, not a market word.
 | ``other_doc`` | the document's share of such words, relative to 3% (at most 1) |
 | ``headline_line`` | share of body mention sentences that are a bare line (a related-story link, a list item) |
 | ``queries`` | log(1 + distinct queries that matched) |
+| ``war_only`` | the mention in every mention sentence names the war as a whole ("stop the war", "end the war") |
 | ``length`` | log(1 + body words) / log(1000) |
 """
 
@@ -45,6 +46,7 @@ from monitor.query.lexicons import (
     NOW,
     OTHER_SENSE,
     VIOLATION,
+    WAR,
     YEARS,
 )
 from monitor.query.text import has_end_mark
@@ -68,6 +70,7 @@ NAMES = (
     "other_doc",
     "headline_line",
     "queries",
+    "war_only",
     "length",
 )
 VIOLATION_WINDOW = 6  # words either side of a mention where a word of violation or collapse counts
@@ -141,6 +144,7 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
     facts = _facts(doc)
     body = facts.body
     mentioned = set(mentions)  # the words a query matched are the mention, not what stands around it
+    war = WAR.hits(doc)
     conflict = facts.conflict.difference(mentioned)
     conflict_sentences = {doc.sents[i] for i in conflict}
     shares = ("violation", "now", "dated", "background", "conflict_near", "other_sense")
@@ -177,6 +181,7 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         **{name: counts[name] / sentences for name in shares},
         "headline_line": counts["headline_line"] / max(1, body_mentions),
         "queries": math.log1p(queries),
+        "war_only": float(all(any(i in war for i in indices) for indices in by_sentence.values())),
     }
     return Features(values, strong)
 

@@ -234,6 +234,24 @@ YEARS = Lexicon(
     ),
 )
 
+# The war as a whole, as what a halt or an end applies to: "stop the war" is not a truce by the labelling
+# rules ("talks to end the war" with no halt to fighting is conflict news), "stop the fighting" can be.
+WAR = Lexicon(
+    "war",
+    _words(
+        en="war wars",
+        ru="войн*",
+        uk="війн*",
+        hy="պատերազմ*",
+        az="müharibə*",
+        tr="savaş*",
+        ar="حرب",
+        fr="guerre guerres",
+        de="krieg*",
+        es="guerra guerras",
+    ),
+)
+
 # Armed conflict: forces, weapons, fighting, casualties, territory.
 CONFLICT = Lexicon(
     "conflict",
