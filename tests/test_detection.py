@@ -559,7 +559,6 @@ WAR_HALTS = {
     "tr": ("Görüşmede savaşın sona erdirilmesi ele alındı.", "İki ordu çatışmaları durdurdu."),
     "az": ("Görüşdə müharibənin dayandırılması müzakirə olundu.", "İki ordu döyüşləri dayandırdı."),
     "hy": ("Սենատը քննարկել է պատերազմը դադարեցնելու բանաձևը։", "Բանակները դադարեցրել են ռազմական գործողությունները։"),
-    "ar": ("ناقش مجلس الشيوخ قرارا لوقف الحرب.", "اتفق الجيشان على وقف القتال."),
 }
 
 
@@ -569,6 +568,10 @@ def test_a_halt_of_the_war_as_a_whole_is_told_from_a_halt_of_the_fighting(lang: 
     assert feature("war_only", "", war, lang) == 1.0
     assert feature("war_only", "", fighting, lang) == 0.0
     assert feature("war_only", "", f"{war} {fighting}", lang) == 0.0
+
+
+def test_arabic_names_the_halt_itself_by_stopping_the_war() -> None:
+    assert feature("war_only", "", "بدأ تنفيذ اتفاق وقف الحرب في غزة.", "ar") == 0.0
 
 
 @pytest.mark.parametrize("lang", sorted(YEAR_SPANS))

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - multi-script test data
 """Context lexicons hit their words (in each language's forms: the economy's adjective as well as its noun) and
 not another word that shares a stem or a prefix with them."""
 
@@ -22,6 +23,16 @@ CASES = [
     (ECONOMY, "uk", "Економічний тиск на економіку зростає.", {"економічний", "економіку"}, set()),
     (ECONOMY, "ar", "يرى محللون أن الضغط الاقتصادي يتزايد على الاقتصاد.", {"الاقتصادي", "الاقتصاد"}, set()),
     (VIOLATION, "fr", "Le cessez-le-feu a été violé hier. La violence a continué.", {"viole"}, {"violence"}),
+    # a central bank's decision, in the languages whose market words were oil and prices only
+    (ECONOMY, "de", "Die Notenbank ließ den Leitzins unverändert; Ökonomen erwarten mehr Wachstum.",
+     {"notenbank", "leitzins", "okonomen", "wachstum"}, set()),
+    (ECONOMY, "fr", "La banque centrale a relevé ses taux; la croissance ralentit.", {"banque", "taux", "croissance"},
+     set()),
+    (ECONOMY, "es", "El banco central subió los tipos de interés; el crecimiento se frena.", {"banco", "crecimiento"},
+     set()),
+    (ECONOMY, "tr", "Merkez Bankası faizi sabit tuttu; büyüme ve ihracat yavaşladı.", {"merkez", "buyume", "ihracat"},
+     set()),
+    (ECONOMY, "ar", "أبقى البنك المركزي على الفائدة وتراجعت الصادرات.", {"البنك", "الفائدة", "الصادرات"}, set()),
 ]
 
 

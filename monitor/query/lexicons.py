@@ -236,6 +236,7 @@ YEARS = Lexicon(
 
 # The war as a whole, as what a halt or an end applies to: "stop the war" is not a truce by the labelling
 # rules ("talks to end the war" with no halt to fighting is conflict news), "stop the fighting" can be.
+# Not Arabic: Arabic news names the halt itself so ("اتفاق وقف الحرب", the agreement to stop the war).
 WAR = Lexicon(
     "war",
     _words(
@@ -245,7 +246,6 @@ WAR = Lexicon(
         hy="պատերազմ*",
         az="müharibə*",
         tr="savaş*",
-        ar="حرب",
         fr="guerre guerres",
         de="krieg*",
         es="guerra guerras",
@@ -295,19 +295,23 @@ ECONOMY = Lexicon(
         " futures rally trading traders refinery refiners supply supplies fertiliser fertilizer airlines"
         " cargo tanker tankers shipping",
         ru="нефть нефти цены цен рынок рынки рынка биржа биржи акции экономика экономики экономическ* инвестор* инфляц*"
-        " баррел*",
-        uk="нафт* ціни цін ринок ринки ринку біржа біржі акції економік* економічн* інвестор* інфляц* барел*",
-        hy="նավթ* շուկա* տնտես* բորսա* ինֆլյացիա* գներ* գնաճ*",
+        " баррел* ввп центробанк* экспорт* валют* рубл* экономист*",
+        uk="нафт* ціни цін ринок ринки ринку біржа біржі акції економік* економічн* інвестор* інфляц* барел* ввп нбу"
+        " експорт* валют* гривн* економіст*",
+        hy="նավթ* շուկա* տնտես* բորսա* ինֆլյացիա* գներ* գնաճ* ՀՆԱ կենտրոնական_բանկ* տոկոսադրույք* արտահանում*"
+        " փոխարժեք*",
         az="neft* qiymət* bazarlar* bazarı bazarın* bazarda* bazara* bazardan* birja* iqtisad* investor*"
-        " inflyasiya* manat*",
-        tr="petrol* fiyat* piyasa* borsa* hisse* ekonomi* yatırımcı* enflasyon* faiz* dolar*",
+        " inflyasiya* manat* ÜDM mərkəzi_bank* ixrac* valyuta*",
+        tr="petrol* fiyat* piyasa* borsa* hisse* ekonomi* yatırımcı* enflasyon* faiz* dolar* merkez_bankası büyüme"
+        " ihracat* döviz* GSYH",
         ar="النفط نفط الأسعار أسعار الأسواق السوق البورصة الأسهم الاقتصاد اقتصادي* الاقتصادي الاقتصادية المستثمرين"
-        " التضخم برميل الذهب",
+        " التضخم برميل الذهب البنك_المركزي الفائدة الصادرات العملة الناتج_المحلي",
         fr="brent petrolier* petrole prix marches marche bourse actions economie economique* investisseurs"
-        " inflation baril",
-        de="brent fluggesellschaft* olpreis* preis* preise markt* borse* aktie* wirtschaft* anleger inflation barrel",
+        " inflation baril banque_centrale taux croissance exportations pib devises economistes",
+        de="brent fluggesellschaft* olpreis* preis* preise markt* borse* aktie* wirtschaft* anleger inflation barrel"
+        " notenbank* zentralbank* leitzins* zins* konjunktur* wachstum* export* bip okonom* wahrung*",
         es="crudo brent dolares petroleo precio* mercado* bolsa acciones economia economic* inversor* inflacion"
-        " barril precos",
+        " barril precos banco_central tipos_de_interes crecimiento exportaciones pib divisas economistas",
     ),
 )
 
