@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 from monitor import diff
 from monitor.cadence import WINDOWS, Bounds, Cadence, after_failure, after_success, feed_ttl
@@ -33,6 +34,14 @@ SKIP_REASONS = {
 }
 
 
+class Start(NamedTuple):
+    """What a poll starts from: the source's stored state and, when the store gave them with it, `Store.new_items`
+    over cadence.WINDOWS (None: asked when the poll's cadence needs them)."""
+
+    state: SourceState
+    stored: list[int] | None
+
+
 class Pipeline:
     """Runs one source through every stage; safe to call concurrently for different sources."""
 
@@ -50,16 +59,24 @@ class Pipeline:
         self.owed_to = owed_to  # the notifiers a new alert is owed to, asked as each document is recorded
         self.fetch_config = fetch_config or FetchConfig()
 
-    async def poll(self, source: SourceConfig, bounds: Bounds, now: datetime | None = None) -> PollReport:
+    def start(self, name: str, now: datetime) -> Start:
+        """What a poll of source `name` at `now` starts from (`Store.poll_state`)."""
+        return Start(*self.store.poll_state(name, _windows(now)))
+
+    async def poll(
+        self, source: SourceConfig, bounds: Bounds, now: datetime | None = None, start: Start | None = None
+    ) -> PollReport:
         """Poll one source once; never raises for an error of its own (fetch, parse, or any exception its documents
         cause): that is recorded as the source's error and backed off, and other sources go on. A fault of the
         store (`Store.faults`) is no source's error and has nowhere to be recorded: it is raised. The source's next
-        interval adapts within `bounds` (`monitor.cadence`) and is saved with its state and put in the report."""
+        interval adapts within `bounds` (`monitor.cadence`) and is saved with its state and put in the report.
+        `start`: what it starts from (`Pipeline.start`) when the caller has just read it; else it is read here."""
         now = now or datetime.now(UTC)
         report = PollReport(source.name)
-        state = self.store.source_state(source.name)
+        start = self.start(source.name, now) if start is None else start
+        state = start.state
         try:
-            await self._poll(source, bounds, now, state, report)
+            await self._poll(source, bounds, now, start, report)
         except self.store.faults:
             raise
         except Exception as exc:
@@ -75,10 +92,10 @@ class Pipeline:
                 log.warning("source %s failed: %s", source.name, report.error, extra=where)
         return report
 
-    async def _poll(
-        self, source: SourceConfig, bounds: Bounds, now: datetime, state: SourceState, report: PollReport
-    ) -> None:
+    async def _poll(self, source: SourceConfig, bounds: Bounds, now: datetime, start: Start, report: PollReport
+                    ) -> None:
         """Fetch, parse and record one source; raises on its errors (`poll` records them)."""
+        state = start.state
         result = await self.fetcher.fetch(
             str(source.url), etag=state.etag, last_modified=state.last_modified, headers=source.headers,
             guard_redirects=not source.allow_private,
@@ -102,8 +119,8 @@ class Pipeline:
         known = {name: seconds for name, seconds in hints.items() if seconds is not None}
 
         def cadence(new: Sequence[Article]) -> Cadence:
-            since = [now - timedelta(seconds=w) for w in WINDOWS]
-            stored = self.store.new_items(source.name, since)
+            since = _windows(now)
+            stored = self.store.new_items(source.name, since) if start.stored is None else start.stored
             arrived = [min(a.published or now, now) for a in new]
             counts = tuple(n + sum(t >= s for t in arrived) for n, s in zip(stored, since, strict=True))
             return after_success(bounds, counts, known)
@@ -195,6 +212,9 @@ class Pipeline:
         done = replace(done, next_due=now + timedelta(seconds=chosen.interval), interval=chosen.interval,
                        interval_reason=chosen.reason)
         candidates = [self._candidate(item, item.analysis or next(computed), stored, now) for item, stored in ready]
+        if not candidates and not listed:  # nothing to record (a 304): the source's state alone, in one statement
+            self.store.save_source_state(done)
+            return
         revise = partial(self._revise, self.workers.matchers.of(source.watchlists))
         with self.store.transaction():
             recorded = self.store.record(  # the new ETag is kept only together with what it brought
@@ -308,6 +328,11 @@ class Pipeline:
         added = diff.added_sentences(stored.text, article.text)
         hits = matcher.match("", "\n".join(added), article.language) if added else []
         return Revision(added, [m for m in hits if m.watchlist not in stored.alerted])
+
+
+def _windows(now: datetime) -> list[datetime]:
+    """The starts of cadence.WINDOWS at `now`, shortest window first."""
+    return [now - timedelta(seconds=w) for w in WINDOWS]
 
 
 def _count(report: PollReport, recorded: Sequence[Recorded]) -> None:

@@ -196,11 +196,12 @@ class Service:
         now = self.health.last_job = datetime.now(UTC)
         began = time.monotonic()
         try:
-            state = self.store.source_state(source.name)
+            start = self._pipeline.start(source.name, now)
+            state = start.state
             if (state.error_count or due_only) and state.next_due and state.next_due > now:
                 log.debug("source %s not due until %s", source.name, state.next_due)
                 return None
-            report = await self._pipeline.poll(source, bounds, now)
+            report = await self._pipeline.poll(source, bounds, now, start)
         except asyncio.CancelledError:  # the service is stopping: the poll is redone after the restart
             log.info("poll of %s cut short by shutdown", source.name, extra={"source": source.name})
             return None

@@ -49,6 +49,18 @@ def test_new_items_count_what_arrived_per_window_by_date_else_first_seen(
     assert store.new_items("nobody", [T0 - HOUR]) == [0]
 
 
+def test_poll_state_is_the_source_state_and_on_postgresql_its_new_items_too(
+    store: Store, clock: Clock  # noqa: F811
+) -> None:
+    state = SourceState("outlet", etag='"e"', next_due=T0 + HOUR, interval=144.0, interval_reason="25 new in 1h")
+    store.record([candidate(article(1))], revise=Reviser(), notifiers=(), listed=(), state=state, seen_at=clock.now)
+    since = [T0 - HOUR, T0 + HOUR]
+    for name, expected, new in (("outlet", state, [1, 0]), ("nobody", SourceState("nobody"), [0, 0])):
+        found, counts = store.poll_state(name, since)
+        assert found == expected
+        assert counts == (None if isinstance(store, sqlite_store.SqliteStore) else new)  # SQLite: asked when needed
+
+
 @pytest.mark.parametrize("backend", [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_store_of_before_adaptive_polling_keeps_its_sources_when_migrated(
     request: pytest.FixtureRequest, backend: str

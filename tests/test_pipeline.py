@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.service import OnceResult, run_once
+from monitor.store import open_store
 from monitor.store.sqlite import SqliteStore
 from tests.testdata import FEED_CORPUS, FEEDS, SEED_BODY, seed_source, write_config
 
@@ -78,6 +80,31 @@ def test_a_304_causes_no_parse_and_no_page_fetch(site: StaticSite, tmp_path: Pat
     result = once(path)
     assert result.reports[0].status == 304 and result.reports[0].items == 0
     assert site.hits["/eng/news/escalation-karabakh/"] == pages_before
+
+
+@pytest.mark.parametrize("backend", [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_304_saves_the_check_and_the_next_poll_keeps_the_validators_and_clears_the_errors(
+    site: StaticSite, tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    storage: dict[str, object] = {"path": "db.sqlite3"}  # on PostgreSQL too: `once` takes its lock beside it
+    if backend == "postgres":
+        storage["url"] = request.getfixturevalue("postgres_url")
+    path = write_config(tmp_path, [seed_source(site)], storage=storage)
+    once(path)
+    store = open_store(config_mod.load(path))
+    try:
+        first = store.source_state("panarmenian")
+        store.save_source_state(replace(first, error_count=2, last_error="HTTP 503", last_status=503))
+        assert once(path).reports[0].status == 304
+        after = store.source_state("panarmenian")
+    finally:
+        store.close()
+    assert after.etag and (after.etag, after.last_modified) == (first.etag, first.last_modified)
+    assert first.last_fetch and after.last_fetch and after.last_fetch > first.last_fetch
+    assert (after.last_success, after.last_status, after.error_count, after.last_error) == (after.last_fetch, 304, 0,
+                                                                                            None)
+    assert after.next_due and after.interval
+    assert abs((after.next_due - after.last_fetch).total_seconds() - after.interval) < 0.01
 
 
 def test_same_article_through_two_sources_alerts_once(site: StaticSite, tmp_path: Path) -> None:

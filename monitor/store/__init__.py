@@ -137,6 +137,11 @@ class Store(ABC):
         """For each of `since`, the source's articles that arrived then or later: published then, or first seen
         then when undated or dated after they were first seen (the entry frequency of adaptive polling)."""
 
+    def poll_state(self, name: str, since: Sequence[datetime]) -> tuple[SourceState, list[int] | None]:
+        """What a poll starts from: `source_state(name)` and, where the same look-up gives them at no extra round
+        trip (PostgreSQL), `new_items(name, since)`; None: the poll asks `new_items` when it needs them."""
+        return self.source_state(name), None
+
     # source health (`monitor.sourcehealth`)
     @abstractmethod
     def health_states(self) -> dict[str, dict[str, Any]]:

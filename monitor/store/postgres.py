@@ -235,11 +235,16 @@ def _configure(conn: Connection) -> None:
     conn.execute("SET TIME ZONE 'UTC'")  # naive datetimes are UTC, as in SqliteStore
 
 
+def server_spoke(conn: psycopg.BaseConnection[Any]) -> bool:
+    """Whether the server closed or wrote to an idle connection (a restart or a terminated backend: its socket is
+    readable): a pool's check makes its empty query then only. An empty query on every checkout was a third of a
+    poll's round trips."""
+    return conn.closed or bool(select.select([conn.fileno()], [], [], 0)[0])
+
+
 def _check(conn: Connection) -> None:
-    """A pooled connection as it is handed out: one whose server spoke while it was idle (a restart or a terminated
-    backend: its socket is readable, or closed) gets an empty query, and is replaced when that fails; the others are
-    handed out without a round trip (an empty query each time was a third of a poll's statements)."""
-    if conn.closed or select.select([conn.fileno()], [], [], 0)[0]:
+    """A pooled connection as it is handed out: replaced when the server spoke and an empty query fails."""
+    if server_spoke(conn):
         ConnectionPool.check_connection(conn)
 
 
@@ -413,13 +418,16 @@ class PostgresStore(PostgresTelegramMixin, Store):
         )
 
     def new_items(self, source: str, since: Sequence[datetime]) -> list[int]:
-        counts = ", ".join("COUNT(*) FILTER (WHERE arrived >= %s)" for _ in since)
-        rows = self._rows(
-            f"SELECT {counts} FROM (SELECT LEAST(COALESCE(published, first_seen), first_seen) AS arrived"
-            " FROM articles WHERE source = %s AND first_seen >= %s) AS recent",
-            (*since, source, min(since)),
-        )
-        return [int(n) for n in rows[0]]
+        return [int(n) for n in self._rows(_new_items(since), (*since, source, min(since)))[0]]
+
+    def poll_state(self, name: str, since: Sequence[datetime]) -> tuple[SourceState, list[int]]:
+        """The source's state and its `new_items`, in one statement."""
+        columns = ", ".join(f"s.{c}" for c in _SOURCE_COLUMNS.split(", "))
+        row = self._rows(f"SELECT {columns}, c.* FROM ({_new_items(since)}) AS c LEFT JOIN sources s ON s.name = %s",
+                         (*since, name, min(since), name))[0]
+        width = len(columns.split(", "))
+        state = _source_state(row[:width]) if row[0] is not None else SourceState(name)
+        return state, [int(n) for n in row[width:]]
 
     def source_states(self) -> list[SourceState]:
         return [_source_state(r) for r in self._rows(f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY name")]
@@ -841,7 +849,14 @@ def _prune(conn: Connection, older_than: datetime) -> PruneReport:
             return report
 
 
-def _source_state(row: TupleRow) -> SourceState:
+def _new_items(since: Sequence[datetime]) -> str:
+    """`new_items` as one row of counts; parameters: each of `since`, the source, the earliest of `since`."""
+    counts = ", ".join("COUNT(*) FILTER (WHERE arrived >= %s)" for _ in since)
+    return (f"SELECT {counts} FROM (SELECT LEAST(COALESCE(published, first_seen), first_seen) AS arrived"
+            " FROM articles WHERE source = %s AND first_seen >= %s) AS recent")
+
+
+def _source_state(row: Sequence[Any]) -> SourceState:
     return SourceState(*row)
 
 
