@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from monitor.query import document
 from monitor.query.document import Document, Sentence, norm_parts
-from monitor.query.text import TOKEN_RE, _is_abbreviation, sentence_ends
+from monitor.query.text import TOKEN_RE, sentence_ends
 
 
 @dataclass
@@ -74,22 +74,34 @@ ALPHABET = st.sampled_from(
     + ["\u0301", "\u00ad", "\u200d", "\u064e", "½", "ﬁ", "_", "-", "'", "1", "9"]
     + [" ", " ", " ", "\n", "\n\n", "\n \n", ".", ". ", "U.S. ", "J. ", "3.5", "?", "! ", "։ ", ": ", ":", "…", ","]
     + ["\t"]
-    + ["。", "！", "？", "؟ ", "\xa0", "\u3000"]
+    + ["。", "！", "？", "؟ ", "\xa0", "\u3000", "۔", '"', "»", ")", "Gen", "gen", "No", "p", "млн", "Inc"]
 )
 TEXTS = st.lists(ALPHABET, max_size=60).map("".join)
 
 
+# The sentence rules as regular expressions: a run of marks (or a colon after an Armenian letter), closing
+# quotes, then a space or the end; not before a lowercase word, nor after an initial or an abbreviation.
+_REF_BOUNDARY = re.compile(r"(?:[.!?։。！？؟…۔]+|(?<=[\u0531-\u0587]):)[\"'\u00bb\u201d\u2019\u203a)\]]*(?=\s|$)")
+_REF_WORD = re.compile(r"(\w+)\W{0,8}$")
+_REF_ABBREVIATIONS = {"gen", "sen", "etc", "млн", "dr", "inc"}  # some of them
+_REF_BEFORE_NUMBER = {"no", "art", "p"}
+
+
 def reference_sentence_ends(text: str) -> list[int]:
-    """Sentence ends found by one regular expression over the text, checked one at a time."""
-    ends = []
-    for found in re.finditer(r"[.!?։。！？؟…]|\n\s*\n|(?<=[\u0531-\u0587]):", text):
-        start, end = found.span()
-        if found.group() == "." and _is_abbreviation(text, start):
+    """Sentence ends found by regular expressions over the text, checked one at a time."""
+    ends = {found.end() for found in re.finditer(r"\n\s*\n", text)}
+    for found in _REF_BOUNDARY.finditer(text):
+        following = text[found.end() :].lstrip()[:1]
+        if following.islower():
             continue
-        if end < len(text) and not text[end].isspace() and found.group()[0] != "\n":
+        word = _REF_WORD.search(text[: found.start()])
+        token = word.group(1).casefold() if word and found.group() == "." else ""
+        if (len(token) == 1 and token.isalpha()) or token in _REF_ABBREVIATIONS or (
+            following.isdigit() and token in _REF_BEFORE_NUMBER
+        ):
             continue
-        ends.append(end)
-    return ends
+        ends.add(found.end())
+    return sorted(ends)
 
 
 @settings(max_examples=300, deadline=None)

@@ -32,9 +32,21 @@ _APOSTROPHES = "'\u2019`\u02bc\u02bb"
 _CYRILLIC = "\u0400-\u0482\u048a-\u052f"
 _JOIN = rf"(?<=[{_CYRILLIC}])['\u2019`](?=[{_CYRILLIC}])"
 TOKEN_RE = re.compile(rf"[^\W_][^\W_{_IN_WORD}]*(?:(?:[{_IN_WORD}]+|{_JOIN})[^\W_]+)*[{_IN_WORD}]*")
-SENTENCE_MARKS = ".!?։。！？؟…"
+SENTENCE_MARKS = ".!?։。！？؟…۔"
+_CLOSERS = "\"'\u00bb\u201d\u2019\u203a)]"  # closing quotes and brackets stay with their sentence
 _BLANK_LINE = re.compile(r"\n\s*\n")
-_ARMENIAN_COLON = re.compile(r"(?<=[\u0531-\u0587]):(?=\s|$)")  # web Armenian's usual full stop
+_ARMENIAN_COLON = re.compile(r"(?<=[\u0531-\u0587]):")  # web Armenian's usual full stop
+_GAP = 8  # characters of punctuation looked through for the word before a dot ("Inc.)." reads "Inc")
+# Words that end with a dot without ending a sentence (compared casefolded, dot stripped).
+_ABBREVIATIONS = frozenset(
+    {
+        *("mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "maj", "capt", "sgt", "jr", "sr", "vs", "etc"),
+        *("inc", "ltd", "corp", "dept", "gov", "sen", "jan", "feb", "aug", "sep", "sept", "oct", "nov", "dec"),
+        *("тыс", "млн", "млрд", "руб", "ул", "гг", "см", "стр", "др"),
+    }
+)
+# Abbreviations that are also everyday words: only before a number ("No. 5", "Art. 3").
+_NUMBER_ABBREVIATIONS = frozenset(("no", "nos", "art", "fig", "p", "pp", "vol", "st"))
 _DROP = re.compile(rf"[{_IN_WORD}\u0640{_APOSTROPHES}]")
 _SPECIAL = str.maketrans(
     {
@@ -220,32 +232,75 @@ def stem_lang(language: str | None, script: str) -> str | None:
 
 
 def sentence_ends(text: str) -> list[int]:
-    """Character offsets just after each sentence end: a mark followed by a space or the end of the text
-    (abbreviations like ``U.S.`` excluded), a colon after an Armenian letter (Armenian typed on the web
-    writes its full stop so), or a blank line. Found with str.find, which is much faster
-    here than a regular expression over every character."""
-    ends = []
-    for mark in SENTENCE_MARKS:
-        at = text.find(mark)
+    """Character offsets just after each sentence end, for the matcher and for the diff filter alike.
+
+    A sentence ends at a run of marks (``.`` ``!`` ``?`` ``…``, the Armenian, Arabic, Urdu and CJK stops,
+    or a colon after an Armenian letter: web Armenian writes its full stop so), with any closing quotes
+    and brackets after it, followed by a space or the end of the text, unless the next word starts in
+    lowercase or a lone dot closes an abbreviation (an initial, "Gen.", "No. 5"); and at a blank line.
+    Found with str.find, which is much faster here than a regular expression over every character.
+    """
+    ends = set()
+    marks = [text.find(mark) for mark in SENTENCE_MARKS]
+    for mark, at in zip(SENTENCE_MARKS, marks, strict=True):
         while at != -1:
-            end = at + 1
-            if (end == len(text) or text[end].isspace()) and not (mark == "." and _is_abbreviation(text, at)):
-                ends.append(end)
-            at = text.find(mark, end)
+            stop = at + 1
+            if not (at and text[at - 1] in SENTENCE_MARKS):  # a run of marks is judged from its first
+                while stop < len(text) and text[stop] in SENTENCE_MARKS:
+                    stop += 1
+                end = _boundary(text, at, stop)
+                if end is not None:
+                    ends.add(end)
+            at = text.find(mark, stop)
+    if ":" in text:
+        ends.update(e for found in _ARMENIAN_COLON.finditer(text) if (e := _boundary(text, *found.span())) is not None)
     if "\n" in text:
-        ends += [found.end() for found in _BLANK_LINE.finditer(text)]
-    ends += [found.end() for found in _ARMENIAN_COLON.finditer(text)]
-    ends.sort()
-    return ends
+        ends.update(found.end() for found in _BLANK_LINE.finditer(text))
+    return sorted(ends)
+
+
+def _boundary(text: str, at: int, run: int) -> int | None:
+    """Where the sentence whose marks stand at ``at``..``run`` ends (after them and any closing quotes), or
+    None when it does not end there."""
+    size = len(text)
+    end = run
+    while end < size and text[end] in _CLOSERS:
+        end += 1
+    if end < size and not text[end].isspace():
+        return None
+    following = end
+    while following < size and text[following].isspace():
+        following += 1
+    if following < size and text[following].islower():
+        return None
+    if text[at] != "." or run - at > 1 or end > run:  # another mark, several, or a dot inside closing quotes
+        return end
+    return None if _is_abbreviation(text, at, text[following : following + 1]) else end
 
 
 def has_end_mark(sentence: str) -> bool:
-    """Whether a (stripped) sentence ends with a sentence mark, an Armenian colon included."""
-    last = len(sentence) - 1
+    """Whether a (stripped) sentence ends with a sentence mark (closing quotes after it allowed), an Armenian
+    colon included."""
+    last = len(sentence.rstrip(_CLOSERS)) - 1
     return last >= 0 and (sentence[last] in SENTENCE_MARKS or _ARMENIAN_COLON.match(sentence, last) is not None)
 
 
-def _is_abbreviation(text: str, dot: int) -> bool:
-    """A dot after a single capital letter (U.S., J. Smith) or between digits does not end a sentence."""
-    before = text[dot - 2 : dot]
-    return len(before) == 2 and before[1].isupper() and not before[0].isalnum()
+def _is_abbreviation(text: str, dot: int, following: str) -> bool:
+    """Whether the word before a lone dot is an initial (U.S., J. Smith, p.m.) or an abbreviation ("Gen.";
+    "No." only before a number)."""
+    start = dot
+    while start > max(0, dot - _GAP) and not _is_word_char(text[start - 1]):
+        start -= 1
+    word_end = start
+    while start > 0 and _is_word_char(text[start - 1]):
+        start -= 1
+    token = text[start:word_end].casefold()
+    if not token:
+        return False
+    if len(token) == 1 and token.isalpha():
+        return True
+    return token in _ABBREVIATIONS or (following.isdigit() and token in _NUMBER_ABBREVIATIONS)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
