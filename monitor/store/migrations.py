@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
+from monitor.store.sqlite_time import to_text
 from monitor.store.sqlite_transaction import immediate
 
 _LEDGER = """
@@ -41,7 +42,7 @@ def apply_migrations(conn: sqlite3.Connection, component: str, migrations: Seque
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
-                    (component, version, datetime.now(UTC).isoformat()),
+                    (component, version, to_text(datetime.now(UTC))),
                 )
     return schema_version(conn, component)
 

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from monitor.errors import StorageError
 from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
-from monitor.records import Alert, AlertKind, Article, Match, SourceState, format_datetime
+from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import (
     RECENT_ENTRIES,
     SEEN_RESOLUTION,
@@ -26,6 +26,8 @@ from monitor.store import (
 from monitor.store.batch import NEAR_DUPLICATE_CANDIDATES, Batch
 from monitor.store.migrations import apply_migrations
 from monitor.store.retention import PruneReport, prune
+from monitor.store.sqlite_time import from_text as _dt
+from monitor.store.sqlite_time import to_text as _ts
 from monitor.store.sqlite_transaction import immediate
 from monitor.store.telegram import TelegramStoreMixin
 
@@ -162,16 +164,6 @@ _ALERT_COLUMNS = (
     "a.id, a.article_id, a.watchlist, a.kind, a.title, a.url, a.source, a.published, a.terms, a.snippet,"
     " a.created, a.added, a.also_in"
 )
-
-
-def _ts(value: datetime | None) -> str | None:
-    """A datetime as sortable ISO-8601 UTC text (naive datetimes are taken as UTC): every time of the core tables
-    (the tg_* tables keep unix time, see store/telegram.py)."""
-    return None if value is None else format_datetime(value)
-
-
-def _dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
 
 
 def _columns(count: int) -> str:

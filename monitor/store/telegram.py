@@ -6,11 +6,9 @@ alerts through `alert` (see `SqliteStore`). The schema is the "telegram" migrati
 component, applied on first use. A subscription may carry a filter: a query (text) that an alert's
 article must also match to be owed to that chat; `fan_out` asks the caller which filters admit an alert.
 
-Times in SQLite are two encodings: these tables keep unix time as REAL (`tg_chats.muted_until` and
-`created`, `tg_subscriptions.created`, `tg_deliveries.due`, `sent_at` and `failed_at`; `_t`), the core
-tables (sqlite.py) and `schema_migrations` ISO-8601 UTC text. Converting these would mean rebuilding the
-three tables (SQLite cannot change a column's type) with foreign keys on, which a migration's transaction
-cannot switch off. PostgreSQL keeps timestamptz in every table.
+Times are kept as the core tables keep them: in SQLite ISO-8601 UTC text (`sqlite_time`, which sorts as the
+times do: due, mute and dead-letter comparisons are text ones), in PostgreSQL timestamptz. Version 4 converted the
+unix time (REAL) these tables kept before.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ from typing import Any, Literal, cast
 from monitor.records import Alert
 from monitor.store import StoredArticle
 from monitor.store.migrations import apply_migrations
+from monitor.store.sqlite_time import from_text, to_text
 from monitor.store.sqlite_transaction import immediate
 
 DigestMode = Literal["off", "hourly", "daily"]
@@ -78,6 +77,85 @@ TELEGRAM_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tg_subscriptions ADD COLUMN filter TEXT;
     CREATE INDEX tg_subscriptions_filtered ON tg_subscriptions (watchlist, filter) WHERE filter IS NOT NULL;
     """,
+    # One time encoding in the database: these tables' times as the core's (ISO-8601 UTC text, `sqlite_time`), where
+    # they were unix time (REAL). SQLite cannot change a column's type, so the tables are built again and their rows
+    # copied, ids and all. Each old table is renamed first, which points the foreign keys of the others at it: none
+    # dangles while foreign keys are on (a migration's transaction cannot switch them off). temp.tg_unix_times holds
+    # each time once, converted to the microsecond as records.format_datetime writes it.
+    """
+    DROP INDEX tg_subscriptions_watchlist;
+    DROP INDEX tg_subscriptions_filtered;
+    DROP INDEX tg_deliveries_queue;
+    DROP INDEX tg_deliveries_dead_letters;
+    ALTER TABLE tg_chats RENAME TO tg_chats_unix;
+    ALTER TABLE tg_subscriptions RENAME TO tg_subscriptions_unix;
+    ALTER TABLE tg_deliveries RENAME TO tg_deliveries_unix;
+    CREATE TEMP TABLE tg_unix_times (unix REAL PRIMARY KEY, iso TEXT NOT NULL);
+    INSERT INTO temp.tg_unix_times (unix, iso)
+        SELECT unix, strftime('%Y-%m-%dT%H:%M:%S', us / 1000000, 'unixepoch') || printf('.%06d+00:00', us % 1000000)
+        FROM (SELECT unix, CAST(round(unix * 1000000) AS INTEGER) AS us FROM (
+            SELECT muted_until AS unix FROM tg_chats_unix UNION SELECT created FROM tg_chats_unix
+            UNION SELECT created FROM tg_subscriptions_unix UNION SELECT due FROM tg_deliveries_unix
+            UNION SELECT sent_at FROM tg_deliveries_unix UNION SELECT failed_at FROM tg_deliveries_unix
+        ) WHERE unix IS NOT NULL);
+    CREATE TABLE tg_chats (
+        chat TEXT PRIMARY KEY,  -- numeric chat id as text, or '@channelname'
+        kind TEXT NOT NULL,  -- private, group, supergroup, channel
+        title TEXT NOT NULL DEFAULT '',
+        active INTEGER NOT NULL DEFAULT 1,
+        inactive_reason TEXT,
+        muted_until TEXT,
+        digest TEXT NOT NULL DEFAULT 'off' CHECK (digest IN ('off', 'hourly', 'daily')),
+        origin TEXT NOT NULL DEFAULT 'user' CHECK (origin IN ('user', 'config')),
+        created TEXT NOT NULL
+    );
+    CREATE TABLE tg_subscriptions (
+        chat TEXT NOT NULL REFERENCES tg_chats (chat),
+        watchlist TEXT NOT NULL,
+        created TEXT NOT NULL,
+        filter TEXT,  -- the subscription's own query (NULL: every alert of its watch list)
+        PRIMARY KEY (chat, watchlist)
+    );
+    -- One row per alert owed to one chat; owed until Telegram accepted it.
+    CREATE TABLE tg_deliveries (
+        id INTEGER PRIMARY KEY,
+        notifier TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
+        digest TEXT NOT NULL DEFAULT 'off',
+        status TEXT NOT NULL DEFAULT 'owed' CHECK (status IN ('owed', 'sent', 'failed', 'dropped')),
+        due TEXT NOT NULL,  -- the next attempt
+        attempts INTEGER NOT NULL DEFAULT 0,
+        strikes INTEGER NOT NULL DEFAULT 0,  -- failed attempts that count towards the notifier's max_attempts
+        last_error TEXT,
+        sent_at TEXT,
+        failed_at TEXT,  -- when it was given up on (a dead letter)
+        UNIQUE (notifier, chat, alert_id)
+    );
+    INSERT INTO tg_chats (chat, kind, title, active, inactive_reason, muted_until, digest, origin, created)
+        SELECT c.chat, c.kind, c.title, c.active, c.inactive_reason,
+            (SELECT t.iso FROM temp.tg_unix_times t WHERE t.unix = c.muted_until), c.digest, c.origin,
+            (SELECT t.iso FROM temp.tg_unix_times t WHERE t.unix = c.created)
+        FROM tg_chats_unix c;
+    INSERT INTO tg_subscriptions (chat, watchlist, created, filter)
+        SELECT s.chat, s.watchlist, (SELECT t.iso FROM temp.tg_unix_times t WHERE t.unix = s.created), s.filter
+        FROM tg_subscriptions_unix s;
+    INSERT INTO tg_deliveries
+        (id, notifier, chat, alert_id, digest, status, due, attempts, strikes, last_error, sent_at, failed_at)
+        SELECT d.id, d.notifier, d.chat, d.alert_id, d.digest, d.status,
+            (SELECT t.iso FROM temp.tg_unix_times t WHERE t.unix = d.due), d.attempts, d.strikes, d.last_error,
+            (SELECT t.iso FROM temp.tg_unix_times t WHERE t.unix = d.sent_at),
+            (SELECT t.iso FROM temp.tg_unix_times t WHERE t.unix = d.failed_at)
+        FROM tg_deliveries_unix d;
+    DROP TABLE temp.tg_unix_times;
+    DROP TABLE tg_deliveries_unix;
+    DROP TABLE tg_subscriptions_unix;
+    DROP TABLE tg_chats_unix;
+    CREATE INDEX tg_subscriptions_watchlist ON tg_subscriptions (watchlist);
+    CREATE INDEX tg_subscriptions_filtered ON tg_subscriptions (watchlist, filter) WHERE filter IS NOT NULL;
+    CREATE INDEX tg_deliveries_queue ON tg_deliveries (notifier, status, chat, alert_id);
+    CREATE INDEX tg_deliveries_dead_letters ON tg_deliveries (failed_at) WHERE status = 'failed';
+    """,
 )
 
 _HEAD = (
@@ -124,20 +202,12 @@ class TelegramStats:
     owed: int  # deliveries not yet accepted by Telegram
 
 
-def _t(value: datetime) -> float:
-    return value.timestamp()
-
-
-def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
 def period_end(mode: DigestMode, now: datetime) -> datetime:
     """When the digest period containing `now` ends (UTC hours and days); `now` for 'off'."""
     if mode == "off":
         return now
     period = DIGEST_PERIODS[mode]
-    return datetime.fromtimestamp((int(_t(now)) // period + 1) * period, UTC)
+    return datetime.fromtimestamp((int(now.timestamp()) // period + 1) * period, UTC)
 
 
 class TelegramStore(ABC):
@@ -274,7 +344,7 @@ class TelegramStoreMixin(TelegramStore):
                 "INSERT INTO tg_chats (chat, kind, title, created) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (chat) DO UPDATE SET kind = excluded.kind, title = excluded.title,"
                 " active = 1, inactive_reason = NULL",
-                (chat, kind, title, _t(now)),
+                (chat, kind, title, to_text(now)),
             )
         return cast(Chat, self.chat(chat))
 
@@ -285,13 +355,13 @@ class TelegramStoreMixin(TelegramStore):
         if not rows:
             return None
         r = rows[0]
-        return Chat(r[0], r[1], r[2], bool(r[3]), _dt(r[4]), r[5], r[6])
+        return Chat(r[0], r[1], r[2], bool(r[3]), from_text(r[4]), r[5], r[6])
 
     def subscribe(self, chat: str, watchlist: str, now: datetime) -> bool:
         with immediate(self._db()) as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO tg_subscriptions (chat, watchlist, created) VALUES (?, ?, ?)",
-                (chat, watchlist, _t(now)),
+                (chat, watchlist, to_text(now)),
             )
         return cur.rowcount > 0
 
@@ -318,7 +388,7 @@ class TelegramStoreMixin(TelegramStore):
 
     def set_muted(self, chat: str, until: datetime | None) -> None:
         with immediate(self._db()) as conn:
-            conn.execute("UPDATE tg_chats SET muted_until = ? WHERE chat = ?", (until and _t(until), chat))
+            conn.execute("UPDATE tg_chats SET muted_until = ? WHERE chat = ?", (to_text(until), chat))
 
     def set_digest(self, chat: str, mode: DigestMode) -> None:
         with immediate(self._db()) as conn:
@@ -333,11 +403,11 @@ class TelegramStoreMixin(TelegramStore):
                 conn.execute(
                     "INSERT INTO tg_chats (chat, kind, origin, created) VALUES (?, 'channel', 'config', ?)"
                     " ON CONFLICT (chat) DO UPDATE SET origin = 'config', active = 1, inactive_reason = NULL",
-                    (chat, _t(now)),
+                    (chat, to_text(now)),
                 )
                 conn.executemany(
                     "INSERT OR IGNORE INTO tg_subscriptions (chat, watchlist, created) VALUES (?, ?, ?)",
-                    [(chat, w, _t(now)) for w in watchlists],
+                    [(chat, w, to_text(now)) for w in watchlists],
                 )
 
     def deactivate_chat(self, chat: str, reason: str) -> int:
@@ -390,11 +460,11 @@ class TelegramStoreMixin(TelegramStore):
                 (
                     notifier,
                     alert.id,
-                    _t(period_end("hourly", now)),
-                    _t(period_end("daily", now)),
-                    _t(now),
+                    to_text(period_end("hourly", now)),
+                    to_text(period_end("daily", now)),
+                    to_text(now),
                     alert.watchlist,
-                    _t(now),
+                    to_text(now),
                     admitted,
                 ),
             )
@@ -406,13 +476,15 @@ class TelegramStoreMixin(TelegramStore):
             f" FROM tg_deliveries d LEFT JOIN tg_chats c ON c.chat = d.chat WHERE {where}",
             *params,
         )
-        return [Delivery(r[0], r[1], r[2], r[3], r[4], r[5], cast(datetime, _dt(r[6])), r[7]) for r in rows]
+        return [Delivery(r[0], r[1], r[2], r[3], r[4], r[5], cast(datetime, from_text(r[6])), r[7]) for r in rows]
 
     def due_deliveries(self, notifier: str, now: datetime, limit: int = 100) -> list[Delivery]:
-        return self._deliveries(f"{_HEAD} AND d.due <= ? ORDER BY d.alert_id, d.id LIMIT ?", notifier, _t(now), limit)
+        return self._deliveries(
+            f"{_HEAD} AND d.due <= ? ORDER BY d.alert_id, d.id LIMIT ?", notifier, to_text(now), limit
+        )
 
     def next_due(self, notifier: str) -> datetime | None:
-        return _dt(self._q(f"SELECT MIN(d.due) FROM tg_deliveries d WHERE {_HEAD}", notifier)[0][0])
+        return from_text(self._q(f"SELECT MIN(d.due) FROM tg_deliveries d WHERE {_HEAD}", notifier)[0][0])
 
     def digest_batch(self, notifier: str, chat: str, now: datetime, limit: int = 50) -> list[Delivery]:
         rows = self._deliveries(
@@ -430,7 +502,7 @@ class TelegramStoreMixin(TelegramStore):
             conn.executemany(
                 "UPDATE tg_deliveries SET status = 'sent', sent_at = ?, last_error = NULL"
                 " WHERE id = ? AND status = 'owed'",
-                [(_t(now), i) for i in ids],
+                [(to_text(now), i) for i in ids],
             )
 
     def retry_delivery(self, delivery_id: int, error: str, due: datetime, *, strike: bool = True) -> None:
@@ -438,7 +510,7 @@ class TelegramStoreMixin(TelegramStore):
             conn.execute(
                 "UPDATE tg_deliveries SET attempts = attempts + 1, strikes = strikes + ?, last_error = ?, due = ?"
                 " WHERE id = ?",
-                (int(strike), error, _t(due), delivery_id),
+                (int(strike), error, to_text(due), delivery_id),
             )
 
     def fail_delivery(self, delivery_id: int, error: str, now: datetime) -> None:
@@ -446,7 +518,7 @@ class TelegramStoreMixin(TelegramStore):
             conn.execute(
                 "UPDATE tg_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?, failed_at = ?"
                 " WHERE id = ? AND status = 'owed'",
-                (error, _t(now), delivery_id),
+                (error, to_text(now), delivery_id),
             )
 
     def telegram_redeliver(self, since: datetime, now: datetime, notifier: str | None = None) -> int:
@@ -454,12 +526,12 @@ class TelegramStoreMixin(TelegramStore):
             return conn.execute(
                 "UPDATE tg_deliveries SET status = 'owed', attempts = 0, strikes = 0, last_error = NULL,"
                 " failed_at = NULL, due = ? WHERE status = 'failed' AND failed_at >= ? AND (? IS NULL OR notifier = ?)",
-                (_t(now), _t(since), notifier, notifier),
+                (to_text(now), to_text(since), notifier, notifier),
             ).rowcount
 
     def telegram_dead_letters(self, since: datetime) -> int:
         return int(self._q("SELECT COUNT(*) FROM tg_deliveries WHERE status = 'failed' AND failed_at >= ?",
-                           _t(since))[0][0])
+                           to_text(since))[0][0])
 
     def telegram_stats(self, notifier: str) -> TelegramStats:
         following = "EXISTS (SELECT 1 FROM tg_subscriptions s WHERE s.chat = tg_chats.chat)"
