@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from monitor.errors import MonitorError
-from monitor.records import format_datetime
 from monitor.store import SEEN_RESOLUTION, Store
 from monitor.store.migrations import apply_migrations
+from monitor.store.sqlite_time import from_text, to_text
 from monitor.store.sqlite_transaction import immediate
 
 log = logging.getLogger(__name__)
@@ -139,14 +139,14 @@ def _latest_listings(conn: sqlite3.Connection) -> None:
     latest = conn.execute("SELECT source, MAX(last_seen) FROM articles GROUP BY source").fetchall()
     conn.executemany(
         "INSERT INTO temp.listing VALUES (?, ?)",
-        [(source, format_datetime(datetime.fromisoformat(seen) - SEEN_RESOLUTION)) for source, seen in latest],
+        [(source, to_text(when - SEEN_RESOLUTION)) for source, seen in latest if (when := from_text(seen)) is not None],
     )
 
 
 def prune(conn: sqlite3.Connection, older_than: datetime) -> PruneReport:
     """Prune what is older than `older_than` on an autocommit connection; VACUUM when worthwhile."""
     report = PruneReport()
-    cutoff = format_datetime(older_than)
+    cutoff = to_text(older_than)
     apply_migrations(conn, "retention", RETENTION_MIGRATIONS)
     refs = _references(conn)
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY)")

@@ -4,10 +4,15 @@ text with microseconds (`records.format_datetime`), which sorts as the times do,
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from monitor.records import format_datetime
 
 
+@overload
+def to_text(value: datetime) -> str: ...
+@overload
+def to_text(value: None) -> None: ...
 def to_text(value: datetime | None) -> str | None:
     """A datetime as the store keeps it (naive datetimes are taken as UTC); None stays None."""
     return None if value is None else format_datetime(value)
