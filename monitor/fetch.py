@@ -7,6 +7,7 @@ One `Fetcher` wraps one `httpx.AsyncClient` for the whole process. Every failure
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import ipaddress
 import re
 import socket
@@ -49,6 +50,8 @@ GUARD = "monitor.guard"  # request extension: True connects to public addresses 
 GUARDED = {GUARD: True}
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
 HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address is tried beside one that has not answered
+COOKIES_PER_DOMAIN = 50  # RFC 6265's least a client should keep per domain, and the most this one does
+COOKIES = 3000  # ... and in all
 
 
 class FetchSettings(BaseModel):
@@ -251,6 +254,23 @@ class PerHostTransport(httpx.AsyncBaseTransport):
             await pool.aclose()
 
 
+class BoundedCookieJar(http.cookiejar.CookieJar):
+    """The client's cookie jar, bounded as RFC 6265 (6.1) allows: a domain's cookies are forgotten when
+    it sets more than COOKIES_PER_DOMAIN, and all of them when the jar would hold more than COOKIES, so a
+    feed that sets a new cookie on every response cannot grow the process without end."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        with self._cookies_lock:  # type: ignore[attr-defined]  # CookieJar's own (re-entrant) lock
+            held = self._cookies.get(cookie.domain, {})  # type: ignore[attr-defined]  # domain -> path -> name
+            if sum(map(len, held.values())) >= COOKIES_PER_DOMAIN:
+                self.clear(cookie.domain)
+            if len(self) >= COOKIES:
+                self.clear_expired_cookies()
+                if len(self) >= COOKIES:
+                    self.clear()
+            super().set_cookie(cookie)
+
+
 class Fetcher:
     """Polite, bounded HTTP GETs over one shared client. Use as `async with Fetcher(settings) as f:`.
 
@@ -273,6 +293,7 @@ class Fetcher:
             timeout=httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None),
             headers={"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate, br"},
             follow_redirects=False,
+            cookies=BoundedCookieJar(),
         )
         self._global = asyncio.Semaphore(s.max_connections)
         self._origins: dict[tuple[str, str, int | None], asyncio.Semaphore] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import http.cookiejar
 import itertools
 import random
 import socket
@@ -143,6 +144,47 @@ async def test_redirects_are_followed_up_to_the_limit(http_server: LoopbackServe
     async with fetcher(FetchSettings(max_redirects=0)) as f:
         with pytest.raises(FetchError, match="more than 0 redirects"):
             await f.fetch(http_server.url("/r5"))
+
+
+def cookies_sent(server: LoopbackServer, path: str) -> list[str]:
+    """The cookie names of the last request the server saw on `path`."""
+    headers = next(r.headers for r in reversed(server.requests) if r.path == path)
+    header = next((v for k, v in headers.items() if k.lower() == "cookie"), "")
+    return [part.split("=")[0].strip() for part in header.split(";") if part.strip()]
+
+
+async def test_a_cookie_set_by_a_redirect_hop_is_sent_on_the_next(http_server: LoopbackServer) -> None:
+    http_server.route("/feed", RSS2)
+    http_server.route("/consent", status=302, headers={"Location": "/feed", "Set-Cookie": "consent=yes; Path=/"},
+                      conditional=False)
+    async with fetcher() as f:
+        await f.fetch(http_server.url("/consent"))
+    assert cookies_sent(http_server, "/feed") == ["consent"]
+
+
+async def test_a_host_setting_a_new_cookie_every_time_cannot_grow_the_jar(http_server: LoopbackServer) -> None:
+    many = fetch_module.COOKIES_PER_DOMAIN * 2 + 7
+    for n in range(many):
+        http_server.route(f"/c{n}", RSS2, headers={"Set-Cookie": f"c{n}=x; Path=/"})
+    http_server.route("/probe", RSS2)
+    async with fetcher() as f:
+        for n in range(many):
+            await f.fetch(http_server.url(f"/c{n}"))
+        await f.fetch(http_server.url("/probe"))
+    sent = cookies_sent(http_server, "/probe")
+    assert f"c{many - 1}" in sent and 0 < len(sent) <= fetch_module.COOKIES_PER_DOMAIN
+
+
+def test_the_jar_holds_at_most_its_total_however_many_domains_set_cookies() -> None:
+    jar = fetch_module.BoundedCookieJar()
+    per_domain = fetch_module.COOKIES_PER_DOMAIN
+    domains = fetch_module.COOKIES // per_domain + 3
+    for d in range(domains):
+        for n in range(per_domain):
+            jar.set_cookie(http.cookiejar.Cookie(0, f"c{n}", "x", None, False, f"host{d}.example", True, False, "/",
+                                                 True, False, None, True, None, None, {}))
+    assert 0 < len(jar) <= fetch_module.COOKIES
+    assert any(c.domain == f"host{domains - 1}.example" for c in jar)  # the newest is kept
 
 
 @pytest.mark.parametrize("target", ["ftp://127.0.0.1/feed", "file:///etc/passwd", "javascript:alert(1)"])
