@@ -56,7 +56,8 @@ class Metrics:
         self.alerts = Counter("monitor_alerts", "Alerts created (owed to every notifier)", ["watchlist"], registry=r)
         self.last_poll = Gauge("monitor_last_poll_timestamp_seconds", "When the scheduler last ran a poll job",
                                registry=r)
-        self.outbox_depth = Gauge("monitor_outbox_depth", "Deliveries owed to notifiers", registry=r)
+        self.outbox_depth = Gauge("monitor_outbox_depth", "Deliveries owed to notifiers (Telegram: per chat)",
+                                  registry=r)
         self.oldest_owed = Gauge("monitor_outbox_oldest_owed_age_seconds", "Age of the oldest owed alert (0: none)",
                                  registry=r)
         self.dead_letters = Gauge("monitor_outbox_dead_letters", "Deliveries given up on in the last 24 hours",

@@ -16,6 +16,7 @@ from monitor.fingerprint import fingerprint
 from monitor.records import Alert, Article, Match, SourceState
 from monitor.store import Candidate, Recorded, Revision, Store, StoredArticle
 from monitor.store.sqlite import SqliteStore
+from monitor.store.telegram import TelegramStore
 from tests.testdata import SEED_BODY
 
 from .test_store import NOTIFIERS, T0, Clock
@@ -268,6 +269,21 @@ def test_owed_by_notifier_counts_what_each_notifier_is_still_owed(store: Store) 
     store.mark_delivered(alert.id, "webhook")
     assert store.owed_by_notifier() == {"webhook": 1, "retired": 1}
     assert sum(store.owed_by_notifier().values()) == store.outbox_depth()
+
+
+def test_a_telegram_notifiers_per_chat_deliveries_count_as_owed(store: Store, clock: Clock) -> None:
+    assert isinstance(store, TelegramStore)
+    [alert] = store.save_article(article(1), fingerprint=1, kind="new", matches=[match()], notifiers=["telegram"])
+    for chat in ("1", "2", "3"):
+        store.register_chat(chat, "private", "reader", T0)
+        store.subscribe(chat, "ceasefire", T0)
+    assert store.fan_out("telegram", alert, T0, lambda query: True) == 3
+    store.mark_delivered(alert.id, "telegram")  # the outbox row is done once the alert is fanned out
+    assert store.outbox_depth("telegram") == store.outbox_depth() == 3
+    assert store.owed_by_notifier() == {"telegram": 3} and store.outbox_depth("webhook") == 0
+    first = store.due_deliveries("telegram", clock.now)[0]
+    store.mark_sent([first.id], clock.now)
+    assert store.outbox_depth() == 2 and store.owed_by_notifier() == {"telegram": 2}
 
 
 def test_redeliver_owes_the_dead_letters_of_a_period_again_as_new(store: Store, clock: Clock) -> None:

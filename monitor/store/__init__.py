@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 RECENT_ENTRIES = 500  # a source's newest articles whose feed entries a poll recognises before analysing
 SEEN_RESOLUTION = timedelta(hours=1)  # an article's last_seen lags its latest listing by at most this
+# What is owed, one row per delivery, on both stores: the outbox's and the Telegram notifiers' per-chat ones
+# (a Telegram notifier's outbox row is done once the alert is fanned out to its chats).
+OWED = (
+    "SELECT notifier FROM outbox WHERE status = 'owed'"
+    " UNION ALL SELECT notifier FROM tg_deliveries WHERE status = 'owed'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,11 +283,12 @@ class Store(ABC):
 
     @abstractmethod
     def outbox_depth(self, notifier: str | None = None) -> int:
-        """Deliveries owed (to one notifier, or to all)."""
+        """Deliveries owed (to one notifier, or to all): the outbox's and Telegram's per-chat ones."""
 
     @abstractmethod
     def owed_by_notifier(self) -> dict[str, int]:
-        """Deliveries owed, by the notifier they are owed to (only those owed some)."""
+        """Deliveries owed (the outbox's and Telegram's per-chat ones), by the notifier they are owed to (only
+        those owed some)."""
 
     @abstractmethod
     def oldest_owed(self) -> datetime | None: ...

@@ -27,7 +27,7 @@ from monitor.errors import StorageError
 from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.logs import MASK, protect
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
-from monitor.store import RECENT_ENTRIES, SEEN_RESOLUTION, Candidate, Recorded, Revision, Store, StoredArticle
+from monitor.store import OWED, RECENT_ENTRIES, SEEN_RESOLUTION, Candidate, Recorded, Revision, Store, StoredArticle
 from monitor.store.batch import NEAR_DUPLICATE_CANDIDATES, Batch
 from monitor.store.postgres_telegram import TELEGRAM_MIGRATIONS, Connection, Params, PostgresTelegramMixin
 from monitor.store.retention import BATCH, PruneReport, _Reference
@@ -740,10 +740,7 @@ class PostgresStore(PostgresTelegramMixin, Store):
         return int(failed[0][0]) + self.telegram_dead_letters(since)
 
     def outbox_depth(self, notifier: str | None = None) -> int:
-        return int(self._rows(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'owed' AND (%(n)s::text IS NULL OR notifier = %(n)s)",
-            {"n": notifier},
-        )[0][0])
+        return sum(self._owed(notifier).values())
 
     def redeliver(self, since: datetime, notifier: str | None = None) -> tuple[int, int]:
         now = self._clock()
@@ -756,7 +753,11 @@ class PostgresStore(PostgresTelegramMixin, Store):
         return len(outbox), self.telegram_redeliver(since, now, notifier)
 
     def owed_by_notifier(self) -> dict[str, int]:
-        rows = self._rows("SELECT notifier, COUNT(*) FROM outbox WHERE status = 'owed' GROUP BY notifier")
+        return self._owed(None)
+
+    def _owed(self, notifier: str | None) -> dict[str, int]:
+        rows = self._rows(f"SELECT notifier, COUNT(*) FROM ({OWED}) o WHERE %(n)s::text IS NULL OR notifier = %(n)s"
+                          " GROUP BY 1", {"n": notifier})
         return {str(name): int(count) for name, count in rows}
 
     def oldest_owed(self) -> datetime | None:

@@ -15,6 +15,7 @@ from monitor.errors import StorageError
 from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import (
+    OWED,
     RECENT_ENTRIES,
     SEEN_RESOLUTION,
     Candidate,
@@ -716,9 +717,7 @@ class SqliteStore(TelegramStoreMixin, Store):
         )
 
     def outbox_depth(self, notifier: str | None = None) -> int:
-        return int(self.conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'owed' AND (? IS NULL OR notifier = ?)", (notifier, notifier)
-        ).fetchone()[0])
+        return sum(self._owed(notifier).values())
 
     def redeliver(self, since: datetime, notifier: str | None = None) -> tuple[int, int]:
         now = self._clock()
@@ -731,7 +730,11 @@ class SqliteStore(TelegramStoreMixin, Store):
         return outbox, self.telegram_redeliver(since, now, notifier)
 
     def owed_by_notifier(self) -> dict[str, int]:
-        rows = self.conn.execute("SELECT notifier, COUNT(*) FROM outbox WHERE status = 'owed' GROUP BY notifier")
+        return self._owed(None)
+
+    def _owed(self, notifier: str | None) -> dict[str, int]:
+        rows = self.conn.execute(f"SELECT notifier, COUNT(*) FROM ({OWED}) WHERE ? IS NULL OR notifier = ? GROUP BY 1",
+                                 (notifier, notifier))
         return {str(name): int(count) for name, count in rows}
 
     def oldest_owed(self) -> datetime | None:
