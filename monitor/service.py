@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
@@ -15,8 +16,6 @@ from functools import partial
 from typing import Any
 
 from monitor import status
-from monitor.bot.app import admin_notice, start_bot
-from monitor.bot.handlers import AdminHooks
 from monitor.cadence import Bounds
 from monitor.config import Settings, SourceConfig, load
 from monitor.errors import ConfigError, MonitorError
@@ -26,7 +25,6 @@ from monitor.health import HealthServer, Liveness, SourceFailure, SourceHealth, 
 from monitor.metrics import Metrics
 from monitor.notify import RECENT_DEAD_LETTERS, Notifier, dispatch_forever, drain
 from monitor.notify.roster import RETRY_INTERVAL, Roster
-from monitor.notify.telegram import TelegramNotifier
 from monitor.pipeline import Pipeline, describe
 from monitor.query import Matcher
 from monitor.records import Alert, PollReport
@@ -435,8 +433,15 @@ class Service:
     def _prepare(self, notifier: Notifier) -> None:
         """Hook a notifier into the service before it starts: Telegram's send metrics, dead-letter notices and,
         for the first telegram notifier, the bot (subscriber and admin commands)."""
+        if "monitor.notify.telegram" not in sys.modules:  # loaded with the first telegram notifier: python-telegram-bot
+            return  # takes 0.1 s to import, which a process without Telegram need not spend
+        from monitor.bot.app import admin_notice, start_bot
+        from monitor.bot.handlers import AdminHooks
+        from monitor.notify.telegram import TelegramNotifier
+
         if not isinstance(notifier, TelegramNotifier):
             return
+
         notifier.on_send = self.metrics.telegram_send
         notifier.on_dead_letter = self._tell_admins
         if self._bot is not None or not self.runs_bot:

@@ -32,3 +32,10 @@ def test_low_modules_load_nothing_above_them(module: str) -> None:
 
 def test_the_telegram_notifier_loads_no_bot_module() -> None:
     assert heavy(loaded_by("monitor.notify.telegram"), ("monitor.bot",)) == []
+
+
+def test_a_process_without_telegram_never_imports_python_telegram_bot() -> None:
+    """The service and the command line load python-telegram-bot (0.1 s) only with a telegram notifier."""
+    assert heavy(loaded_by("monitor.cli, monitor.service"), ("telegram", "monitor.bot", "monitor.notify.telegram")) == (
+        []
+    )
