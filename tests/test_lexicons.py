@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001 - multi-script test data
+# ruff: noqa: RUF001, RUF003 - multi-script test data
 """Context lexicons hit their words (in each language's forms: the economy's adjective as well as its noun) and
 not another word that shares a stem or a prefix with them."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.query.document import Document
-from monitor.query.lexicons import ECONOMY, OTHER_SENSE, VIOLATION, Lexicon
+from monitor.query.lexicons import BACKGROUND_AFTER, ECONOMY, OTHER_SENSE, VIOLATION, Lexicon
 
 CASES = [
     # (lexicon, language, text, the words it must find, the words it must not)
@@ -23,6 +23,13 @@ CASES = [
     (ECONOMY, "uk", "Економічний тиск на економіку зростає.", {"економічний", "економіку"}, set()),
     (ECONOMY, "ar", "يرى محللون أن الضغط الاقتصادي يتزايد على الاقتصاد.", {"الاقتصادي", "الاقتصاد"}, set()),
     (VIOLATION, "fr", "Le cessez-le-feu a été violé hier. La violence a continué.", {"viole"}, {"violence"}),
+    # strikes despite a truce, in each language's word for "despite" (English had it alone)
+    (VIOLATION, "ru", "Удары продолжились, несмотря на перемирие.", {"несмотря"}, set()),
+    (VIOLATION, "de", "Trotz der Waffenruhe gingen die Angriffe weiter.", {"trotz"}, set()),
+    (VIOLATION, "es", "Los ataques siguieron a pesar de la tregua.", {"a"}, {"pesar"}),
+    (VIOLATION, "tr", "Ateşkese rağmen saldırılar sürdü.", {"ragmen"}, set()),
+    # Turkish and Azerbaijani "after": a postposition (ateşkes haberlerinin ardından)
+    (BACKGROUND_AFTER, "tr", "Ateşkes haberlerinin ardından uçuşlar başladı.", {"ardindan"}, set()),
     # a central bank's decision, in the languages whose market words were oil and prices only
     (ECONOMY, "de", "Die Notenbank ließ den Leitzins unverändert; Ökonomen erwarten mehr Wachstum.",
      {"notenbank", "leitzins", "okonomen", "wachstum"}, set()),

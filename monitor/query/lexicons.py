@@ -135,15 +135,16 @@ VIOLATION = Lexicon(
     "violation",
     _words(
         en="viol* breach* collapse* undermin* broke_down resum* accus* despite",
-        ru="наруш* срыв* сорв* обвин* возобнов*",
-        uk="поруш* звинува* віднов*",
-        hy="խախտ* մեղադր* վերսկս*",
-        az="pozu* pozar* pozdu* pozub* pozma* pozul* ittiham* təxribat*",
-        tr="ihlal* suçla* bozul* yeniden_başla*",
-        ar="خرق* انتهاك* الخروقات خروقات الانتهاكات انتهاكات انهيار",
-        fr="violation* viole violee violes violees violer violait violaient rompu* accus* repris*",  # not violence
-        de="verletz* verstoss* bruch gebrochen gescheitert scheiter* beschuldig* vorgeworfen",
-        es="violo violac* viola* rompi* quebrant* acus*",
+        ru="наруш* срыв* сорв* обвин* возобнов* несмотря вопреки",
+        uk="поруш* звинува* віднов* незважаючи попри всупереч",
+        hy="խախտ* մեղադր* վերսկս* չնայած",
+        az="pozu* pozar* pozdu* pozub* pozma* pozul* ittiham* təxribat* baxmayaraq",
+        tr="ihlal* suçla* bozul* yeniden_başla* rağmen",
+        ar="خرق* انتهاك* الخروقات خروقات الانتهاكات انتهاكات انهيار رغم",
+        # not violence
+        fr="violation* viole violee violes violees violer violait violaient rompu* accus* repris* malgre",
+        de="verletz* verstoss* bruch gebrochen gescheitert scheiter* beschuldig* vorgeworfen trotz",
+        es="violo violac* viola* rompi* quebrant* acus* a_pesar apesar",
     ),
 )
 
@@ -208,9 +209,9 @@ BACKGROUND = Lexicon(
 BACKGROUND_AFTER = Lexicon(
     "background-after",
     _words(
-        hy="հետո ի_վեր ընթացքում տարեդարձ* առաջ",
-        az="sonra sonrası bəri əvvəl zamanı ildönüm* ərzində",
-        tr="sonra sonrası beri önce sırasında yıldönüm* boyunca",
+        hy="հետո ի_վեր ընթացքում տարեդարձ* առաջ անց",
+        az="sonra sonrası bəri əvvəl zamanı ildönüm* ərzində ardınca ardından",
+        tr="sonra sonrası beri önce sırasında yıldönüm* boyunca ardından",
         en="ago",
         ru="назад",
         uk="тому",
