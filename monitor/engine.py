@@ -8,7 +8,10 @@ any number of `monitor worker` processes on one database (SQLite keeps APSchedul
   deferred inside the transaction that makes the alerts (`PostgresStore.on_alerts`), so an alert committed always
   has a job to deliver it; the tick defers it again for retries that fall due.
 - `tick`: every second, deferred once however many processes run, run by `monitor run` (queue `schedule`): defers
-  the polls that fall due (a never-polled source at a stable offset in its jitter window) and due deliveries.
+  the polls that fall due before the next tick, each to start at its source's `next_due` (a never-polled source at a
+  stable offset in its jitter window), and due deliveries.
+- A poll's own statements outside its transaction (the source's state read, a 304's or a failure's state saved) run
+  on procrastinate's async pool (`PostgresStore.async_pool`), so they do not block the event loop.
 - `recover`: the jobs of a process that stopped sending heartbeats (killed) are retried, or, when a job of the same
   queueing lock already waits to do the same work, finished as failed.
 
@@ -56,6 +59,7 @@ POLL, DELIVER, DELIVER_MAIN, SCHEDULE = "poll", "deliver", "deliver-main", "sche
 MAIN_ONLY = frozenset({"telegram"})  # notifier kinds that deliver in `monitor run` only
 QUEUES: dict[Role, list[str]] = {"run": [SCHEDULE, POLL, DELIVER], "worker": [POLL, DELIVER]}  # + DELIVER_MAIN
 TELEGRAM_LOCK = "monitor:telegram"
+TICK = 1.0  # seconds between ticks (its cron: every second)
 TAKEOVER = 2.0  # seconds between tries of the Telegram lock, and between checks that it is still held
 DRAIN_BATCH = 100
 SHUTDOWN_PATIENCE = 4.0  # seconds running jobs get to finish at a stop; then they are cancelled (and redone later)
@@ -84,8 +88,9 @@ class EngineService(Service):
         # Autocommit: each of procrastinate's statements commits in the server. Its pool would otherwise commit at
         # the next await, and a store call blocking the event loop meanwhile on a row that statement wrote (a
         # queueing lock) would wait for ever on its own process.
-        self.app = _app(PsycopgConnector(conninfo=url, min_size=1, max_size=4, configure=_autocommit,
-                                          pool_factory=_pool), self)
+        self.connector = PsycopgConnector(conninfo=url, min_size=1, max_size=4, configure=_autocommit,
+                                          pool_factory=_pool)
+        self.app = _app(self.connector, self)
         self._deferrer = _app(SyncPsycopgConnector(conninfo=url), self)  # never opened: defers on the store's own
         self.pg.on_alerts = self._defer_deliveries
 
@@ -139,13 +144,18 @@ class EngineService(Service):
             pass
 
     async def tick(self) -> None:
-        """Defer the polls and deliveries that are due and not queued."""
+        """Defer the polls due before the next tick, each to start when it is due, and the deliveries that are due;
+        none that is queued already."""
         now = datetime.now(UTC)
         jobs = []
-        for name, fresh in await asyncio.to_thread(due_polls, self.pg, list(self._by_name), now):  # 35 ms at 50,000
+        until = now + timedelta(seconds=TICK)  # in a thread: 35 ms at 50,000 sources
+        for name, fresh, due in await asyncio.to_thread(due_polls, self.pg, list(self._by_name), until):
             source = self._by_name[name]
             bounds, jitter = self.settings.source_bounds(source), self.settings.source_jitter(source)
-            start = now + timedelta(seconds=spread(name, min(jitter, bounds.start))) if fresh else None
+            if fresh:  # never polled: at a stable offset in its jitter window
+                start: datetime | None = now + timedelta(seconds=spread(name, min(jitter, bounds.start)))
+            else:
+                start = due if due and due > now else None
             jobs.append(_job(POLL, POLL_LOCK + name, "monitor.poll", {"source": name}, start))
         jobs += [self._delivery(name) for name in await asyncio.to_thread(due_deliveries, self.pg, now)]
         await _defer_all(self.app, jobs)
@@ -190,6 +200,8 @@ class EngineService(Service):
             self._pipeline = Pipeline(self.store, fetcher, workers, self.roster.owed, self.settings.monitor.fetch)
             self._sources.configure(self._enabled())
             await stack.enter_async_context(self.app.open_async())
+            self.pg.async_pool = self.connector.pool  # the poll's own statements, on the loop
+            stack.callback(setattr, self.pg, "async_pool", None)
             engine = self.settings.monitor.engine
             worker = asyncio.create_task(self.app.run_worker_async(
                 queues=QUEUES[self.role], name=f"{self.role}-{socket.gethostname()}-{os.getpid()}",
@@ -264,6 +276,7 @@ class EngineRoster(Roster):
 
 async def _autocommit(conn: psycopg.AsyncConnection[Any]) -> None:
     await conn.set_autocommit(True)
+    await conn.execute("SET TIME ZONE 'UTC'")  # as the store's connections: its async calls run on this pool
 
 
 async def _check(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -312,7 +325,7 @@ def _app(connector: PsycopgConnector | SyncPsycopgConnector, service: EngineServ
     async def deliver(notifier: str) -> None:
         await service.deliver(notifier)
 
-    @app.periodic(cron="* * * * * *", periodic_id="tick")
+    @app.periodic(cron="* * * * * *", periodic_id="tick")  # every TICK
     @app.task(name="monitor.tick", queue=SCHEDULE, lock="tick", queueing_lock="tick")
     async def tick(timestamp: int) -> None:
         await service.tick()

@@ -59,9 +59,9 @@ class Pipeline:
         self.owed_to = owed_to  # the notifiers a new alert is owed to, asked as each document is recorded
         self.fetch_config = fetch_config or FetchConfig()
 
-    def start(self, name: str, now: datetime) -> Start:
+    async def start(self, name: str, now: datetime) -> Start:
         """What a poll of source `name` at `now` starts from (`Store.poll_state`)."""
-        return Start(*self.store.poll_state(name, _windows(now)))
+        return Start(*await self.store.poll_state_async(name, _windows(now)))
 
     async def poll(
         self, source: SourceConfig, bounds: Bounds, now: datetime | None = None, start: Start | None = None
@@ -73,7 +73,7 @@ class Pipeline:
         `start`: what it starts from (`Pipeline.start`) when the caller has just read it; else it is read here."""
         now = now or datetime.now(UTC)
         report = PollReport(source.name)
-        start = self.start(source.name, now) if start is None else start
+        start = await self.start(source.name, now) if start is None else start
         state = start.state
         try:
             await self._poll(source, bounds, now, start, report)
@@ -84,7 +84,7 @@ class Pipeline:
             report.crashed = not isinstance(exc, MonitorError)
             if isinstance(exc, FetchError) and exc.status is not None:
                 report.status = exc.status
-            report.next_poll = self._record_failure(state, bounds, exc, report.error, now)
+            report.next_poll = await self._record_failure(state, bounds, exc, report.error, now)
             where = {"source": source.name}
             if report.crashed:
                 log.error("poll of %s crashed: %s", source.name, report.error, exc_info=traced(exc), extra=where)
@@ -127,7 +127,7 @@ class Pipeline:
 
         await self._process(source, items, report, now, done, cadence)
 
-    def _record_failure(
+    async def _record_failure(
         self, state: SourceState, bounds: Bounds, exc: Exception, error: str, now: datetime
     ) -> float:
         """Save a failed poll and when to try again (`cadence.after_failure`); return the seconds until then."""
@@ -140,7 +140,7 @@ class Pipeline:
             due, error = DISABLED_UNTIL, f"{error}: source disabled until its config changes"
             wait = Cadence(wait.interval, "disabled: HTTP 410 Gone")
             log.error("source %s disabled: %s", state.name, exc, extra={"source": state.name})
-        self.store.save_source_state(
+        await self.store.save_source_state_async(
             replace(
                 state,
                 last_fetch=now,
@@ -213,7 +213,7 @@ class Pipeline:
                        interval_reason=chosen.reason)
         candidates = [self._candidate(item, item.analysis or next(computed), stored, now) for item, stored in ready]
         if not candidates and not listed:  # nothing to record (a 304): the source's state alone, in one statement
-            self.store.save_source_state(done)
+            await self.store.save_source_state_async(done)
             return
         revise = partial(self._revise, self.workers.matchers.of(source.watchlists))
         with self.store.transaction():

@@ -194,7 +194,7 @@ class Service:
         now = self.health.last_job = datetime.now(UTC)
         began = time.monotonic()
         try:
-            start = self._pipeline.start(source.name, now)
+            start = await self._pipeline.start(source.name, now)
             state = start.state
             if (state.error_count or due_only) and state.next_due and state.next_due > now:
                 log.debug("source %s not due until %s", source.name, state.next_due)

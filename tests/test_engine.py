@@ -1,9 +1,11 @@
 """The engine's parts on a real PostgreSQL server, in this process: delivery jobs commit with their alerts, the tick
-defers each due source's poll once, and the jobs of a dead process are retried or dropped."""
+defers each due source's poll once, at its due time, the store's async calls run on the engine's pool, and the jobs of
+a dead process are retried or dropped."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,36 @@ async def test_the_tick_defers_each_due_source_once_spread_over_its_jitter(opene
     first, due = jobs[0][1], jobs[1][1]
     assert now <= first <= now + timedelta(seconds=10) + timedelta(seconds=5)  # never polled: within its jitter
     assert due is None or due <= datetime.now(UTC)
+
+
+async def test_the_tick_defers_a_poll_due_before_the_next_tick_to_start_at_its_due_time(opened: EngineService,
+                                                                                       postgres_url: str) -> None:
+    now = datetime.now(UTC)
+    soon, overdue = now + timedelta(seconds=0.5), now - timedelta(seconds=5)
+    for name, due in (("s0", soon), ("s1", now + timedelta(seconds=30)), ("s2", overdue)):
+        opened.pg.save_source_state(SourceState(name, last_fetch=now - timedelta(seconds=60), next_due=due))
+    await opened.tick()
+    jobs = dict(_rows(postgres_url, "SELECT args->>'source', scheduled_at FROM procrastinate_jobs"
+                                    " WHERE task_name = 'monitor.poll'"))
+    assert jobs == {"s0": soon, "s2": None}  # s1: a later tick; s2 at once
+
+
+async def test_the_store_s_async_calls_run_on_the_engine_s_pool_and_join_a_transaction(opened: EngineService) -> None:
+    store, pool = opened.pg, opened.connector.pool
+    store.async_pool = pool
+    now = datetime.now(UTC)
+    state = SourceState("s0", etag='"e"', last_fetch=now, next_due=now + timedelta(seconds=60), interval=60.0,
+                        interval_reason="steady")
+    since = [now - timedelta(hours=1)]
+    before = pool.get_stats().get("requests_num", 0)
+    await store.save_source_state_async(state)
+    assert await store.poll_state_async("s0", since) == (state, [0]) == store.poll_state("s0", since)
+    assert await store.poll_state_async("never", since) == (SourceState("never"), [0])
+    assert pool.get_stats().get("requests_num", 0) - before == 3
+    with pytest.raises(RuntimeError), store.transaction():  # inside a transaction: on its connection, with it
+        await store.save_source_state_async(replace(state, etag='"rolled back"'))
+        raise RuntimeError
+    assert store.source_state("s0") == state
 
 
 async def test_recover_retries_a_dead_process_s_jobs_or_drops_them_for_a_waiting_one(opened: EngineService,

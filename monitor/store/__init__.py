@@ -148,6 +148,14 @@ class Store(ABC):
         trip (PostgreSQL), `new_items(name, since)`; None: the poll asks `new_items` when it needs them."""
         return self.source_state(name), None
 
+    async def poll_state_async(self, name: str, since: Sequence[datetime]) -> tuple[SourceState, list[int] | None]:
+        """`poll_state`, without blocking the event loop where the store can (PostgreSQL in an engine process)."""
+        return self.poll_state(name, since)
+
+    async def save_source_state_async(self, state: SourceState) -> None:
+        """`save_source_state`, without blocking the event loop where the store can (as `poll_state_async`)."""
+        self.save_source_state(state)
+
     # source health (`monitor.sourcehealth`)
     @abstractmethod
     def health_states(self) -> dict[str, dict[str, Any]]:

@@ -21,7 +21,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from monitor.errors import StorageError
 from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
@@ -314,6 +314,8 @@ class PostgresStore(PostgresTelegramMixin, Store):
     """
 
     faults = (psycopg.Error,)
+    # An async pool (the engine's), on which the calls a poll makes outside a transaction do not block the loop.
+    async_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
 
     def __init__(self, url: str, *, clock: Callable[[], datetime] | None = None, pool_size: int = 4) -> None:
         self.url = url
@@ -409,25 +411,30 @@ class PostgresStore(PostgresTelegramMixin, Store):
         return _source_state(rows[0]) if rows else SourceState(name)
 
     def save_source_state(self, state: SourceState) -> None:
-        assignments = ", ".join(f"{c} = excluded.{c}" for c in _SOURCE_COLUMNS.split(", ")[1:])
-        self._run(
-            f"INSERT INTO sources ({_SOURCE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            f" ON CONFLICT (name) DO UPDATE SET {assignments}",
-            (state.name, state.etag, state.last_modified, state.last_fetch, state.last_success, state.last_status,
-             state.last_error, state.error_count, state.next_due, state.interval, state.interval_reason),
-        )
+        self._run(_SAVE_SOURCE, _source_params(state))
+
+    async def save_source_state_async(self, state: SourceState) -> None:
+        await self._rows_async(_SAVE_SOURCE, _source_params(state), fetch=False)
+
+    async def _rows_async(self, sql: str, params: Params, *, fetch: bool = True) -> list[TupleRow]:
+        """`_rows` on the async pool, when there is one and this thread has no transaction open."""
+        if self.async_pool is None or getattr(self._local, "conn", None) is not None:
+            with self._conn() as conn:
+                cursor = conn.execute(sql, params)
+                return cursor.fetchall() if fetch else []
+        async with self.async_pool.connection() as aconn:
+            done = await aconn.execute(sql, params)
+            return await done.fetchall() if fetch else []
 
     def new_items(self, source: str, since: Sequence[datetime]) -> list[int]:
         return [int(n) for n in self._rows(_new_items(since), (*since, source, min(since)))[0]]
 
     def poll_state(self, name: str, since: Sequence[datetime]) -> tuple[SourceState, list[int]]:
         """The source's state and its `new_items`, in one statement."""
-        columns = ", ".join(f"s.{c}" for c in _SOURCE_COLUMNS.split(", "))
-        row = self._rows(f"SELECT {columns}, c.* FROM ({_new_items(since)}) AS c LEFT JOIN sources s ON s.name = %s",
-                         (*since, name, min(since), name))[0]
-        width = len(columns.split(", "))
-        state = _source_state(row[:width]) if row[0] is not None else SourceState(name)
-        return state, [int(n) for n in row[width:]]
+        return _polled(name, self._rows(_poll_state(since), (*since, name, min(since), name))[0])
+
+    async def poll_state_async(self, name: str, since: Sequence[datetime]) -> tuple[SourceState, list[int]]:
+        return _polled(name, (await self._rows_async(_poll_state(since), (*since, name, min(since), name)))[0])
 
     def source_states(self) -> list[SourceState]:
         return [_source_state(r) for r in self._rows(f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY name")]
@@ -855,6 +862,30 @@ def _new_items(since: Sequence[datetime]) -> str:
     counts = ", ".join("COUNT(*) FILTER (WHERE arrived >= %s)" for _ in since)
     return (f"SELECT {counts} FROM (SELECT LEAST(COALESCE(published, first_seen), first_seen) AS arrived"
             " FROM articles WHERE source = %s AND first_seen >= %s) AS recent")
+
+
+_SAVE_SOURCE = (
+    f"INSERT INTO sources ({_SOURCE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name)"
+    f" DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _SOURCE_COLUMNS.split(', ')[1:])}"
+)
+_SOURCE_WIDTH = len(_SOURCE_COLUMNS.split(", "))
+
+
+def _source_params(state: SourceState) -> tuple[object, ...]:
+    return (state.name, state.etag, state.last_modified, state.last_fetch, state.last_success, state.last_status,
+            state.last_error, state.error_count, state.next_due, state.interval, state.interval_reason)
+
+
+def _poll_state(since: Sequence[datetime]) -> str:
+    """`poll_state` as one row: the source's columns (NULL when never saved), then its counts; parameters: those of
+    `_new_items`, then the source's name."""
+    columns = ", ".join(f"s.{c}" for c in _SOURCE_COLUMNS.split(", "))
+    return f"SELECT {columns}, c.* FROM ({_new_items(since)}) AS c LEFT JOIN sources s ON s.name = %s"
+
+
+def _polled(name: str, row: Sequence[Any]) -> tuple[SourceState, list[int]]:
+    state = _source_state(row[:_SOURCE_WIDTH]) if row[0] is not None else SourceState(name)
+    return state, [int(n) for n in row[_SOURCE_WIDTH:]]
 
 
 def _source_state(row: Sequence[Any]) -> SourceState:

@@ -19,12 +19,12 @@ DELIVER_LOCK = "deliver:"  # + the notifier's name
 # transaction). A later procrastinate release with migrations of its own appends them here, in order.
 MIGRATIONS: tuple[str, ...] = (SchemaManager.get_schema(),)
 
-# The sources of `names` that are due at %(now)s (or were never polled), leaving out those with a poll job waiting or
-# running; with whether the source was never polled.
+# The sources of `names` that are due by %(until)s (or were never polled), leaving out those with a poll job waiting or
+# running; with whether the source was never polled, and when it is due.
 _DUE_POLLS = """
-SELECT n.name, s.name IS NULL FROM unnest(%(names)s::text[]) AS n (name)
+SELECT n.name, s.name IS NULL, s.next_due FROM unnest(%(names)s::text[]) AS n (name)
 LEFT JOIN sources s ON s.name = n.name
-WHERE (s.next_due IS NULL OR s.next_due <= %(now)s)
+WHERE (s.next_due IS NULL OR s.next_due <= %(until)s)
 AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = %(prefix)s || n.name AND j.status = 'todo')
 AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.lock = %(prefix)s || n.name AND j.status = 'doing')
 """
@@ -67,11 +67,11 @@ def engine_running(url: str, within: float) -> str | None:
     return f"{count} engine process(es) (monitor run / monitor worker)" if count else None
 
 
-def due_polls(store: PostgresStore, names: Sequence[str], now: datetime) -> list[tuple[str, bool]]:
-    """(name, never polled) of the sources of `names` due at `now` that no poll job waits for or runs."""
+def due_polls(store: PostgresStore, names: Sequence[str], until: datetime) -> list[tuple[str, bool, datetime | None]]:
+    """(name, never polled, next due) of the sources of `names` due by `until` that no poll job waits for or runs."""
     with store.transaction() as conn:
-        rows = conn.execute(_DUE_POLLS, {"names": list(names), "now": now, "prefix": POLL_LOCK}).fetchall()
-    return [(str(name), bool(fresh)) for name, fresh in rows]
+        rows = conn.execute(_DUE_POLLS, {"names": list(names), "until": until, "prefix": POLL_LOCK}).fetchall()
+    return [(str(name), bool(fresh), due) for name, fresh, due in rows]
 
 
 def due_deliveries(store: PostgresStore, now: datetime) -> list[str]:
