@@ -2,8 +2,9 @@
 
 A built-in kind's module registers it on import, and is imported the first time the kind is
 asked for: a notifier kind's when a notifier of it is built, a source kind's when a loaded config
-names it (its options model checks the source's keys). Importing the config alone loads none of
-python-telegram-bot, feedparser or beautifulsoup4.
+names it (its options model checks the source's keys; the `feed` kind is monitor.sources' own and loads its
+parser with the first feed parsed). Importing the config, or loading one of feeds, loads none of
+python-telegram-bot, feedparser, lxml or beautifulsoup4.
 """
 
 from __future__ import annotations

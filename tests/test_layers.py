@@ -10,9 +10,9 @@ import pytest
 HEAVY = ("monitor.pipeline", "monitor.config", "monitor.query", "monitor.service", "pydantic", "httpx", "telegram")
 
 
-def loaded_by(module: str) -> set[str]:
-    """The modules in sys.modules after importing `module` in a fresh interpreter."""
-    code = f"import sys, {module}; print('\\n'.join(sys.modules))"
+def loaded_by(module: str, then: str = "") -> set[str]:
+    """The modules in sys.modules after importing `module` (and running `then`) in a fresh interpreter."""
+    code = f"import sys, {module}\n{then}\nprint('\\n'.join(sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return set(out.split())
 
@@ -39,3 +39,15 @@ def test_a_process_without_telegram_never_imports_python_telegram_bot() -> None:
     assert heavy(loaded_by("monitor.cli, monitor.service"), ("telegram", "monitor.bot", "monitor.notify.telegram")) == (
         []
     )
+
+
+PARSERS = ("feedparser", "bs4", "lxml", "monitor.sources.feed")
+
+
+def test_a_config_of_feeds_loads_no_parser_until_a_feed_is_parsed() -> None:
+    """A cycle of 304s never parses: the feed parser stack (0.1 s to import) loads with the first feed parsed."""
+    load = "from monitor import config; settings = config.load('config/monitor.yaml'); assert settings.enabled_sources()"
+    assert heavy(loaded_by("monitor.config", load), PARSERS) == []
+    parse = "from monitor.records import FetchResult; from monitor.sources import SOURCE_KINDS; " \
+            "SOURCE_KINDS['feed'].parse(FetchResult('u', 'u', 200, b'<rss><channel></channel></rss>'), source='s')"
+    assert "monitor.sources.feed" in heavy(loaded_by("monitor.config", f"{load}; {parse}"), PARSERS)

@@ -22,7 +22,7 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.records import Article, FetchResult, parse_datetime
-from monitor.sources import MAX_ITEMS, SourceOptions, first_items, items_cut, register
+from monitor.sources import MAX_ITEMS, first_items, items_cut
 from monitor.sources.fastfeed import from_struct, parse_simple, plausible
 from monitor.sources.items import Item, Link, RawItem, Text, decide, stripped
 from monitor.sources.text import decode_document, nth_start_tag
@@ -41,21 +41,9 @@ CDF_ROOT = re.compile(r"(?:<\?[^>]*\?>|<!--.*?-->|\s)*<channel[\s>]", re.I | re.
 MAX_FEED_ELEMENTS = 50_000  # real feeds have up to ~75 elements an item, and rarely more than 5,000 in all
 
 
-@register("feed")
-class FeedKind:
-    """A news feed; each item becomes an Article with its link resolved against the feed's address."""
-
-    options = SourceOptions  # no keys of its own
-
-    def parse(
-        self,
-        result: FetchResult,
-        *,
-        source: str,
-        language: str | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> list[Article]:
-        return articles(feed_items(result, source=source), result.final_url or result.url, source, language)
+def feed_articles(result: FetchResult, *, source: str, language: str | None = None) -> list[Article]:
+    """A fetched feed's articles (the `feed` kind's parse), each link resolved against the feed's address."""
+    return articles(feed_items(result, source=source), result.final_url or result.url, source, language)
 
 
 def feed_items(result: FetchResult, *, source: str) -> list[Item]:
