@@ -9,12 +9,16 @@ poll reads each feed whole and analyses its 25 items) and `--warmup` seconds mor
 
 - sources polled per second: the polls every process's /healthz counts (`polls`), over the window;
 - CPU per 1,000 polls: user + system CPU of every monitor process (from /proc) over the window, per 1,000 polls
-  (the farm, PostgreSQL and this script not counted);
+  (the farm, PostgreSQL and this script not counted); PostgreSQL's own (its server processes) in a column of its own:
+  on a machine of few cores the two share them;
 - alert latency p95: every second `--touch` feeds get new items (feedfarm's generator; about one in twelve
   alerts); from that rewrite to the alert's creation. Under saturation it is dominated by the wait for the
-  next poll of the feed (the farm divided by the throughput), so it follows throughput.
+  next poll of the feed (the farm divided by the throughput), so it follows throughput;
+- with `--statements`, the statements per poll the monitor processes sent PostgreSQL over the window
+  (pg_stat_statements, loaded into the throwaway cluster): the store's, and those of the engine's jobs
+  (procrastinate's, and the tick's look-up).
 
-    python bench/scale.py [--feeds 1000] [--interval 5] [--rate 64k] [--seconds 30] [--processes 1 2 4]
+    python bench/scale.py [--feeds 1000] [--interval 5] [--rate 64k] [--seconds 30] [--processes 1 2 4] [--statements]
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -72,8 +79,7 @@ class Process:
         return True
 
     def cpu(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+        return _cpu(_stat(self.proc.pid))
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -101,8 +107,60 @@ def started(config: Path, processes: int) -> Iterator[list[Process]]:
             process.stop()
 
 
-def measure(config: Path, processes: int, farm: Farm, args: argparse.Namespace) -> tuple[float, float, float | None]:
-    """(polls per second, CPU seconds per 1,000 polls, alert latency p95 in seconds) of one configuration."""
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command (state, ppid, ...)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu(fields: Sequence[str], *, children: bool = False) -> float:
+    """utime + stime seconds (with `children`, also of the children it has waited for)."""
+    return sum(int(f) for f in fields[11:15 if children else 13]) / TICK
+
+
+def server_cpu(postmaster: int) -> float:
+    """CPU seconds of a PostgreSQL server: its postmaster with the backends that ended, and those running."""
+    total = _cpu(_stat(postmaster), children=True)
+    for path in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = _stat(int(path.name))
+        except (OSError, ValueError):  # ended meanwhile
+            continue
+        if int(fields[1]) == postmaster:
+            total += _cpu(fields)
+    return total
+
+
+@dataclass
+class Result:
+    """One configuration's figures over the window."""
+
+    rate: float  # polls per second
+    cpu: float  # CPU seconds of the monitor processes per 1,000 polls
+    server_cpu: float | None  # PostgreSQL's, per 1,000 polls
+    p95: float | None  # alert latency, seconds
+    statements: Counter[str] | None  # per poll, by whose (`statements`), with --statements
+
+
+def statements(url: str, *, reset: bool = False) -> Counter[str]:
+    """The statements sent to the database at `url` since the last reset, by whose they are: "jobs" (procrastinate's,
+    and the tick's look-up of its jobs) or "store"; `reset` starts counting again (pg_stat_statements)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if reset:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            conn.execute("SELECT pg_stat_statements_reset()")
+            return Counter()
+        rows = conn.execute("SELECT s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+                            " WHERE d.datname = current_database()").fetchall()
+    found: Counter[str] = Counter()
+    for query, calls in rows:
+        if "pg_stat_statements" not in query:
+            found["jobs" if "procrastinate" in query else "store"] += calls
+    return found
+
+
+def measure(config: Path, processes: int, farm: Farm, args: argparse.Namespace, postmaster: int | None) -> Result:
+    """One configuration's figures; `postmaster`: the PostgreSQL server's process, for a run on PostgreSQL."""
+    url = load(config).database_url if args.statements and postmaster else None
     generator, rng = farm_module(), random.Random(time.time_ns())  # new texts each run: never copies of the last
     feeds = sorted(farm.root.glob("feed-*.xml"))
     touched: dict[str, float] = {}  # source -> when its feed last got new items (epoch seconds)
@@ -111,7 +169,10 @@ def measure(config: Path, processes: int, farm: Farm, args: argparse.Namespace) 
         while sum(p.polls() for p in running) < 2 * args.feeds and time.monotonic() < deadline:
             time.sleep(1.0)
         time.sleep(args.warmup)
+        if url:
+            statements(url, reset=True)
         polls, cpu, began = sum(p.polls() for p in running), sum(p.cpu() for p in running), time.time()
+        server = server_cpu(postmaster) if postmaster else 0.0
         while time.time() - began < args.seconds:
             for path in rng.sample(feeds, args.touch):
                 n = int(path.stem.split("-")[1])
@@ -120,7 +181,9 @@ def measure(config: Path, processes: int, farm: Farm, args: argparse.Namespace) 
             time.sleep(1.0)
         polls = sum(p.polls() for p in running) - polls
         cpu = sum(p.cpu() for p in running) - cpu
+        server = server_cpu(postmaster) - server if postmaster else 0.0
         wall = time.time() - began
+        sent = statements(url) if url else None
         time.sleep(args.interval * 2)  # the last touched feeds get their poll
     store = open_store(load(config))
     try:
@@ -134,7 +197,9 @@ def measure(config: Path, processes: int, farm: Farm, args: argparse.Namespace) 
             first[alert.source] = min(first.get(alert.source, 1e18), alert.created.timestamp() - at)
     latencies = sorted(first.values())
     p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 20 else None
-    return polls / wall, cpu / polls * 1000 if polls else float("nan"), p95
+    per_poll = Counter({whose: count / polls for whose, count in sent.items()}) if sent and polls else None
+    per_1000 = 1000 / polls if polls else float("nan")
+    return Result(polls / wall, cpu * per_1000, server * per_1000 if postmaster else None, p95, per_poll)
 
 
 def tick_cost(url: str, count: int) -> str:
@@ -172,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--concurrency", type=int, default=50, help="jobs per engine process (fetch: 50 at once)")
     parser.add_argument("--tick-sources", type=int, default=50_000, help="time the tick's look-up at this many")
+    parser.add_argument("--statements", action="store_true", help="count statements per poll (pg_stat_statements)")
     args = parser.parse_args(argv)
     from tests.postgres import Cluster, install_once
 
@@ -180,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         urls = farm.urls()
         cluster = Cluster(install_once())
         stack.callback(cluster.stop)
+        if args.statements:
+            cluster.admin.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+            cluster.restart()
         runs = [("SQLite, one process", 1)] + [(f"PostgreSQL, {n} process(es)", n) for n in args.processes]
         for label, processes in runs:
             config = write_config(Path(tempfile.mkdtemp(prefix="bench-scale-")), urls,
@@ -192,16 +261,22 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if label.startswith("PostgreSQL"):
                     settings["storage"] = {"url": database.enter_context(cluster.database())}
                 config.write_text(yaml.safe_dump(settings, sort_keys=False))
-                rate, cpu, p95 = measure(config, processes, farm, args)
-            rows.append([label, round(rate, 1), round(cpu, 2), "-" if p95 is None else round(p95, 1)])
-            print(f"{label}: {rate:.1f} polls/s, {cpu:.2f} CPU s per 1,000 polls, p95 {p95}", file=sys.stderr)
+                postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+                got = measure(config, processes, farm, args, postmaster if label.startswith("PostgreSQL") else None)
+            rows.append([label, round(got.rate, 1), round(got.cpu, 2),
+                         "-" if got.server_cpu is None else round(got.server_cpu, 2),
+                         "-" if got.p95 is None else round(got.p95, 1)] + ([_sent(got.statements)] if args.statements
+                                                                            else []))
+            print(f"{label}: {got.rate:.1f} polls/s, {got.cpu:.2f} CPU s per 1,000 polls (PostgreSQL's:"
+                  f" {got.server_cpu}), p95 {got.p95}, statements per poll {_sent(got.statements)}", file=sys.stderr)
         if args.tick_sources:
             with cluster.database() as url:
                 tick = tick_cost(url, args.tick_sources)
     print(f"# bench/scale.py on {machine()}")
     print(f"# {args.feeds} feeds at --rate {args.rate}, interval {args.interval:.0f} s, window {args.seconds:.0f} s"
           f" after {args.warmup:.0f} s, {args.touch} feeds touched a second, {args.concurrency} jobs per process")
-    print(table(["configuration", "polls/s", "CPU s / 1,000 polls", "alert latency p95 (s)"], rows))
+    print(table(["configuration", "polls/s", "CPU s / 1,000 polls", "PostgreSQL CPU s / 1,000", "alert latency p95 (s)"]
+                + (["statements / poll: store + jobs"] if args.statements else []), rows))
     sqlite, *postgres = rows
     by = {int(str(r[0]).split(", ")[1].split(" ")[0]): r for r in postgres}
     if 1 in by and 2 in by:
@@ -211,6 +286,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"# PostgreSQL 1 process / SQLite CPU per poll: {ratio:.2f}x (target <= 1.5x)")
     if args.tick_sources:
         print(tick)
+
+
+def _sent(per_poll: Counter[str] | None) -> str:
+    return "-" if per_poll is None else f"{per_poll['store']:.2f} + {per_poll['jobs']:.2f}"
 
 
 if __name__ == "__main__":
