@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import select
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -24,11 +24,11 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from monitor.errors import StorageError
-from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
+from monitor.fingerprint import bands, from_signed, to_signed
 from monitor.logs import MASK, protect
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import OWED, RECENT_ENTRIES, SEEN_RESOLUTION, Candidate, Recorded, Revision, Store, StoredArticle
-from monitor.store.batch import NEAR_DUPLICATE_CANDIDATES, Batch
+from monitor.store.batch import NEAR_DUPLICATE_CANDIDATES, Band, Batch, Originals, near_duplicate, newest_per_band
 from monitor.store.postgres_telegram import TELEGRAM_MIGRATIONS, Connection, Params, PostgresTelegramMixin
 from monitor.store.retention import BATCH, PruneReport, _Reference
 
@@ -184,14 +184,15 @@ CROSS JOIN LATERAL (
 JOIN articles a ON a.id = r.target
 """
 
-# Fingerprint, first seen and id of the newest candidates of each of the fingerprint's bands.
-_NEAR_DUPLICATES = """
-SELECT c.fingerprint, c.first_seen, c.article_id
+# Band, value, fingerprint, first seen and id of the newest NEAR_DUPLICATE_CANDIDATES + 1 index rows of each band
+# first seen at or after a time.
+_NEAR_DUPLICATES = f"""
+SELECT q.band, q.value, c.fingerprint, c.first_seen, c.article_id
 FROM unnest(%(bands)s::integer[], %(values)s::integer[]) AS q (band, value)
 CROSS JOIN LATERAL (
     SELECT fingerprint, first_seen, article_id FROM article_bands b
-    WHERE b.band = q.band AND b.value = q.value AND b.first_seen >= %(since)s AND b.article_id <> %(exclude)s
-    ORDER BY b.first_seen DESC LIMIT %(limit)s
+    WHERE b.band = q.band AND b.value = q.value AND b.first_seen >= %(since)s
+    ORDER BY b.first_seen DESC, b.article_id DESC LIMIT {NEAR_DUPLICATE_CANDIDATES + 1}
 ) AS c
 """
 
@@ -500,15 +501,13 @@ class PostgresStore(PostgresTelegramMixin, Store):
         return frozenset(r[0] for r in rows)
 
     def find_near_duplicate(self, fingerprint: int, since: datetime, exclude_id: str) -> StoredArticle | None:
-        """As `SqliteStore.find_near_duplicate`: the closest among the newest alerted articles sharing a band."""
-        rows = self._rows(_NEAR_DUPLICATES, {
-            "bands": list(range(len(bands(fingerprint)))), "values": list(bands(fingerprint)), "since": since,
-            "exclude": exclude_id, "limit": NEAR_DUPLICATE_CANDIDATES,
-        })
-        closest = min(((hamming(fingerprint, other), seen, found) for other, seen, found in rows), default=None)
-        if closest is None or closest[0] > NEAR_DUPLICATE_DISTANCE:
-            return None
-        return self.find_article(closest[2])
+        return near_duplicate(self, fingerprint, since, exclude_id)
+
+    def _near_duplicates(self, keys: Collection[Band], since: datetime) -> Originals:
+        numbers, values = [b for b, _ in keys], [v for _, v in keys]
+        rows = self._rows(_NEAR_DUPLICATES, {"bands": numbers, "values": values, "since": since})
+        return newest_per_band(keys, ((band, value, from_signed(other), seen, article_id)
+                                      for band, value, other, seen, article_id in rows))
 
     def record(
         self,

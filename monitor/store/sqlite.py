@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from monitor.errors import StorageError
-from monitor.fingerprint import NEAR_DUPLICATE_DISTANCE, bands, from_signed, hamming, to_signed
+from monitor.fingerprint import bands, from_signed, to_signed
 from monitor.records import Alert, AlertKind, Article, Match, SourceState
 from monitor.store import (
     OWED,
@@ -24,7 +24,7 @@ from monitor.store import (
     Store,
     StoredArticle,
 )
-from monitor.store.batch import NEAR_DUPLICATE_CANDIDATES, Batch
+from monitor.store.batch import NEAR_DUPLICATE_CANDIDATES, Band, Batch, Originals, near_duplicate, newest_per_band
 from monitor.store.migrations import apply_migrations
 from monitor.store.retention import PruneReport, prune
 from monitor.store.sqlite_time import from_text as _dt
@@ -192,13 +192,17 @@ SELECT r.n, a.id, a.url, a.source, a.guid, a.title, a.text, a.content_hash, a.fi
 FROM r JOIN articles a ON a.id = r.target
 """
 
-# Fingerprint, first seen and id of the newest candidates of each band (one statement, cached by sqlite3).
-_NEAR_DUPLICATES = " UNION ALL ".join(
-    "SELECT * FROM (SELECT fingerprint, first_seen, article_id FROM article_bands"
-    f" WHERE band = {band} AND value = :v{band} AND first_seen >= :since AND article_id != :exclude"
-    " ORDER BY first_seen DESC LIMIT :limit)"
-    for band in range(len(bands(0)))
-)
+# Band, value, fingerprint, first seen and id of the index rows of each band of a JSON array of [band, value] first
+# seen at or after a time: the newest NEAR_DUPLICATE_CANDIDATES + 1 and any first seen with the last of them (the
+# cut, found walking the primary key backwards from the newest), one statement.
+_NEAR_DUPLICATES = f"""
+WITH k (band, value) AS (SELECT {_columns(2)} FROM json_each(:keys)),
+c (band, value, cut) AS (SELECT band, value, (SELECT first_seen FROM article_bands b
+    WHERE b.band = k.band AND b.value = k.value AND b.first_seen >= :since ORDER BY b.first_seen DESC LIMIT 1
+    OFFSET {NEAR_DUPLICATE_CANDIDATES}) FROM k)
+SELECT b.band, b.value, b.fingerprint, b.first_seen, b.article_id FROM c JOIN article_bands b
+    ON b.band = c.band AND b.value = c.value AND b.first_seen >= COALESCE(c.cut, :since)
+"""
 
 
 def _check_writable(path: Path) -> None:
@@ -394,20 +398,12 @@ class SqliteStore(TelegramStoreMixin, Store):
         return frozenset(r[0] for r in rows)
 
     def find_near_duplicate(self, fingerprint: int, since: datetime, exclude_id: str) -> StoredArticle | None:
-        """The closest article within the distance among the newest sharing a fingerprint band (`diff.bands`).
+        return near_duplicate(self, fingerprint, since, exclude_id)
 
-        Only articles that alerted are candidates: a copy matters as the copy of something subscribers
-        were told about (its alert lists the copy's outlet; the copy does not alert again). Each band
-        contributes at most NEAR_DUPLICATE_CANDIDATES of its newest articles, so a flood of
-        look-alike items (stock phrases, templated teasers) costs a bounded look-up, not one per stored item.
-        """
-        params: dict[str, object] = {"since": _ts(since), "exclude": exclude_id, "limit": NEAR_DUPLICATE_CANDIDATES}
-        params |= {f"v{band}": value for band, value in enumerate(bands(fingerprint))}
-        rows = self.conn.execute(_NEAR_DUPLICATES, params)
-        closest = min(((hamming(fingerprint, other), seen, found) for other, seen, found in rows), default=None)
-        if closest is None or closest[0] > NEAR_DUPLICATE_DISTANCE:
-            return None
-        return self.find_article(closest[2])
+    def _near_duplicates(self, keys: Collection[Band], since: datetime) -> Originals:
+        rows = self.conn.execute(_NEAR_DUPLICATES, {"keys": _json(list(keys)), "since": _ts(since)})
+        return newest_per_band(keys, ((band, value, from_signed(other), cast(datetime, _dt(seen)), article_id)
+                                      for band, value, other, seen, article_id in rows))
 
     def record(
         self,
@@ -419,9 +415,8 @@ class SqliteStore(TelegramStoreMixin, Store):
         state: SourceState,
         seen_at: datetime,
     ) -> list[Recorded]:
-        """See `Store.record`. Candidates are looked up together, near duplicates one by one (a prepared statement
-        costs less than one over JSON); new articles that alert on nothing and sightings of unchanged ones are
-        written in bulk, the rest one by one."""
+        """See `Store.record`. Candidates are looked up together, and so are their near duplicates (`Batch`); new
+        articles that alert on nothing and sightings of unchanged ones are written in bulk, the rest one by one."""
         with self.transaction():
             batch = Batch(self, candidates, seen_at)
             done = [batch.record(n, revise, notifiers) for n in range(len(candidates))]
