@@ -238,8 +238,8 @@ def test_short_guids_of_different_sites_do_not_merge_their_articles(tmp_path: Pa
 def test_a_poll_looks_its_items_up_once_and_writes_them_in_one_transaction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Statements run per poll, counted by a trace on every connection: an item more costs only its rows and its
-    near-duplicate look-up, and a document of any length is one transaction."""
+    """Statements run per poll, counted by a trace on every connection: an item more costs only its rows (a document's
+    near duplicates are looked up together), and a document of any length is one transaction."""
     statements: list[str] = []
     connect = sqlite3.connect
 
@@ -268,4 +268,4 @@ def test_a_poll_looks_its_items_up_once_and_writes_them_in_one_transaction(
 
         short, long = cost(10, "short"), cost(40, "long")
     assert long["BEGIN"] == short["BEGIN"]
-    assert long.total() - short.total() == 3 * 30  # the article and its version, and the near-duplicate look-up
+    assert long.total() - short.total() == 2 * 30  # the article and its version
