@@ -11,8 +11,8 @@ from monitor.records import Article
 from monitor.store import Candidate, Store
 from monitor.store.batch import NEAR_DUPLICATE_CANDIDATES
 from tests import test_store_contract as contract
-from tests.test_store import T0
-from tests.test_store_contract import WINDOW, Clock, article, candidate, copy_of_seed, kinds, match, record, seed_text
+from tests.test_store import T0, Clock
+from tests.test_store_contract import WINDOW, article, candidate, copy_of_seed, kinds, match, record, seed_text
 
 store, clock = contract.store, contract.clock  # the fixtures: both backends, a settable clock
 
