@@ -11,8 +11,6 @@ suffix. The relevance features (monitor.query.features) count where their hits s
 
 from __future__ import annotations
 
-from itertools import compress, count
-
 from monitor.query.document import Document, Memo
 from monitor.query.evaluator import evaluate, matches_word, stem_start
 from monitor.query.language import base_language
@@ -24,8 +22,11 @@ from monitor.query.text import script_of
 LANGUAGES = ("ar", "az", "de", "en", "es", "fr", "hy", "ru", "tr", "uk")  # the languages the lexicons are written in
 SAME_WORDS = {"pt": "es"}  # a language read with another's words (the Spanish lists hold the Portuguese ones)
 START_KEY = 3  # lexicon words are filed under the first letters of the start every word they match shares
-KNOWN_WORDS = 200_000  # words a lexicon remembers as its or not, over all languages (it starts over when full)
+KNOWN_WORDS = 200_000  # words whose lexicons are remembered, over all languages (it starts over when full)
 _HITS: Memo[str, set[int]] = Memo("lexicon hits by lexicon name")
+_WORD_HITS: Memo[int, list[set[int]]] = Memo("single-word lexicon hits, by lexicon number")
+_LEXICONS: list[Lexicon] = []  # every lexicon made, in order: lexicon n is bit n of a word's mask
+_KNOWN: dict[str | None, dict[str, int]] = {}  # language -> folded word -> the mask of the lexicons it is a word of
 
 
 class _Group:
@@ -52,8 +53,9 @@ class Lexicon:
     A document in one of LANGUAGES is read with that language's words only (a French "parti" is not
     the English "parties", a Turkish "faiz" not the Azerbaijani "faiz", percent); one in another
     language or in none, with all of them. Single words and prefixes are looked up word by
-    word: which folded words are the list's (or inflections of them, in the document's language) is
-    kept across documents in two sets per language, so a document mostly costs a set intersection.
+    word, for every lexicon at once: which lexicons a folded word is a word of (or an inflection of
+    one, in the document's language) is kept across documents per language, so a document costs a
+    look-up per distinct word and one pass over its tokens, whatever the number of lexicons.
     Phrases are evaluated as queries.
     """
 
@@ -64,8 +66,9 @@ class Lexicon:
         self.name = name
         self._words = words
         self._groups: dict[str, _Group] = {}  # by language ("" for all of them), parsed on first use
-        self._known: dict[str | None, tuple[set[str], set[str]]] = {}  # language -> (its words, other words)
-        self._learned = 0  # words in self._known
+        self._number = len(_LEXICONS)
+        _LEXICONS.append(self)
+        _KNOWN.clear()  # the masks known so far lack this lexicon's bit
 
     @property
     def parts(self) -> tuple[Query, ...]:
@@ -92,27 +95,38 @@ class Lexicon:
         cached = memo.get(self.name)
         if cached is None:
             group = self._group(doc.language)
-            words = self._words_in(doc, group)
-            cached = set(compress(count(), map(words.__contains__, doc.norms))) if words else set()
+            cached = set(_word_hits(doc)[self._number])
             found = (evaluate(group.phrases[n], doc) for n in group.index.candidates(doc))
             cached.update(first for spans in found for first, _ in spans or [])
             memo[self.name] = cached
         return cached
 
-    def _words_in(self, doc: Document, group: _Group) -> set[str]:
-        """The distinct folded words of ``doc`` that are one of the group's single words or prefixes."""
-        words = doc.words()
-        yes, no = self._known.setdefault(doc.language, (set(), set()))
-        new = words.difference(yes, no)
-        if new:
-            self._learned += len(new)
-            if self._learned > KNOWN_WORDS:
-                self._known.clear()
-                self._learned = len(new)
-                yes, no = self._known.setdefault(doc.language, (set(), set()))
-            for word in new:
-                (yes if _holds(group, doc, word) else no).add(word)
-        return words & yes
+
+def _word_hits(doc: Document) -> list[set[int]]:
+    """Per lexicon (by number), the token indices of ``doc`` that are one of its single words or prefixes."""
+    memo = doc.memo(_WORD_HITS)
+    cached = memo.get(len(_LEXICONS))
+    if cached is not None:
+        return cached
+    known = _KNOWN.setdefault(doc.language, {})
+    new = [word for word in doc.words() if word not in known]
+    if new and sum(map(len, _KNOWN.values())) + len(new) > KNOWN_WORDS:
+        _KNOWN.clear()
+        known = _KNOWN.setdefault(doc.language, {})
+        new = list(doc.words())
+    if new:
+        groups = [lexicon._group(doc.language) for lexicon in _LEXICONS]
+        for word in new:
+            known[word] = sum(1 << n for n, group in enumerate(groups) if _holds(group, doc, word))
+    cached = [set() for _ in _LEXICONS]
+    for index, word in enumerate(doc.norms):
+        mask = known[word]
+        while mask:
+            low = mask & -mask
+            cached[low.bit_length() - 1].add(index)
+            mask ^= low
+    memo[len(_LEXICONS)] = cached
+    return cached
 
 
 def _holds(group: _Group, doc: Document, word: str) -> bool:
