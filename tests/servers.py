@@ -128,13 +128,22 @@ def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             server._enter(self.path, {k.lower(): v for k, v in self.headers.items()})
+            self._waiting = True
             try:
                 self._answer(server.routes.get(self.path))
             finally:
+                self._answering()
+
+        def _answering(self) -> None:
+            """The request stops counting as active once its answer starts: the client may send its next one
+            as soon as it has read this answer, before this thread gets back from writing it."""
+            if self._waiting:
+                self._waiting = False
                 server._leave()
 
         def _answer(self, route: Route | None) -> None:
             if route is None:
+                self._answering()
                 self.send_error(404)
                 return
             if route.hang:
@@ -143,6 +152,7 @@ def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 return
             if route.delay:
                 time.sleep(route.delay)
+            self._answering()
             if route.conditional and self._not_modified(route):
                 self.send_response(304)
                 self.send_header("ETag", route.etag)
