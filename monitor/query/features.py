@@ -101,6 +101,7 @@ class _Facts:
     now: set[int]  # sentences that say today, yesterday or a weekday
     conflict: frozenset[int]  # token indices of armed-conflict words
     economy: frozenset[int]  # token indices of market and economy words
+    war: frozenset[int]  # token indices of words for the war as a whole
     words: int  # tokens in the document (at least 1)
     dated: set[int]  # sentences that name a year or a number of years
     before: list[int]  # time-frame words and years (sorted token indices): a mention just after is dated
@@ -129,8 +130,8 @@ def _facts(doc: Document) -> _Facts:
     spans = {i for i in YEARS.hits(doc) if i and doc.norms[i - 1].isdigit() and doc.sents[i - 1] == doc.sents[i]}
     facts = _Facts(
         body, sorted(violation), sorted(other), {doc.sents[i] for i in NOW.hits(doc)}, frozenset(conflict),
-        frozenset(economy), words, {doc.sents[i] for i in years | spans}, sorted(years | BACKGROUND.hits(doc)),
-        sorted(years | BACKGROUND_AFTER.hits(doc)), doc_values, _title_lines(doc),
+        frozenset(economy), frozenset(WAR.hits(doc)), words, {doc.sents[i] for i in years | spans},
+        sorted(years | BACKGROUND.hits(doc)), sorted(years | BACKGROUND_AFTER.hits(doc)), doc_values, _title_lines(doc),
     )
     memo[None] = facts
     return facts
@@ -144,7 +145,6 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
     facts = _facts(doc)
     body = facts.body
     mentioned = set(mentions)  # the words a query matched are the mention, not what stands around it
-    war = WAR.hits(doc)
     conflict = facts.conflict.difference(mentioned)
     conflict_sentences = {doc.sents[i] for i in conflict}
     shares = ("violation", "now", "dated", "background", "conflict_near", "other_sense")
@@ -181,7 +181,7 @@ def features(doc: Document, mentions: list[int], queries: int) -> Features:
         **{name: counts[name] / sentences for name in shares},
         "headline_line": counts["headline_line"] / max(1, body_mentions),
         "queries": math.log1p(queries),
-        "war_only": float(all(any(i in war for i in indices) for indices in by_sentence.values())),
+        "war_only": float(all(any(i in facts.war for i in indices) for indices in by_sentence.values())),
     }
     return Features(values, strong)
 
