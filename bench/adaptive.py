@@ -113,8 +113,8 @@ async def simulate(
     """One run over the whole simulated time (see the module's docstring)."""
     from monitor.config import load
     from monitor.fetch import Fetcher
+    from monitor.once import build_workers
     from monitor.pipeline import Pipeline
-    from monitor.service import build_workers
     from monitor.store.sqlite import SqliteStore
 
     epoch = datetime.now(UTC).replace(microsecond=0)

@@ -1,6 +1,6 @@
 """Benchmark 1: one poll cycle over N feeds served by nginx on loopback, cold (all 200) and warm (all 304).
 
-The monitor (`monitor.service.run_once`: fetch concurrently, parse, store, match, outbox) is compared
+The monitor (`monitor.once.run_once`: fetch concurrently, parse, store, match, outbox) is compared
 with a naive sequential `httpx.get` + `feedparser.parse` loop over the same feeds, in the same run.
 The cold cycle runs twice on empty databases: with the `workers` setting given (default `auto`: one
 worker process per core) and in the service process alone (`workers: 0`, the config default).
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Farm, Measure, machine, measured, register_null_notifier, table, verdict, write_config
 from monitor.config import Settings, load
-from monitor.service import OnceResult, run_once
+from monitor.once import OnceResult, run_once
 from monitor.workers import worker_count
 
 COLD_TARGET = 10.0  # cold cycle: at least this many times the naive loop's feeds/s

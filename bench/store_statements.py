@@ -1,4 +1,4 @@
-"""SQL statements per feed item of whole `monitor.service.run_once` passes over the (unthrottled) feed farm.
+"""SQL statements per feed item of whole `monitor.once.run_once` passes over the (unthrottled) feed farm.
 
 Every connection the monitor opens to its database gets a sqlite3 trace callback, which is called once
 per statement SQLite runs (each row of an `executemany` is one). Three passes on one database: cold (every
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     import asyncio
 
     from monitor.config import load
-    from monitor.service import run_once
+    from monitor.once import run_once
 
     register_null_notifier()
     counter: Counter[str] = Counter()

@@ -7,13 +7,11 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor import alerts as alerts_command
 from monitor import config as config_mod
@@ -22,11 +20,10 @@ from monitor.durations import spoken
 from monitor.errors import ConfigError, InputError, MonitorError, StorageError
 from monitor.logs import setup_logging
 from monitor.query import Matcher
+from monitor.records import PollReport
 
 if TYPE_CHECKING:
     from monitor.service import Service
-
-err = Console(stderr=True)
 
 
 def _settings(args: argparse.Namespace) -> config_mod.Settings:
@@ -52,18 +49,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_once(args: argparse.Namespace) -> int:
     from monitor.notify.console import render_text
-    from monitor.records import PollReport
-    from monitor.service import run_once, select_sources
+    from monitor.once import run_once, select_sources
 
     settings = _settings(args)
     total = len(select_sources(settings, args.sources))
-    columns = (TextColumn("[bold]polling"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
-    with Progress(*columns, TimeElapsedColumn(), console=err, disable=args.quiet, transient=True) as progress:
-        task = progress.add_task("", total=total)
-
-        def done(report: PollReport) -> None:
-            progress.update(task, advance=1, description=report.source)
-
+    with _progress(total, quiet=args.quiet) as done:
         result = asyncio.run(run_once(settings, args.sources, dry_run=args.dry_run, on_done=done))
     if args.dry_run:
         for alert in result.alerts:
@@ -79,6 +69,25 @@ def cmd_once(args: argparse.Namespace) -> int:
     if total and len(result.failed) == total:
         print("no source could be polled: check the network and the sources' URLs", file=sys.stderr)
     return 1 if result.failed or pages else 0
+
+
+@contextmanager
+def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[PollReport], None] | None]:
+    """The polling progress bar on stderr, told of each source done; rich is imported only when it shows."""
+    if quiet:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("[bold]polling"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("", total=total)
+
+        def done(report: PollReport) -> None:
+            progress.update(task, advance=1, description=report.source)
+
+        yield done
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -44,9 +44,10 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.notify import drain
 from monitor.notify.roster import Roster, configured
+from monitor.once import build_workers
 from monitor.pipeline import Pipeline
 from monitor.scheduler import spread
-from monitor.service import Service, background, build_workers
+from monitor.service import Service, background
 from monitor.store.postgres import PostgresStore, server_spoke
 from monitor.store.postgres_engine import DELIVER_LOCK, POLL_LOCK, due_deliveries, due_polls, migrate
 from monitor.store.postgres_lock import AdvisoryLock

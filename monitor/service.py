@@ -18,23 +18,24 @@ from typing import Any
 from monitor import status
 from monitor.cadence import Bounds
 from monitor.config import Settings, SourceConfig, load
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 from monitor.fetch import Fetcher
 from monitor.graceful import drain_before_exit, stop_dispatcher
 from monitor.health import HealthServer, Liveness, SourceFailure, SourceHealth, assess, serves_status_page
 from monitor.metrics import Metrics
-from monitor.notify import RECENT_DEAD_LETTERS, Notifier, dispatch_forever, drain
+from monitor.notify import RECENT_DEAD_LETTERS, Notifier, dispatch_forever
 from monitor.notify.roster import RETRY_INTERVAL, Roster
+from monitor.once import build_workers
 from monitor.pipeline import Pipeline, describe
 from monitor.query import Matcher
-from monitor.records import Alert, PollReport
+from monitor.records import PollReport
 from monitor.reload import watch_config
 from monitor.retry import supervise
 from monitor.sourcehealth import EVERYTHING, WEEK, Change, Observation, SourceWatch, Thresholds
 from monitor.store import Store, open_store
 from monitor.store.lock import DatabaseLock
 from monitor.store.retention import prune_forever
-from monitor.workers import Workers, worker_count
+from monitor.workers import worker_count
 
 log = logging.getLogger(__name__)
 
@@ -46,108 +47,6 @@ def health_thresholds(settings: Settings) -> Thresholds:
     """The config's `source_health:` as the policy's thresholds."""
     c = settings.monitor.source_health
     return Thresholds(c.silent_factor, c.silent_min, c.failing_after, c.empty_listings, c.short_bodies, c.short_ratio)
-
-
-def build_workers(settings: Settings) -> Workers:
-    """The parsing, extraction and matching workers the config asks for (`workers`)."""
-    return Workers(Matcher(settings.watchlist_records()), worker_count(settings.monitor.workers))
-
-
-async def poll_sources(
-    pipeline: Pipeline,
-    settings: Settings,
-    sources: Sequence[SourceConfig],
-    on_done: Callable[[PollReport], None] | None = None,
-) -> list[PollReport]:
-    """Poll the given sources once, concurrently; the fetcher's limits keep it polite."""
-
-    async def one(source: SourceConfig) -> PollReport:
-        report = await pipeline.poll(source, settings.source_bounds(source))
-        if on_done:
-            on_done(report)
-        return report
-
-    return list(await asyncio.gather(*(one(s) for s in sources)))
-
-
-@dataclass
-class OnceResult:
-    """What one pass over the sources did."""
-
-    reports: list[PollReport]
-    alerts: list[Alert]
-
-    @property
-    def failed(self) -> list[PollReport]:
-        return [r for r in self.reports if r.error]
-
-    @property
-    def not_modified(self) -> int:
-        return sum(r.not_modified for r in self.reports)
-
-
-def select_sources(settings: Settings, names: Sequence[str]) -> list[SourceConfig]:
-    """The named sources (enabled or not), or every enabled source when no name is given."""
-    if not names:
-        return settings.enabled_sources()
-    known = {s.name: s for s in settings.monitor.sources}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ConfigError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return [known[n] for n in names]
-
-
-async def run_once(
-    settings: Settings,
-    names: Sequence[str] = (),
-    *,
-    dry_run: bool = False,
-    on_done: Callable[[PollReport], None] | None = None,
-) -> OnceResult:
-    """One pass over the sources, then deliver what is owed. `dry_run` records and delivers nothing.
-
-    Alerts are owed to every configured notifier; those that cannot start keep them for a later run.
-    While another process (a running service) holds the database, the pass records its alerts and
-    leaves their delivery to that process.
-    """
-    sources = select_sources(settings, names)
-    disk = open_store(settings)
-    lock = DatabaseLock(settings.db_path, "once")
-    holder = None if dry_run else lock.acquire() or _engine(settings)
-    store = disk.snapshot() if dry_run else disk
-    roster = Roster(store, settings)
-    try:
-        if not dry_run and holder is None:
-            await roster.start()
-        async with Fetcher(settings.monitor.fetch) as fetcher:
-            workers = build_workers(settings)
-            pipeline = Pipeline(store, fetcher, workers, roster.owed, settings.monitor.fetch)
-            try:
-                reports = await poll_sources(pipeline, settings, sources, on_done)
-            finally:
-                workers.close()
-        if holder is not None:
-            log.warning("the database %s is in use by %s: this pass recorded its alerts and leaves their delivery"
-                        " to it", "on PostgreSQL" if settings.database_url else settings.db_path, holder)
-        for notifier in roster.running:
-            while await drain(store, notifier, limit=1000):
-                pass
-    finally:
-        await roster.stop()
-        if store is not disk:
-            store.close()
-        disk.close()
-        lock.release()
-    return OnceResult(reports, [a for r in reports for a in r.alerts])
-
-
-def _engine(settings: Settings) -> str | None:
-    """On PostgreSQL, the engine's processes that run now (they deliver what a pass records), else None."""
-    if not settings.database_url:
-        return None
-    from monitor.store.postgres_engine import engine_running
-
-    return engine_running(settings.database_url, settings.monitor.engine.stalled_after)
 
 
 @dataclass

@@ -12,10 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-
-from rich import box
-from rich.console import Console, JustifyMethod
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from monitor.config import Settings, SourceConfig
 from monitor.durations import spoken
@@ -24,6 +21,10 @@ from monitor.records import SourceState
 from monitor.sourcehealth import Problem, SourceWatch, Thresholds
 from monitor.status import ago, current_interval, source_health
 from monitor.store import Store, open_store
+
+if TYPE_CHECKING:  # rich is imported when a table is drawn, not by every command that builds the parser
+    from rich.console import JustifyMethod
+    from rich.table import Table
 
 NARROW = 80  # columns of the table when the output is not a terminal
 PROBLEM_WORDS = {"silent": "silent", "selector": "selector", "extraction": "short"}  # health of an ok source
@@ -47,6 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run_sources(settings: Settings, args: argparse.Namespace) -> int:
     """The table, one source, or an OPML export or import, by the arguments."""
+    from rich.console import Console
+
     from monitor import opml
 
     action, *rest = args.what or [""]
@@ -108,6 +111,9 @@ def _next(health: str, state: SourceState | None, now: datetime) -> str:
 
 def table(settings: Settings, store: Store, now: datetime, wide: bool = False) -> Table:
     """One row per configured source, in the config's order; with `wide`, its last error in full."""
+    from rich import box
+    from rich.table import Table
+
     states = {s.name: s for s in store.source_states()}
     problems = told_problems(store)
     grid = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False,
@@ -139,6 +145,8 @@ def table(settings: Settings, store: Store, now: datetime, wide: bool = False) -
 
 def detail(settings: Settings, source: SourceConfig, store: Store, now: datetime) -> Table:
     """Everything about one source: its config, health, items per day, interval, and every field of its state."""
+    from rich.table import Table
+
     state = store.source_state(source.name)
     health = source_health(source, state)
     rows: dict[str, object] = {

@@ -14,9 +14,9 @@ from monitor import config as config_mod
 from monitor.cli import main
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
+from monitor.once import build_workers
 from monitor.pipeline import Pipeline
 from monitor.records import PollReport
-from monitor.service import build_workers
 from monitor.store.sqlite import SqliteStore
 from tests.servers import LoopbackServer
 from tests.testdata import write_config

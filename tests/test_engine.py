@@ -16,8 +16,8 @@ import pytest
 from monitor.cli import main
 from monitor.config import load
 from monitor.engine import EngineService, Role
+from monitor.once import run_once
 from monitor.records import Article, Match, SourceState
-from monitor.service import run_once
 from monitor.store.postgres_lock import AdvisoryLock
 from tests.testdata import write_config
 

@@ -15,9 +15,10 @@ from monitor import config as config_mod
 from monitor.config import Settings
 from monitor.demo import StaticSite, seed_routes
 from monitor.fetch import Fetcher
+from monitor.once import build_workers
 from monitor.pipeline import Pipeline
 from monitor.records import PollReport
-from monitor.service import Service, build_workers
+from monitor.service import Service
 from monitor.store import Store
 from monitor.store.sqlite import SqliteStore
 from tests.telegram_support import TOKEN, stand_in, telegram_config, until

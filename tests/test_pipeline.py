@@ -13,7 +13,7 @@ import pytest
 
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
-from monitor.service import OnceResult, run_once
+from monitor.once import OnceResult, run_once
 from monitor.store import open_store
 from monitor.store.sqlite import SqliteStore
 from tests.testdata import FEED_CORPUS, FEEDS, SEED_BODY, seed_source, write_config

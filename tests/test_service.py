@@ -17,8 +17,9 @@ from monitor.cli import main
 from monitor.demo import StaticSite
 from monitor.errors import DeliveryError
 from monitor.notify import NOTIFIER_KINDS
+from monitor.once import run_once
 from monitor.records import Alert
-from monitor.service import Service, run_once
+from monitor.service import Service
 from monitor.store import Store
 from monitor.store.sqlite import SqliteStore
 from tests.testdata import SEED, seed_source, write_config

@@ -11,9 +11,9 @@ import yaml
 
 from monitor import config as config_mod
 from monitor.demo import StaticSite
+from monitor.once import run_once
 from monitor.query import Matcher
 from monitor.records import Article, WatchList
-from monitor.service import run_once
 from monitor.workers import Workers
 
 WATCHLISTS = {"truce": "truce", "valley": "valley"}  # name: its one query (threshold 0: any hit alerts)

@@ -14,8 +14,8 @@ from rich.console import Console
 from monitor import config as config_mod
 from monitor.cli import main
 from monitor.demo import StaticSite
+from monitor.once import run_once
 from monitor.records import DISABLED_UNTIL, SourceState
-from monitor.service import run_once
 from monitor.sourcelist import detail, table
 from monitor.store import open_store
 from tests.testdata import REPO, write_config

@@ -21,8 +21,8 @@ from monitor.cli import main
 from monitor.demo import StaticSite
 from monitor.errors import StorageError
 from monitor.fingerprint import fingerprint
+from monitor.once import run_once
 from monitor.records import SourceState
-from monitor.service import run_once
 from monitor.store import Candidate, Revision, open_store
 from monitor.store.postgres import CORE_MIGRATIONS, PostgresStore, describe, migration_state, schema_version
 from monitor.store.postgres_telegram import TELEGRAM_MIGRATIONS

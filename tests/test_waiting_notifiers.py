@@ -26,8 +26,9 @@ import yaml
 from monitor import config as config_mod
 from monitor.errors import ConfigError
 from monitor.notify import NOTIFIER_KINDS
+from monitor.once import run_once
 from monitor.records import Alert
-from monitor.service import Service, run_once
+from monitor.service import Service
 from monitor.store import Store
 
 from .botapi import BotApiStandIn

@@ -15,9 +15,9 @@ import pytest
 from monitor import config as config_mod
 from monitor.demo import StaticSite, seed_routes
 from monitor.fingerprint import entry_hash, fingerprint
+from monitor.once import OnceResult, run_once
 from monitor.query import Matcher
 from monitor.records import Article, FetchResult, WatchList
-from monitor.service import OnceResult, run_once
 from monitor.workers import MAX_TEXT_CHARS, Workers, parse_items, worker_count
 from tests.testdata import SHARED, seed_source, write_config
 

@@ -118,7 +118,7 @@ def demo_config(base: str, watchlists: Path, workdir: Path) -> Iterator[Path]:
 
 def run_demo(config_path: str | None = None) -> int:
     """Run the demo; the watch lists come from the operator's config (default config/monitor.yaml)."""
-    from monitor.service import run_once
+    from monitor.once import run_once
 
     watchlists = config_mod.config_path(config_path).parent / "watchlists"
     if not watchlists.is_dir():
