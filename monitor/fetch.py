@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.durations import Seconds
 from monitor.errors import AddressRefused, FetchError, Unreachable
+from monitor.network import HAPPY_EYEBALLS_DELAY, AsyncioBackend
 from monitor.records import FetchResult
 from monitor.retry import parse_retry_after
 
@@ -49,7 +50,6 @@ NEVER_PUBLIC = tuple(ipaddress.IPv6Network(n) for n in ("fec0::/10", "64:ff9b:1:
 GUARD = "monitor.guard"  # request extension: True connects to public addresses only (GuardedBackend)
 GUARDED = {GUARD: True}
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
-HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address is tried beside one that has not answered
 COOKIES_PER_DOMAIN = 50  # RFC 6265's least a client should keep per domain, and the most this one does
 COOKIES = 3000  # ... and in all
 
@@ -217,15 +217,17 @@ class PerHostTransport(httpx.AsyncBaseTransport):
     """One small connection pool per host behind the one shared client, and the address guard.
 
     httpcore's pool bookkeeping grows with the connections a pool holds, so one pool for every host
-    costs several times the CPU per request of a few connections per host. The TLS context is shared.
+    costs several times the CPU per request of a few connections per host. The TLS context is shared, and
+    the connections are asyncio's (`AsyncioBackend`).
     A request with the GUARD extension goes through pools of their own, whose connections GuardedBackend
     makes, so it never rides on a connection made without the check.
     """
 
     def __init__(self, per_host: int) -> None:
         self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
-        self._tls = ssl.create_default_context(cafile=certifi.where())
-        network = httpcore.AnyIOBackend()  # what httpx uses under asyncio
+        self._tls: ssl.SSLContext | None = None  # made for the first https origin: loading the CAs takes 20 ms
+        self._no_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # http origins' (never used; it trusts no one)
+        network = AsyncioBackend()
         self._networks: dict[bool, httpcore.AsyncNetworkBackend] = {False: network, True: GuardedBackend(network)}
         self._pools: dict[tuple[bool, str, str, int | None], httpx.AsyncHTTPTransport] = {}
 
@@ -234,14 +236,21 @@ class PerHostTransport(httpx.AsyncBaseTransport):
         key = (guarded, *_origin(request.url))
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = self._pool(self._networks[guarded])
+            pool = self._pools[key] = self._pool(self._networks[guarded], self._context(request.url.scheme))
         return await pool.handle_async_request(request)
 
-    def _pool(self, network: httpcore.AsyncNetworkBackend) -> httpx.AsyncHTTPTransport:
+    def _context(self, scheme: str) -> ssl.SSLContext:
+        if scheme != "https":
+            return self._no_tls
+        if self._tls is None:
+            self._tls = ssl.create_default_context(cafile=certifi.where())
+        return self._tls
+
+    def _pool(self, network: httpcore.AsyncNetworkBackend, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
         """httpx's transport over an httpcore pool whose connections `network` makes (httpx has no option for it)."""
-        transport = httpx.AsyncHTTPTransport(verify=self._tls, limits=self._limits)
+        transport = httpx.AsyncHTTPTransport(verify=tls, limits=self._limits)
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=self._tls,
+            ssl_context=tls,
             max_connections=self._limits.max_connections,
             max_keepalive_connections=self._limits.max_keepalive_connections,
             keepalive_expiry=self._limits.keepalive_expiry,

@@ -109,7 +109,8 @@ async def test_every_source_unreachable_is_one_message_and_what_still_fails_is_t
         await until(lambda: count(api, "sources work again") == 1)
         [cleared] = [m for m in told(api) if "sources work again" in m]
         for name in names[1:]:  # held back while every source failed, told now they alone fail
-            assert f"PROBLEM: source {name} has failed for" in cleared and "All connection attempts failed" in cleared
+            assert f"PROBLEM: source {name} has failed for" in cleared
+            assert f"ConnectError fetching {closed}/{name}.xml" in cleared  # and why
         await asyncio.sleep(1.0)
         assert len(told(api)) == 2 and count(api, "has failed for") == 1
         assert await problems(service) == [(name, "failing") for name in names[1:]]
