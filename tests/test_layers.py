@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from tests.testdata import write_config
 
 HEAVY = ("monitor.pipeline", "monitor.config", "monitor.query", "monitor.service", "pydantic", "httpx", "telegram")
 
@@ -60,3 +63,12 @@ def test_one_pass_loads_none_of_the_long_running_service() -> None:
                "prometheus_client", "apscheduler", "rich")
     assert heavy(loaded_by("monitor.cli, monitor.once"), service) == []
     assert heavy(loaded_by("monitor.cli, monitor.service"), service) != []  # the long-running service does
+
+
+def test_what_start_up_made_is_left_out_of_the_collectors_scans(tmp_path: Path) -> None:
+    """`monitor once` (as `monitor run`) freezes the objects start-up made before it polls."""
+    config = write_config(tmp_path, [])
+    code = ("import gc; from monitor import cli; before = gc.get_freeze_count(); "
+            f"cli.main(['once', '--quiet', '--config', {str(config)!r}]); print(before, gc.get_freeze_count())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "0" and int(out[1]) > 10_000
