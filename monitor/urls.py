@@ -30,7 +30,8 @@ def canonical_url(url: str, base: str | None = None) -> str:
     except ValueError:
         return raw
     path = parts.path or ("/" if netloc else "")
-    return urlunsplit((parts.scheme.lower(), netloc, path, _clean_query(parts.query), ""))
+    # stripped again: what stood before a dropped fragment or query may end in whitespace ("a #top")
+    return urlunsplit((parts.scheme.lower(), netloc, path, _clean_query(parts.query), "")).strip()
 
 
 def is_tracking_param(name: str) -> bool:
