@@ -152,6 +152,15 @@ def test_check_config_names_the_engine_and_whether_its_schema_is_applied(
     assert "its schema applied: `monitor run` and any number of `monitor worker`" in engine({"url": postgres_url})
 
 
+def test_the_job_fetch_is_never_planned_as_a_sequential_scan(tmp_path: Path, postgres_url: str) -> None:
+    """procrastinate's fetch runs with sequential scans off (the engine's second migration): a scan of a bloated jobs
+    table per candidate job halved throughput in bench/scale.py."""
+    _service(tmp_path, postgres_url).store.close()
+    [(config,)] = _rows(postgres_url, "SELECT proconfig FROM pg_proc"
+                        " WHERE oid = 'procrastinate_fetch_job_v2(character varying[], bigint)'::regprocedure")
+    assert config == ["enable_seqscan=off"]
+
+
 def test_an_advisory_lock_has_one_holder_and_passes_on_when_its_connection_dies(postgres_url: str) -> None:
     first, second = AdvisoryLock(postgres_url, "monitor:test"), AdvisoryLock(postgres_url, "monitor:test")
     assert first.try_acquire() and first.try_acquire()  # taken, and still held

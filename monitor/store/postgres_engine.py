@@ -17,7 +17,14 @@ DELIVER_LOCK = "deliver:"  # + the notifier's name
 
 # procrastinate's schema as its 3.x release ships it, applied once (`procrastinate schema --apply` in one
 # transaction). A later procrastinate release with migrations of its own appends them here, in order.
-MIGRATIONS: tuple[str, ...] = (SchemaManager.get_schema(),)
+# Then: the job fetch never plans a sequential scan. Its look-up of jobs holding the same lock runs once per
+# candidate job; planned as a scan of the whole table (seen after an autoanalyze of a small, bloated jobs table:
+# every job updated twice and deleted leaves dead rows until the next autovacuum), each fetch read 3,000 pages
+# and a poll's throughput halved (bench/scale.py); its partial indexes of waiting and running jobs serve it.
+MIGRATIONS: tuple[str, ...] = (
+    SchemaManager.get_schema(),
+    "ALTER FUNCTION procrastinate_fetch_job_v2(character varying[], bigint) SET enable_seqscan = off",
+)
 
 # The sources of `names` that are due by %(until)s (or were never polled), leaving out those with a poll job waiting or
 # running; with whether the source was never polled, and when it is due.
