@@ -113,7 +113,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 raise httpcore.WriteError(str(r.lost) or type(r.lost).__name__) from r.lost
 
     async def aclose(self) -> None:
+        """Close, then drop what could not be sent by the next loop turn: a peer that stops reading must not keep
+        the connection (its socket and buffer) open for ever, as anyio's streams do not."""
         self._transport.close()
+        await asyncio.sleep(0)
+        self._transport.abort()
 
     async def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None

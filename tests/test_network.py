@@ -82,8 +82,10 @@ async def test_a_silent_peer_is_a_read_timeout_and_a_peer_that_never_reads_a_wri
         with pytest.raises(httpcore.WriteTimeout):
             for _ in range(1000):  # the peer's receive buffer and ours fill, then the transport's
                 await stream.write(b"x" * 1_000_000, timeout=0.2)
+        await stream.aclose()  # with unsent bytes: the connection goes at once, not when the peer reads
+        await asyncio.sleep(0.1)
+        assert stream.get_extra_info("is_readable") is True  # the connection is lost (its end seen)
         quiet.set()
-        await stream.aclose()
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:
