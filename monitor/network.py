@@ -17,6 +17,8 @@ import httpcore
 
 READ_BUFFER = 256 * 1024  # bytes received and not yet read at which the socket stops being read
 HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address is tried beside one that has not answered (RFC 8305)
+# httpcore's names for what a stream can tell, and asyncio's transports' names for them
+_EXTRA_INFO = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
 
 
 class _Receiver(asyncio.Protocol):
@@ -142,8 +144,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # an idle connection the server has closed, or written to out of turn
             return bool(self._receiver.buffer) or self._receiver.ended
-        names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
-        return self._transport.get_extra_info(names[info]) if info in names else None
+        name = _EXTRA_INFO.get(info)
+        return self._transport.get_extra_info(name) if name else None
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
