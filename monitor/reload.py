@@ -32,14 +32,23 @@ def snapshot(root: Path) -> Snapshot:
     return frozenset(found)
 
 
-async def watch_config(root: Path, reload: Callable[[], object], interval: float = 2.0) -> None:
-    """Call `reload()` whenever the config files under `root` changed and then held still; runs until cancelled."""
-    applied = previous = await asyncio.to_thread(snapshot, root)
-    while True:
-        await asyncio.sleep(interval)
-        current = await asyncio.to_thread(snapshot, root)
-        if current != applied and current == previous:
-            log.info("config files under %s changed: reloading", root)
-            reload()
-            applied = current
-        previous = current
+class ConfigWatch:
+    """Calls `reload()` whenever the config files under `root` changed and then held still. It starts from the files
+    as they are when it is made (just after the config was read), so an edit made before its first look is applied;
+    what it last handled outlives a restart of `run`, so a change whose reload crashed is not handled twice."""
+
+    def __init__(self, root: Path, reload: Callable[[], object], interval: float = 2.0) -> None:
+        self.root, self.reload, self.interval = root, reload, interval
+        self.handled = snapshot(root)
+
+    async def run(self) -> None:
+        """Watch until cancelled."""
+        previous = self.handled
+        while True:
+            await asyncio.sleep(self.interval)
+            current = await asyncio.to_thread(snapshot, self.root)
+            if current != self.handled and current == previous:
+                log.info("config files under %s changed: reloading", self.root)
+                self.handled = current
+                self.reload()
+            previous = current

@@ -29,7 +29,7 @@ from monitor.once import build_workers
 from monitor.pipeline import Pipeline, describe
 from monitor.query import Matcher
 from monitor.records import PollReport
-from monitor.reload import watch_config
+from monitor.reload import ConfigWatch
 from monitor.retry import supervise
 from monitor.sourcehealth import EVERYTHING, WEEK, Change, Observation, SourceWatch, Thresholds
 from monitor.store import Store, open_store
@@ -65,6 +65,7 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._config_watch = ConfigWatch(settings.root, lambda: self.reload(), settings.monitor.reload.interval)
         self.store: Store = open_store(settings)
         self.health = Health()
         self.metrics = Metrics()
@@ -311,9 +312,9 @@ class Service:
             except OSError as exc:  # e.g. the port is taken: run on, /healthz stays unreachable and says so
                 log.error("health endpoint not started on %s:%d: %s", mon.health.host, mon.health.port, exc)
             stack.push_async_callback(self.health_server.stop)
-        root, every, keep, store = self.settings.root, mon.reload.interval, mon.retention, self.store
+        keep, store = mon.retention, self.store
         if mon.reload.watch:
-            background(stack, "config watcher", lambda: watch_config(root, self.reload, every))
+            background(stack, "config watcher", self._config_watch.run)
         background(stack, "retention", lambda: prune_forever(store, keep.max_age, keep.every, self.metrics.pruned))
         background(stack, "notifier retry", self._retry_notifiers)
         background(stack, "source health", self._review_forever)

@@ -12,7 +12,7 @@ import yaml
 from monitor import config as config_mod
 from monitor.demo import StaticSite
 from monitor.errors import ConfigError
-from monitor.reload import snapshot, watch_config
+from monitor.reload import ConfigWatch, snapshot
 from monitor.service import Service
 from tests.testdata import seed_source, write_config
 
@@ -80,7 +80,7 @@ def test_watcher_waits_for_files_to_hold_still_and_ignores_other_files(tmp_path:
     calls: list[frozenset[tuple[str, int, int]]] = []
 
     async def scenario() -> None:
-        watcher = asyncio.create_task(watch_config(tmp_path, lambda: calls.append(snapshot(tmp_path)), 0.05))
+        watcher = asyncio.create_task(ConfigWatch(tmp_path, lambda: calls.append(snapshot(tmp_path)), 0.05).run())
         await asyncio.sleep(0.2)
         (tmp_path / "db.sqlite3").write_bytes(b"x" * 10)  # not config: no reload
         await asyncio.sleep(0.2)
@@ -94,3 +94,20 @@ def test_watcher_waits_for_files_to_hold_still_and_ignores_other_files(tmp_path:
     asyncio.run(scenario())
     assert len(calls) == 1
     assert {Path(p).name for p, _, _ in calls[0]} == {"monitor.yaml", "list.yml"}
+
+
+def test_an_edit_made_before_the_watcher_first_looks_is_applied(tmp_path: Path) -> None:
+    """The watch starts from the files as they were when it was made (just after the config was read), not as its
+    first look finds them: an edit made just after start-up is a change."""
+    (tmp_path / "monitor.yaml").write_text("a: 1\n")
+    calls: list[int] = []
+    watch = ConfigWatch(tmp_path, lambda: calls.append(1), 0.05)
+    (tmp_path / "monitor.yaml").write_text("a: 22\n")  # before the watch runs
+
+    async def scenario() -> None:
+        watcher = asyncio.create_task(watch.run())
+        await asyncio.sleep(0.3)
+        watcher.cancel()
+
+    asyncio.run(scenario())
+    assert calls == [1]
