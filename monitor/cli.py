@@ -7,6 +7,7 @@ import asyncio
 import gc
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -215,6 +216,11 @@ def _check_examples(settings: config_mod.Settings, matcher: Matcher) -> list[str
     return failures
 
 
+# A document is a page (not plain text) when it has a doctype, a comment or one of the elements every page has.
+_MARKUP = re.compile(r"<(?:!doctype|!--|html|head|body|title|meta|p|div|br|article|main|section|span|a|h[1-6])[\s/>]",
+                     re.IGNORECASE)
+
+
 def _read_input(target: str) -> tuple[bytes, str]:
     """Bytes and URL of a page given as a file, a URL, or '-' for standard input; InputError when unreadable."""
     if target == "-":
@@ -238,6 +244,7 @@ def _read_input(target: str) -> tuple[bytes, str]:
 def cmd_explain(args: argparse.Namespace) -> int:
     from monitor.extract import extract_page
     from monitor.query import explain
+    from monitor.sources.text import decode_document
 
     if (args.query is None) == (args.watchlist is None):
         raise ConfigError("explain needs a QUERY or --watchlist NAME (not both)")
@@ -246,8 +253,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
         body = args.text
     else:
         raw, url = _read_input(args.file or args.url)
-        page = extract_page(raw, url)
-        body, title = page.body, title or page.title
+        text = decode_document(raw, is_html=True)
+        if _MARKUP.search(text) is None:  # a plain-text file (or response) is the text to judge, not a page
+            body = text
+        else:
+            page = extract_page(text, url)
+            body, title = page.body, title or page.title
     if args.watchlist is None:
         explanation = explain(args.query, title, body, args.language)
     else:

@@ -151,6 +151,18 @@ def test_cli_explain_shows_terms_and_exit_code(capsys: pytest.CaptureFixture[str
     assert code == 1
 
 
+def test_cli_explain_reads_a_plain_text_file_as_text_and_a_page_as_a_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    story = "Azerbaijan violated the ceasefire on the contact line on Tuesday, using mortars, the ministry said."
+    text = tmp_path / "story.txt"
+    text.write_bytes(story.encode("utf-16"))  # with its BOM, as an editor on Windows saves it
+    assert main(["explain", "--watchlist", "ceasefire", "--file", str(text), "--language", "en"]) == 0
+    assert capsys.readouterr().out.startswith("MATCH: watch list ceasefire")
+    assert main(["explain", "violat* NEAR/5 ceasefire", "--file", str(SEED / "article.html")]) == 0
+    assert main(["explain", "Partner NEAR/1 news", "--file", str(SEED / "article.html")]) == 1  # a sidebar's words
+
+
 def test_cli_explain_judges_with_a_watch_list_and_shows_each_feature(capsys: pytest.CaptureFixture[str]) -> None:
     story = "Azerbaijani forces violated the ceasefire on the contact line on Tuesday, the ministry said."
     assert main(["explain", "--watchlist", "ceasefire", "--text", story, "--language", "en"]) == 0
