@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,10 +111,11 @@ def _farm(*args: str) -> str:
 class Farm:
     """N generated feeds served by nginx on 50 loopback addresses; stopped and removed on exit, also on error."""
 
-    def __init__(self, count: int, rate: str = "0", port: int | None = None) -> None:
+    def __init__(self, count: int, rate: str = "0", port: int | None = None, *, validators: bool = True) -> None:
         self.count = count
         self.rate = rate
         self.port = port or free_port()
+        self.validators = validators  # False: no ETag, If-Modified-Since ignored: every poll reads the feed whole
         self.root = Path()
 
     def __enter__(self) -> Farm:
@@ -125,10 +128,31 @@ class Farm:
         try:
             _farm("generate", str(self.root), str(self.count))
             _farm("serve", str(self.root), str(self.port), self.rate)
+            if not self.validators:
+                self._drop_validators()
         except BaseException:
             shutil.rmtree(self.root, ignore_errors=True)
             raise
         return self
+
+    def _drop_validators(self) -> None:
+        """Reload nginx without ETags and with If-Modified-Since ignored; return once its workers answer so."""
+        conf = self.root / ".nginx.conf"
+        conf.write_text(conf.read_text().replace("etag on;", "etag off; if_modified_since off;"))
+        subprocess.run(["nginx", "-c", str(conf), "-p", str(self.root), "-s", "reload"], check=True,
+                       capture_output=True)
+        url, deadline = self.urls()[0], time.monotonic() + 10
+        while time.monotonic() < deadline:
+            request = urllib.request.Request(url, headers={"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as answer:
+                    if "ETag" not in answer.headers:
+                        return
+            except urllib.error.HTTPError as exc:  # 304 Not Modified: a worker of the old configuration answered
+                if exc.code != 304:
+                    raise
+            time.sleep(0.1)
+        raise SystemExit("the feed farm still sends validators after its reload")
 
     def __exit__(self, *exc: object) -> None:
         try:

@@ -238,11 +238,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=50, help="jobs per engine process (fetch: 50 at once)")
     parser.add_argument("--tick-sources", type=int, default=50_000, help="time the tick's look-up at this many")
     parser.add_argument("--statements", action="store_true", help="count statements per poll (pg_stat_statements)")
+    parser.add_argument("--no-validators", dest="validators", action="store_false",
+                        help="the farm sends no ETag and ignores If-Modified-Since: every poll downloads its feed whole"
+                        " (throttled, about 250 ms): polling bound by the network, as with distant servers")
     args = parser.parse_args(argv)
     from tests.postgres import Cluster, install_once
 
     rows = []
-    with Farm(args.feeds, args.rate) as farm, ExitStack() as stack:
+    with Farm(args.feeds, args.rate, validators=args.validators) as farm, ExitStack() as stack:
         urls = farm.urls()
         cluster = Cluster(install_once())
         stack.callback(cluster.stop)
