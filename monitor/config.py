@@ -355,17 +355,40 @@ def _describe(error: ValidationError, file: Path) -> str:
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same documents, about 6x faster
 YAML_DEPTH = 100  # no configuration nests deeper; libyaml alone would take 1,000 levels
+# Values in a document, an alias counted each time it is used: far more than a config of 100,000 sources holds,
+# far fewer than a "billion laughs" of aliases of aliases expands to (which would take hours to validate).
+YAML_VALUES = 5_000_000
 
 
-def _depth(data: Any) -> int:
-    """How deeply lists and mappings nest in loaded YAML (0 for a scalar), without recursing."""
-    deepest, todo = 0, [(data, 1)]
+def _shape_error(data: Any) -> str | None:
+    """What makes loaded YAML unusable, without recursing: an alias inside itself, nesting deeper than
+    YAML_DEPTH, or more than YAML_VALUES values once aliases are expanded; None when it is fine.
+
+    Each list and mapping is walked once (an alias shares the object), its size and depth kept by its id."""
+    shapes: dict[int, tuple[int, int]] = {}  # id of a finished list or mapping -> (values, depth)
+    walking: set[int] = set()  # ids of those whose children are being walked
+    todo: list[tuple[Any, bool]] = [(data, False)]
     while todo:
-        value, level = todo.pop()
-        if isinstance(value, dict | list):
-            deepest = max(deepest, level)
-            todo.extend((child, level + 1) for child in (value.values() if isinstance(value, dict) else value))
-    return deepest
+        value, finished = todo.pop()
+        if not isinstance(value, dict | list) or (not finished and id(value) in shapes):
+            continue
+        children = [c for c in (value.values() if isinstance(value, dict) else value) if isinstance(c, dict | list)]
+        if finished:
+            walking.discard(id(value))
+            found = [shapes[id(c)] for c in children]
+            count = 1 + 2 * len(value) - len(children) if isinstance(value, dict) else 1 + len(value) - len(children)
+            shapes[id(value)] = (count + sum(n for n, _ in found), 1 + max((d for _, d in found), default=0))
+            if shapes[id(value)][1] > YAML_DEPTH:
+                return "nested too deeply"
+            if shapes[id(value)][0] > YAML_VALUES:
+                return f"more than {YAML_VALUES:,} values once its aliases are expanded"
+            continue
+        if id(value) in walking:
+            return "an alias refers to the list or mapping it is in"
+        walking.add(id(value))
+        todo.append((value, True))
+        todo.extend((child, False) for child in children)
+    return None
 
 
 def _read_yaml(file: Path) -> Any:
@@ -373,26 +396,30 @@ def _read_yaml(file: Path) -> Any:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     data: Any = None
+    problem: str | None
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)
-        deep = _depth(data) > YAML_DEPTH
+        problem = _shape_error(data)
     except RecursionError:
-        deep = True
+        problem = "nested too deeply"
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{file}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if deep:
-        raise ConfigError(f"{file}: not valid YAML: nested too deeply")
+    if problem:
+        raise ConfigError(f"{file}: not valid YAML: {problem}")
     return data
 
 
-def _watchlist_files(root: Path, patterns: list[str]) -> Iterator[Path]:
+def _watchlist_files(config: Path, patterns: list[str]) -> Iterator[Path]:
+    root = config.parent
     for pattern in patterns:
         found = sorted(root.glob(pattern))
         if not found:
-            raise ConfigError(f"{root / 'monitor.yaml'}: watchlists: no file matches {pattern!r} under {root}")
+            raise ConfigError(f"{config}: watchlists: no file matches {pattern!r} under {root}")
         yield from found
 
 
@@ -431,7 +458,7 @@ def load(path: str | Path | None = None, *, models: bool = True) -> Settings:
         monitor = MonitorConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, file)) from None
-    watchlists = tuple(load_watchlist(f, models) for f in _watchlist_files(file.parent, monitor.watchlists))
+    watchlists = tuple(load_watchlist(f, models) for f in _watchlist_files(file, monitor.watchlists))
     names = [w.name for w in watchlists]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -182,3 +182,47 @@ def test_yaml_nested_deeper_than_any_configuration_is_refused_by_depth(tmp_path:
         config_mod.load_watchlist(file)
     deep = "not valid YAML: nested too deeply" in str(caught.value) or "maximum nesting depth" in str(caught.value)
     assert deep == (extra > 0), caught.value  # at the limit it loads, and only the unknown key is an error
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "problem"),
+    [
+        ("x: &a [*a]\n", "an alias refers to the list or mapping it is in"),
+        ("x: &a {y: *a}\n", "an alias refers to the list or mapping it is in"),
+        # nine levels of ten aliases: a billion values once expanded, loaded by libyaml at once
+        ("a0: &a0 [lol]\n" + "".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]\n" for n in range(1, 10)),
+         "more than 5,000,000 values once its aliases are expanded"),
+    ],
+    ids=["list-in-itself", "mapping-in-itself", "billion-laughs"],
+)
+def test_yaml_whose_aliases_never_end_is_refused_at_once(tmp_path: Path, yaml_text: str, problem: str) -> None:
+    """An alias inside itself, or aliases of aliases, get one clear line (they hung the reader, and a reload)."""
+    file = tmp_path / "w.yaml"
+    file.write_text("name: w\nqueries: [ceasefire]\n" + yaml_text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{file}: not valid YAML: {problem}"):
+        config_mod.load_watchlist(file)
+
+
+def test_yaml_aliases_that_share_a_value_still_load(tmp_path: Path) -> None:
+    """Anchors, aliases and merge keys are how operators share settings: each is walked once, not refused."""
+    file = tmp_path / "w.yaml"
+    shared = "x-common: &common [" + ", ".join(["ceasefire"] * 1000) + "]\n"
+    file.write_text(shared + "name: w\nqueries: *common\nexclude: *common\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="x-common") as caught:  # only the unknown key is wrong
+        config_mod.load_watchlist(file)
+    assert "not valid YAML" not in str(caught.value)
+
+
+def test_config_that_is_not_utf8_gets_one_line_naming_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "monitor.yaml"
+    head = b"sources: []\n# caf"
+    file.write_bytes(head + "é\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=f"{file}: not UTF-8 text \\(byte {len(head)}\\)"):
+        config_mod.load(file)
+
+
+def test_a_watchlist_pattern_that_matches_nothing_is_reported_against_the_config_given(tmp_path: Path) -> None:
+    file = tmp_path / "desk.yaml"
+    file.write_text("sources: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"^{file}: watchlists: no file matches 'watchlists/\\*.yaml'"):
+        config_mod.load(file)
