@@ -142,11 +142,12 @@ def _option(key: str, text: str) -> object:
     return text.split() if key == "watchlists" else text.strip()
 
 
-def new_sources(settings: Settings, subscriptions: Sequence[Subscription]) -> tuple[list[SourceConfig], list[str]]:
-    """Sources for the subscriptions whose URL is not configured yet, named after their titles (unique), and
-    why each other one was skipped."""
-    taken = {s.name for s in settings.monitor.sources}
-    configured = {str(s.url) for s in settings.monitor.sources}
+def new_sources(settings: Settings, subscriptions: Sequence[Subscription], waiting: Sequence[SourceConfig] = ()
+                ) -> tuple[list[SourceConfig], list[str]]:
+    """Sources for the subscriptions whose URL is not configured yet (nor `waiting` to be pasted in), named after
+    their titles (unique), and why each other one was skipped."""
+    taken = {s.name for s in (*settings.monitor.sources, *waiting)}
+    configured = {str(s.url) for s in (*settings.monitor.sources, *waiting)}
     watchlists = {w.name for w in settings.watchlists}
     added, skipped = [], []
     for sub in subscriptions:
@@ -229,13 +230,15 @@ def sources_block(text: str) -> tuple[int, str] | None:
 
 def import_list(settings: Settings, opml: Path, dry_run: bool = False) -> int:
     """Add the new feeds of an OPML file to the config (see the module's docstring); print what was added."""
-    added, skipped = new_sources(settings, read(opml))
+    path = settings.path
+    aside = path.with_name(f"{path.stem}.imported-sources.yaml")
+    waiting = _waiting(aside)
+    added, skipped = new_sources(settings, read(opml), waiting)
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
     if not added:
         print(f"nothing to add from {opml} ({len(skipped)} skipped)")
         return 0
-    path = settings.path
     text = path.read_text(encoding="utf-8")
     block = sources_block(text)
     lines = [line(s, block[1] if block else "  ") for s in added]
@@ -243,12 +246,13 @@ def import_list(settings: Settings, opml: Path, dry_run: bool = False) -> int:
         _tell("would add", added, lines)
         print(f"dry run: {len(added)} source(s) to add, {len(skipped)} skipped; nothing written")
         return 0
-    if block is None:
-        aside = path.with_name(f"{path.stem}.imported-sources.yaml")
-        _write(aside, f"# from {opml}: paste these under `sources:` in {path.name}\n" + "\n".join(lines) + "\n")
+    if block is None:  # the lines wait beside it, after those of earlier imports not pasted in yet
+        header = f"# from {opml}: paste these under `sources:` in {path.name}\n"
+        _write(aside, (aside.read_text(encoding="utf-8") if aside.exists() else "") + header + "\n".join(lines) + "\n")
         _tell("to add", added, lines)
+        earlier = f", after the {len(waiting)} of earlier imports" if waiting else ""
         print(f"{path}: `sources:` is not the last top-level key (or is not a block list), so the file is left as"
-              f" it is: paste the {len(lines)} line(s) of {aside} under `sources:`")
+              f" it is: paste the {len(lines)} line(s) of {aside} under `sources:`{earlier}")
         return 0
     rows = text.splitlines()
     rows[block[0]] = re.sub(r"^sources\s*:\s*\[\]", "sources:", rows[block[0]])  # an empty list becomes a block
@@ -256,6 +260,21 @@ def import_list(settings: Settings, opml: Path, dry_run: bool = False) -> int:
     _tell("added", added, lines)
     print(f"{path}: {len(added)} source(s) added, {len(skipped)} skipped")
     return 0
+
+
+def _waiting(aside: Path) -> list[SourceConfig]:
+    """The sources an earlier import wrote beside the config and that are not pasted in yet (none if unreadable)."""
+    try:
+        found = yaml.safe_load(aside.read_text(encoding="utf-8")) if aside.exists() else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    waiting = []
+    for entry in found if isinstance(found, list) else ():
+        try:
+            waiting.append(SourceConfig.model_validate(entry))
+        except ValidationError:
+            continue
+    return waiting
 
 
 def _tell(verb: str, added: Sequence[SourceConfig], lines: Sequence[str]) -> None:

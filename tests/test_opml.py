@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from monitor import config as config_mod
 from monitor.cli import main
@@ -176,3 +177,24 @@ def test_an_outline_with_a_bad_carried_value_or_an_unknown_watch_list_is_skipped
     assert "skipped Sport: names watch list(s) not configured here: football" in err
     [good] = config_mod.load(fresh).monitor.sources
     assert (good.name, good.fetch_article) == ("Good", True)
+
+
+def test_a_second_import_beside_the_config_keeps_the_first_ones_lines_and_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = FRESH.replace("sources: []", "sources:\n  - {name: a, url: 'https://a.x/f'}\nworkers: 0  # after sources")
+    config = fresh_config(tmp_path / "c", text)
+    first, second = tmp_path / "one.opml", tmp_path / "two.opml"
+    first.write_text(opml('<outline text="Wire" xmlUrl="https://wire.example/rss"/>'), encoding="utf-8")
+    second.write_text(opml('<outline text="Wire" xmlUrl="https://wire.example/other"/>'
+                           '<outline text="Again" xmlUrl="https://wire.example/rss"/>'), encoding="utf-8")
+    assert main(["sources", "import", str(first), "--config", str(config)]) == 0
+    assert main(["sources", "import", str(second), "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert "paste the 1 line(s) of" in captured.out and "after the 1 of earlier imports" in captured.out
+    assert "https://wire.example/rss is configured already" in captured.err  # or waiting to be pasted in
+    aside = config.with_name("monitor.imported-sources.yaml")
+    pasted = yaml.safe_load(aside.read_text(encoding="utf-8"))
+    assert [(s["name"], s["url"]) for s in pasted] == [
+        ("Wire", "https://wire.example/rss"), ("Wire-2", "https://wire.example/other")]
+    assert config.read_text(encoding="utf-8") == text
