@@ -77,7 +77,8 @@ def cmd_once(args: argparse.Namespace) -> int:
     print(f"{total} source(s) polled, {len(result.failed)} failed, {pages} article page(s) not fetched, "
           f"{len(result.alerts)} alert(s)" + (" (dry run: nothing recorded)" if args.dry_run else ""), file=sys.stderr)
     if total and len(result.failed) == total:
-        print("no source could be polled: check the network and the sources' URLs", file=sys.stderr)
+        print("no source could be polled: see why above (the network, the sources' URLs or what they sent)",
+              file=sys.stderr)
     return 1 if result.failed or pages else 0
 
 

@@ -64,14 +64,15 @@ class OnceResult:
 
 
 def select_sources(settings: Settings, names: Sequence[str]) -> list[SourceConfig]:
-    """The named sources (enabled or not), or every enabled source when no name is given."""
+    """The named sources (enabled or not; each once, however often named), or every enabled source when no name
+    is given."""
     if not names:
         return settings.enabled_sources()
     known = {s.name: s for s in settings.monitor.sources}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return [known[n] for n in names]
+    return [known[n] for n in dict.fromkeys(names)]
 
 
 async def run_once(

@@ -121,6 +121,13 @@ def test_once_exits_non_zero_when_every_source_failed(tmp_path: Path) -> None:
     assert "2 source(s) polled, 2 failed" in done.stderr and "no source could be polled" in done.stderr
 
 
+def test_once_polls_a_source_named_twice_once(site: StaticSite, tmp_path: Path) -> None:
+    config = write_config(tmp_path, [seed_source(site)])
+    done = monitor("once", "--quiet", "--config", str(config), "panarmenian", "panarmenian")
+    assert done.returncode == 0 and "1 source(s) polled, 0 failed" in done.stderr
+    assert site.hits["/eng/rss/"] == 1
+
+
 def test_a_refused_article_link_is_a_counted_failure_that_names_allow_private(site: StaticSite, tmp_path: Path) -> None:
     guarded = {**seed_source(site), "allow_private": False}
     done = monitor("once", "--quiet", "--config", str(write_config(tmp_path, [guarded])))
