@@ -89,7 +89,8 @@ async def run_once(
     leaves their delivery to that process.
     """
     sources = select_sources(settings, names)
-    disk = open_store(settings)
+    nothing_yet = dry_run and not settings.database_url and not settings.db_path.exists()
+    disk = open_store(settings, in_memory=nothing_yet)  # a dry run makes no database file
     lock = DatabaseLock(settings.db_path, "once")
     holder = None if dry_run else lock.acquire() or _engine(settings)
     store = disk.snapshot() if dry_run else disk

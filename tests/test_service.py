@@ -122,6 +122,7 @@ def test_cli_once_dry_run_and_sources_table(
     assert main(["once", "--config", str(path), "--dry-run", "--quiet"]) == 0
     out = capsys.readouterr()
     assert "[ALERT] ceasefire" in out.out and "dry run" in out.err
+    assert not config_mod.load(path).db_path.exists()  # a dry run on a fresh install leaves no database behind
     assert main(["once", "--config", str(path), "--quiet"]) == 0
     capsys.readouterr()
     assert main(["sources", "--config", str(path)]) == 0
