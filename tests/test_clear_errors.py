@@ -121,6 +121,12 @@ def test_once_exits_non_zero_when_every_source_failed(tmp_path: Path) -> None:
     assert "2 source(s) polled, 2 failed" in done.stderr and "no source could be polled" in done.stderr
 
 
+def test_demo_with_a_config_that_is_not_there_says_so(tmp_path: Path) -> None:
+    missing = tmp_path / "nosuch.yaml"
+    line = one_error_line(monitor("demo", "--config", str(missing)))
+    assert str(missing) in line and "no such file" in line
+
+
 def test_once_polls_a_source_named_twice_once(site: StaticSite, tmp_path: Path) -> None:
     config = write_config(tmp_path, [seed_source(site)])
     done = monitor("once", "--quiet", "--config", str(config), "panarmenian", "panarmenian")

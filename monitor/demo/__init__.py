@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from monitor import config as config_mod
+from monitor.errors import ConfigError
 
 DATA = Path(__file__).parent / "data"
 SEED_HOST = "http://www.panarmenian.net"
@@ -120,6 +121,8 @@ def run_demo(config_path: str | None = None) -> int:
     """Run the demo; the watch lists come from the operator's config (default config/monitor.yaml)."""
     from monitor.once import run_once
 
+    if config_path is not None and not Path(config_path).is_file():  # a mistyped --config is not the default
+        raise ConfigError(f"{config_path}: cannot read: no such file (the demo takes the watch lists beside it)")
     watchlists = config_mod.config_path(config_path).parent / "watchlists"
     if not watchlists.is_dir():
         watchlists = Path(__file__).resolve().parents[2] / "config" / "watchlists"
