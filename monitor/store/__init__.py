@@ -90,11 +90,14 @@ def open_store(settings: Settings, *, in_memory: bool = False) -> Store:
 
 
 def storage_state(settings: Settings) -> str:
-    """Which store the settings select and, for PostgreSQL, whether its database is reachable and migrated
-    (StorageError when it cannot be reached)."""
+    """Which store the settings select and whether it can be opened: for PostgreSQL, whether its database is
+    reachable and migrated; for SQLite, whether its file is a database (read only, never created). StorageError
+    when it cannot be."""
     url = settings.database_url
     if not url:
-        return f"SQLite at {settings.db_path}"
+        from monitor.store.sqlite import file_state
+
+        return f"SQLite at {settings.db_path}: {file_state(settings.db_path)}"
     _require_psycopg()
     from monitor.store.postgres import describe, migration_state
 

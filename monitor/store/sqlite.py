@@ -209,10 +209,37 @@ def _check_writable(path: Path) -> None:
     """Make the database's folder; StorageError unless this user may write it and the file (SQLite would open a
     read-only file read-only without a word, and keeps its journal files in the folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for what, place, mode in (("folder", path.parent, os.W_OK | os.X_OK), ("file", path, os.R_OK | os.W_OK)):
+    _check_access(path, path.parent)
+
+
+def _check_access(path: Path, folder: Path) -> None:
+    """StorageError unless this user may write `folder` (the file's, or the first of them that exists) and the file."""
+    for what, place, mode in (("folder", folder, os.W_OK | os.X_OK), ("file", path, os.R_OK | os.W_OK)):
         if place.exists() and not os.access(place, mode):
             raise StorageError(f"cannot open the store at {path}: this user cannot write the {what} {place}; "
                                "fix its permissions or set storage.path to a place this user can write")
+
+
+def file_state(path: Path) -> str:
+    """Whether the store could open its file, found without creating or changing anything: "a database", or
+    "not created yet" when the folder it goes in can be made or written; StorageError when it could not."""
+    try:
+        folder = next(p for p in path.parents if p.exists())
+        if not folder.is_dir():
+            raise StorageError(f"cannot open the store at {path}: {folder} is a file, not a folder")
+        _check_access(path, folder)
+        if not path.exists():
+            return "not created yet (the first run makes it)"
+        if path.is_dir():
+            raise StorageError(f"cannot open the store at {path}: it is a folder, not a database file")
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()  # reads the header: an error unless it is SQLite's
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(f"cannot open the store at {path}: {exc}") from exc
+    return "a database"
 
 
 def _connect(path: str) -> sqlite3.Connection:
