@@ -158,13 +158,16 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         made = f"fitted {model.info.get('trained', '?')} on {', '.join(model.info.get('files', [])) or '?'}"
         figures = f"; cross-validated precision {cv['precision']:.3f}, recall {cv['recall']:.3f}" if cv else ""
         print(f"    relevance model: {wl.model or 'the shipped one'} ({made}{figures})")
-    for line in _notifier_states(settings):
+    states, notifier_fails = _notifier_states(settings)
+    for line in states:
         print(f"  notifier {line}")
+    for failure in notifier_fails:
+        print(f"  NOTIFIER FAILS: {failure}", file=sys.stderr)
     for warning in settings.warnings():
         print(f"  WARNING: {warning}", file=sys.stderr)
     for failure in failures:
         print(f"  EXAMPLE FAILS: {failure}", file=sys.stderr)
-    return 1 if failures or storage_fails else 0
+    return 1 if failures or storage_fails or notifier_fails else 0
 
 
 def _engine_state(settings: config_mod.Settings) -> str:
@@ -176,28 +179,33 @@ def _engine_state(settings: config_mod.Settings) -> str:
     return f"{engine_state(settings.database_url)}: `monitor run` and any number of `monitor worker` processes"
 
 
-def _notifier_states(settings: config_mod.Settings) -> list[str]:
-    """Whether each notifier can start (options valid, secrets present), as the service would build it."""
+def _notifier_states(settings: config_mod.Settings) -> tuple[list[str], list[str]]:
+    """Whether each notifier can start (options valid, secrets present), as the service would build it; and the
+    problems of invalid options, one `file: notifiers[i].key: message` line each."""
+    from monitor.notify import InvalidOptions
     from monitor.notify.roster import build
     from monitor.store import open_store
 
     store = open_store(settings, in_memory=True)
-    lines = []
+    lines, failures = [], []
     try:
-        for cfg in settings.monitor.notifiers:
+        for i, cfg in enumerate(settings.monitor.notifiers):
             if not cfg.enabled:
                 lines.append(f"{cfg.name} ({cfg.kind}): disabled")
                 continue
             try:
                 build(cfg, store)
                 lines.append(f"{cfg.name} ({cfg.kind}): ready")
+            except InvalidOptions as exc:
+                lines.append(f"{cfg.name} ({cfg.kind}): invalid options")
+                failures.extend(config_mod._describe(exc.located("notifiers", i), settings.path).splitlines())
             except MonitorError as exc:
                 lines.append(f"{cfg.name} ({cfg.kind}): waiting: {exc} (its alerts are kept until it can start)")
     finally:
         store.close()
     if not any(line.endswith("ready") for line in lines):
         lines.append("console: alerts are printed as well (no other notifier can start)")
-    return lines
+    return lines, failures
 
 
 def _check_examples(settings: config_mod.Settings, matcher: Matcher) -> list[str]:

@@ -46,3 +46,35 @@ def test_a_new_or_existing_store_passes_and_a_new_one_is_not_created(
     SqliteStore(tmp_path / "monitor.db").close()
     code, out, _ = check(write(tmp_path, "storage: {path: monitor.db}\nsources: []\n"), capsys)
     assert code == 0 and f"storage: SQLite at {tmp_path / 'monitor.db'}: a database" in out
+
+
+def test_invalid_notifier_options_fail_one_line_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    notifiers = ('[{name: w, kind: webhook, url: "http://127.0.0.1:1/", bogus: 3},'
+                 ' {name: t, kind: telegram, admins: "notalist", timezone: "Mars/Olympus"}]')
+    config = write(tmp_path, f"storage: {{path: monitor.db}}\nsources: []\nnotifiers: {notifiers}\n")
+    code, out, err = check(config, capsys)
+    assert code == 1
+    assert "notifier w (webhook): invalid options\n" in out and "notifier t (telegram): invalid options\n" in out
+    assert err.splitlines() == [
+        f"  NOTIFIER FAILS: {config}: notifiers[0].bogus: Extra inputs are not permitted (got 3)",
+        f"  NOTIFIER FAILS: {config}: notifiers[1].admins: Input should be a valid list (got 'notalist')",
+        f"  NOTIFIER FAILS: {config}: notifiers[1].timezone: Value error, unknown timezone 'Mars/Olympus'"
+        " (got 'Mars/Olympus')",
+    ]
+
+
+def test_a_notifier_that_only_lacks_a_secret_waits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN_FILE", "HOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    notifiers = ('[{name: w, kind: webhook, url: "http://127.0.0.1:1/", secret_env: HOOK_SECRET},'
+                 ' {name: t, kind: telegram}]')
+    code, out, err = check(write(tmp_path, f"storage: {{path: monitor.db}}\nsources: []\nnotifiers: {notifiers}\n"),
+                           capsys)
+    assert code == 0 and "FAILS" not in err
+    assert "notifier w (webhook): waiting: notifier w: the secret variable $HOOK_SECRET is not set" in out
+    assert "notifier t (telegram): waiting: no bot token" in out

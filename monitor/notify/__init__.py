@@ -16,7 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from monitor.errors import DeliveryError
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails
+
+from monitor.errors import ConfigError, DeliveryError
 from monitor.records import Alert
 from monitor.registry import Registry
 from monitor.retry import backoff
@@ -50,6 +53,23 @@ NOTIFIER_KINDS: Registry[NotifierFactory] = Registry(
     "notifier",
     {"console": "monitor.notify.console", "telegram": "monitor.notify.telegram", "webhook": "monitor.notify.webhook"},
 )
+
+
+class InvalidOptions(ConfigError):
+    """A notifier's options do not fit its kind's model (`error` says how): a mistake in the config, where a
+    missing secret is a plain ConfigError that the environment can fix while the notifier waits."""
+
+    def __init__(self, name: str, error: ValidationError) -> None:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        super().__init__(f"notifier {name}: invalid options: {problems}")
+        self.error = error
+
+    def located(self, *prefix: str | int) -> ValidationError:
+        """The same problems with each key after `prefix` (`"notifiers", 0`: where the config has the options)."""
+        return ValidationError.from_exception_data(self.error.title, [
+            InitErrorDetails(type=e["type"], loc=(*prefix, *e["loc"]), input=e["input"], ctx=e.get("ctx", {}))
+            for e in self.error.errors()
+        ])
 
 
 def register(kind: str) -> Callable[[NotifierFactory], NotifierFactory]:

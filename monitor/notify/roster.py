@@ -42,7 +42,8 @@ def configured(settings: Settings) -> list[NotifierConfig]:
 
 
 def build(cfg: NotifierConfig, store: Store) -> Notifier:
-    """The notifier `cfg` describes; MonitorError when it cannot start (a missing secret, bad options)."""
+    """The notifier `cfg` describes; MonitorError when it cannot start: InvalidOptions for options its kind does not
+    take, a ConfigError for a missing secret."""
     return NOTIFIER_KINDS[cfg.kind](cfg.name, cfg.options, store)
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.errors import ConfigError
-from monitor.notify import DEFAULT_MAX_ATTEMPTS
+from monitor.notify import DEFAULT_MAX_ATTEMPTS, InvalidOptions
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 TOKEN_FILE_ENV = "TELEGRAM_BOT_TOKEN_FILE"
@@ -78,7 +78,7 @@ def parse_options(name: str, options: Mapping[str, Any]) -> TelegramOptions:
     try:
         return TelegramOptions.model_validate(dict(options))
     except ValidationError as exc:
-        raise ConfigError(f"notifier {name}: {exc}") from exc
+        raise InvalidOptions(name, exc) from None
 
 
 def load_token(env: Mapping[str, str] = os.environ) -> str:

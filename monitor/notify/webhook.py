@@ -21,7 +21,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.errors import ConfigError, DeliveryError
-from monitor.notify import DEFAULT_MAX_ATTEMPTS, register
+from monitor.notify import DEFAULT_MAX_ATTEMPTS, InvalidOptions, register
 from monitor.records import Alert
 from monitor.retry import parse_retry_after
 from monitor.store import Store
@@ -122,7 +122,7 @@ def webhook(name: str, options: Mapping[str, Any], store: Store) -> WebhookNotif
     try:
         opts = WebhookOptions.model_validate(dict(options))
     except ValidationError as exc:
-        raise ConfigError(f"notifier {name}: {exc}") from exc
+        raise InvalidOptions(name, exc) from None
     secret: bytes | None = None
     if opts.secret_env:
         value = os.environ.get(opts.secret_env)
