@@ -15,6 +15,11 @@ class InputError(MonitorError):
     """A file or address named on the command line cannot be read."""
 
 
+class SelectorError(MonitorError, ValueError):
+    """A CSS selector (a config's `article_selector`, `link_selector`, `extract --selector`) cannot be parsed; a
+    ValueError too, so that an option model reports it as the key's error."""
+
+
 class QuerySyntaxError(MonitorError):
     """A watch-list query cannot be parsed; `position` is the character offset of the problem."""
 

@@ -21,7 +21,7 @@ from htmldate import find_date
 from lxml.html import HtmlElement
 
 from monitor.records import parse_datetime
-from monitor.sources.text import decode_document, first_elements, soup_of
+from monitor.sources.text import css_selector, decode_document, first_elements, soup_of
 from monitor.urls import canonical_url as _canonical
 
 BLOCK_TAGS = frozenset(
@@ -93,7 +93,8 @@ class PageInfo:
 
 
 def extract_page(html: str | bytes, url: str = "", selector: str | None = None, charset: str | None = None) -> PageInfo:
-    """Body and metadata of one page; `selector` overrides the generic extractor when it matches."""
+    """Body and metadata of one page; `selector` overrides the generic extractor when it matches (SelectorError
+    when it is not a selector)."""
     text = first_elements(decode_html(html, charset), url)
     tree = trafilatura.load_html(text)
     if tree is None:
@@ -303,17 +304,15 @@ def _words_key(text: str) -> str:
 
 
 def select_text(html: str, selector: str) -> str:
-    """Text of the elements matching a CSS selector, one paragraph a line; '' when nothing matches.
+    """Text of the elements matching a CSS selector, one paragraph a line; '' when nothing matches, SelectorError
+    when it is not a selector.
 
     Not `sources.text.html_to_text`, which gives a feed item's fragment as one line: that one parses with lxml,
     about ten times faster in the hot loop of parsing; this one selects in a BeautifulSoup tree, as soupsieve
     reads the operator's selector, and keeps the paragraphs.
     """
     with soup_of(html) as soup:
-        try:
-            matched = soup.select(selector)
-        except Exception:  # soupsieve raises its own SelectorSyntaxError for a bad operator selector
-            return ""
+        matched = soup.select(css_selector(selector))
         ids = {id(el) for el in matched}
         outermost = [el for el in matched if not any(id(parent) in ids for parent in el.parents)]
         return normalise_text("\n".join("".join(_text_pieces(el)) for el in outermost))

@@ -1,8 +1,11 @@
 """check-config fails (exit 1, one line a problem) on what would stop the monitor later: a store file it could not
-open, a notifier's invalid options; and it creates nothing."""
+open, a notifier's invalid options; and it creates nothing. An invalid CSS selector is an error of the config (exit 2)
+or of `extract --selector`, not a failure at poll time or a silent fallback."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,27 @@ def test_a_notifier_that_only_lacks_a_secret_waits(
     assert code == 0 and "FAILS" not in err
     assert "notifier w (webhook): waiting: notifier w: the secret variable $HOOK_SECRET is not set" in out
     assert "notifier t (telegram): waiting: no bot token" in out
+
+
+def test_an_invalid_css_selector_of_an_html_source_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, "sources:\n  - {name: h, kind: html, url: 'http://x.example/', link_selector: 'a[['}\n"
+                   "  - {name: i, kind: html, url: 'http://x.example/', link_selector: a, title_selector: 'b[[['}\n")
+    code, out, err = check(config, capsys)
+    assert code == 2 and not out
+    assert err.splitlines() == [
+        f"error: {config}: sources[0].link_selector: Value error, invalid CSS selector 'a[[': Malformed attribute"
+        " selector at position 1 (got 'a[[')",
+        f"{config}: sources[1].title_selector: Value error, invalid CSS selector 'b[[[': Malformed attribute"
+        " selector at position 1 (got 'b[[[')",
+    ]
+
+
+def test_extract_with_an_invalid_selector_fails_instead_of_falling_back(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><article><p>Ceasefire holds.</p></article></body></html>", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "monitor", "extract", str(page), "--selector", "a[[["],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and not run.stdout
+    assert run.stderr == "error: invalid CSS selector 'a[[[': Malformed attribute selector at position 1\n"

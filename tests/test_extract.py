@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.errors import SelectorError
 from monitor.extract import PageInfo, decode_html, extract_body, extract_page, score_entry
 from monitor.records import FetchResult, parse_datetime
 from monitor.sources import SOURCE_KINDS
@@ -202,11 +203,17 @@ def test_selector_on_seed_article_excludes_sidebar() -> None:
     assert body == "\n".join(p for p in truth.strip().split("\n\n"))
 
 
-@pytest.mark.parametrize("selector", ["div.no-such-class", "p:::bad[", "#missing > p"])
+@pytest.mark.parametrize("selector", ["div.no-such-class", "#missing > p"])
 def test_selector_without_match_falls_back_to_generic(selector: str) -> None:
     generic = extract_body(seed("article.html"), SEED_URL)
     assert generic
     assert extract_body(seed("article.html"), SEED_URL, selector=selector) == generic
+
+
+@pytest.mark.parametrize("selector", ["p:::bad[", "]["])
+def test_an_invalid_selector_is_an_error_not_a_fallback(selector: str) -> None:
+    with pytest.raises(SelectorError, match=f"^invalid CSS selector {re.escape(repr(selector))}: "):
+        extract_page(seed("article.html"), SEED_URL, selector)
 
 
 def test_selector_can_pick_what_generic_drops() -> None:
@@ -291,7 +298,7 @@ MARKUP = st.lists(st.one_of(HTML_BITS, st.text(max_size=30)), max_size=12)
 
 
 @settings(max_examples=40, deadline=None)
-@given(MARKUP, st.one_of(st.none(), st.sampled_from(["p", "div.a", "]["])))
+@given(MARKUP, st.one_of(st.none(), st.sampled_from(["p", "div.a", "div > p"])))
 def test_any_markup_gives_page_info(bits: list[str], selector: str | None) -> None:
     markup = "".join(bits)
     for html in (markup, markup.encode("utf-8", "surrogatepass")):

@@ -9,14 +9,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import Tag
 from pydantic import Field
-from soupsieve import SelectorSyntaxError
 
 from monitor.errors import NoLinks, ParseError
 from monitor.records import Article, FetchResult
 from monitor.sources import SourceOptions, first_items, read_options, register
-from monitor.sources.text import clean_text, decode_document, first_elements, soup_of
+from monitor.sources.text import CssSelector, clean_text, decode_document, first_elements, soup_of
 from monitor.urls import canonical_url
 
 NOT_ARTICLES = ("javascript:", "mailto:", "tel:", "data:", "#")
@@ -25,10 +24,10 @@ NOT_ARTICLES = ("javascript:", "mailto:", "tel:", "data:", "#")
 class HtmlOptions(SourceOptions):
     """The keys of an `html` source."""
 
-    link_selector: str = Field(min_length=1)  # CSS selector of the article links, e.g. "h2 a"
+    link_selector: CssSelector = Field(min_length=1)  # CSS selector of the article links, e.g. "h2 a"
     # CSS selector of the title inside each link; default the link's text (an image-only link takes the title
     # of a later link to the same URL, or none)
-    title_selector: str | None = None
+    title_selector: CssSelector | None = None
     same_site: bool = False  # keep only links on the listing page's host or its subdomains (www. ignored)
 
 
@@ -51,7 +50,7 @@ class HtmlKind:
         with soup_of(first_elements(decode_document(result.content, result.charset, is_html=True), result.url)) as soup:
             base_tag = soup.find("base", href=True)
             base = urljoin(page, str(base_tag["href"])) if isinstance(base_tag, Tag) else page
-            titles = _links(_select(soup, keys.link_selector, source), base, keys.title_selector, source)
+            titles = _links(list(soup.select(keys.link_selector)), base, keys.title_selector, source)
             html_tag = soup.find("html")
             lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
         if keys.same_site:
@@ -61,13 +60,6 @@ class HtmlKind:
             Article(url=url, source=source, title=title, language=page_language or language)
             for url, title in first_items(list(titles.items()), source, result.url)
         ]
-
-
-def _select(soup: BeautifulSoup | Tag, selector: str, source: str) -> list[Tag]:
-    try:
-        return list(soup.select(selector))
-    except SelectorSyntaxError as exc:
-        raise ParseError(f"source {source}: invalid CSS selector {selector!r}: {exc}") from exc
 
 
 def _links(elements: list[Tag], base: str, title_selector: str | None, source: str) -> dict[str, str]:
@@ -85,7 +77,7 @@ def _links(elements: list[Tag], base: str, title_selector: str | None, source: s
         url = canonical_url(href, base)
         if urlsplit(url).scheme not in ("http", "https"):
             continue
-        title = _title(link, title_selector, source)
+        title = _title(link, title_selector)
         if not found.get(url):
             found[url] = title
     if not found:
@@ -93,9 +85,9 @@ def _links(elements: list[Tag], base: str, title_selector: str | None, source: s
     return found
 
 
-def _title(link: Tag, title_selector: str | None, source: str) -> str:
+def _title(link: Tag, title_selector: str | None) -> str:
     """The text of `title_selector` inside the link, else the link's text ("" for an image-only link)."""
-    inner = _select(link, title_selector, source) if title_selector else []
+    inner = link.select(title_selector) if title_selector else []
     return clean_text((inner[0] if inner else link).get_text(" "))
 
 
