@@ -30,6 +30,7 @@ from monitor.query import DEFAULT_THRESHOLD, parse
 from monitor.query.model import load_model
 from monitor.records import WatchList
 from monitor.sources import SOURCE_KINDS
+from monitor.sources.text import CssSelector
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 
@@ -81,7 +82,7 @@ class SourceConfig(WithOptions):
     interval_max: Seconds | None = None  # default: schedule.interval_max
     jitter: Seconds | None = None  # default: schedule.jitter
     fetch_article: bool = False
-    article_selector: str | None = None
+    article_selector: CssSelector | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     language: str | None = None
     watchlists: Annotated[tuple[str, ...], Field(min_length=1)] | None = None  # default: every watch list
