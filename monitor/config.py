@@ -30,7 +30,7 @@ from monitor.query import DEFAULT_THRESHOLD, parse
 from monitor.query.model import load_model
 from monitor.records import WatchList
 from monitor.sources import SOURCE_KINDS
-from monitor.sources.text import CssSelector
+from monitor.sources.selectors import CssSelector
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 

@@ -21,7 +21,8 @@ from htmldate import find_date
 from lxml.html import HtmlElement
 
 from monitor.records import parse_datetime
-from monitor.sources.text import css_selector, decode_document, first_elements, soup_of
+from monitor.sources.selectors import css_selector
+from monitor.sources.text import decode_document, first_elements, soup_of
 from monitor.urls import canonical_url as _canonical
 
 BLOCK_TAGS = frozenset(

@@ -14,16 +14,16 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
-
-from pydantic import ValidationError
-from pydantic_core import InitErrorDetails
+from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.errors import ConfigError, DeliveryError
 from monitor.records import Alert
 from monitor.registry import Registry
 from monitor.retry import backoff
 from monitor.store import Store
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,9 @@ class InvalidOptions(ConfigError):
 
     def located(self, *prefix: str | int) -> ValidationError:
         """The same problems with each key after `prefix` (`"notifiers", 0`: where the config has the options)."""
+        from pydantic import ValidationError
+        from pydantic_core import InitErrorDetails
+
         return ValidationError.from_exception_data(self.error.title, [
             InitErrorDetails(type=e["type"], loc=(*prefix, *e["loc"]), input=e["input"], ctx=e.get("ctx", {}))
             for e in self.error.errors()

@@ -15,7 +15,8 @@ from pydantic import Field
 from monitor.errors import NoLinks, ParseError
 from monitor.records import Article, FetchResult
 from monitor.sources import SourceOptions, first_items, read_options, register
-from monitor.sources.text import CssSelector, clean_text, decode_document, first_elements, soup_of
+from monitor.sources.selectors import CssSelector
+from monitor.sources.text import clean_text, decode_document, first_elements, soup_of
 from monitor.urls import canonical_url
 
 NOT_ARTICLES = ("javascript:", "mailto:", "tel:", "data:", "#")

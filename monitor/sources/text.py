@@ -10,18 +10,12 @@ import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
 
 import charset_normalizer
 import lxml.html
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from bs4.dammit import EncodingDetector
 from lxml import etree
-from pydantic import AfterValidator
-from soupsieve import SelectorSyntaxError
-from soupsieve import compile as compile_selector
-
-from monitor.errors import SelectorError
 
 BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -123,18 +117,6 @@ def soup_of(markup: str) -> Iterator[BeautifulSoup]:
     finally:
         for child in list(soup.contents):
             child.decompose()
-
-
-def css_selector(selector: str) -> str:
-    """`selector` when soupsieve can read it (it keeps what it compiled); SelectorError saying why when not."""
-    try:
-        compile_selector(selector)
-    except SelectorSyntaxError as exc:
-        raise SelectorError(f"invalid CSS selector {selector!r}: {str(exc).splitlines()[0]}") from None
-    return selector
-
-
-CssSelector = Annotated[str, AfterValidator(css_selector)]  # an option that is a CSS selector
 
 
 def html_to_text(markup: str) -> str:
