@@ -31,11 +31,16 @@ Judged = tuple[list[str], list[Verdicts]]  # problems with lines, and the verdic
 
 
 def read_lines(path: Path) -> list[tuple[int, str]]:
-    """The non-blank lines of a file with their numbers."""
+    """The non-blank lines of a file with their numbers; InputError when it cannot be read or is not UTF-8."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
+        lines = data.decode("utf-8").splitlines()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); labelled items are "
+                         "JSON Lines in UTF-8") from exc
     return [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
 
 

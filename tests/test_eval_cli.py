@@ -55,3 +55,14 @@ def test_eval_thresholds_exit_1_and_errors_are_listed(tmp_path: Path, capsys: py
     out = capsys.readouterr().out
     assert "c (ru, ?) false negative" in out and "d (en, ?) false positive" in out
     assert main(["eval", items, "--config", str(config), "--watchlist", "nope"]) == 2
+
+
+def test_eval_names_the_file_and_line_of_bytes_that_are_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    items = tmp_path / "items.jsonl"
+    items.write_bytes(json.dumps(ITEMS[0]).encode() + b"\n\n" + "Перемирие".encode("cp1251") + b"\n")
+    assert main(["eval", str(items), "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {items}:3: not UTF-8 text (byte 0xcf); labelled items are JSON Lines in UTF-8\n"

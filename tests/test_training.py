@@ -209,3 +209,15 @@ def test_a_model_from_another_version_is_a_clear_error_and_train_replaces_it(
     assert load_model(old).features == NAMES
     [watchlist] = config_mod.load(config).watchlist_records()  # the list loads again, with the new model
     assert watchlist.model == str(old.resolve())
+
+
+def test_train_names_the_file_and_line_of_bytes_that_are_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    data = labelled(tmp_path, items())
+    data.write_bytes(data.read_bytes() + "Перемирие".encode("utf-16"))
+    assert main(["train", str(data), "--config", str(config), "--out", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {data}:43: not UTF-8 text") and err.count("\n") == 1
+    assert not (tmp_path / "m.json").exists()
