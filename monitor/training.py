@@ -11,7 +11,9 @@ scikit-learn is needed here only (``pip install 'ceasefire-monitor[train]'``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.config import Settings
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, InputError
 from monitor.evaluation import as_article, print_report, progress, read_item, read_lines
 from monitor.query import Matcher
 from monitor.query.features import NAMES, features
@@ -162,6 +164,8 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown watch list {args.watchlist!r}; configured: {', '.join(names)}")
     configured = chosen[0]
     watchlist = replace(configured, model=None)  # its queries and exclusions; the model is what is being fitted
+    if not args.dry_run:
+        check_writable(args.out)  # before the matching and the fits, not after them
     rows = read_rows(args.files, watchlist)
     if not rows:
         raise ConfigError("no labelled items in " + ", ".join(map(str, args.files)))
@@ -222,11 +226,40 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         for name, weight in sorted(zip(model.features, model.weights, strict=True), key=lambda p: -abs(p[1])):
             console.print(f"  {name:<14} {weight:+.3f}", highlight=False)
     if not args.dry_run:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        model.save(args.out)
+        save(model, args.out)
         hint = "" if configured.model else " (name it as `model:` in the watch list, relative to the watch-list file)"
         print(f"model written to {args.out}{hint}", file=sys.stderr)
     return 0
+
+
+def _temporary(out: Path) -> Path:
+    """The file beside ``out`` that a model is written to before it is renamed over ``out``."""
+    return out.with_name(f".{out.name}.{os.getpid()}.tmp")
+
+
+def check_writable(out: Path) -> None:
+    """InputError unless a model file can be written at ``out`` (its folder is made if missing)."""
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder: name the model file, e.g. {out / 'model.json'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _temporary(out).touch()
+        _temporary(out).unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the model to {out}: {exc.strerror or exc}") from exc
+
+
+def save(model: RelevanceModel, out: Path) -> None:
+    """Write ``model`` to ``out`` whole or not at all (a file beside it, then renamed); InputError on failure."""
+    temporary = _temporary(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        model.save(temporary)
+        os.replace(temporary, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise InputError(f"cannot write the model to {out}: {exc.strerror or exc}") from exc
 
 
 def _spread(values: Sequence[float]) -> tuple[float, float, float]:

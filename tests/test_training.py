@@ -17,11 +17,11 @@ from sklearn.preprocessing import StandardScaler
 
 from monitor import config as config_mod
 from monitor.cli import main
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, InputError
 from monitor.query import Matcher
 from monitor.query.features import NAMES
-from monitor.query.model import load_model
-from monitor.training import read_rows, site_of
+from monitor.query.model import RelevanceModel, load_model
+from monitor.training import read_rows, save, site_of
 
 from .test_config import write
 
@@ -221,3 +221,30 @@ def test_train_names_the_file_and_line_of_bytes_that_are_not_utf8(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {data}:43: not UTF-8 text") and err.count("\n") == 1
     assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("out", ["folder", "/proc/m.json"])
+def test_train_refuses_an_output_it_cannot_write_before_it_trains(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str
+) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    target = tmp_path / out
+    if out == "folder":
+        target.mkdir()
+    assert main(["train", str(labelled(tmp_path, items())), "--config", str(config), "--out", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no figures: it stopped before the fits
+    assert captured.err.startswith("error: ") and str(target) in captured.err and captured.err.count("\n") == 1
+
+
+def test_a_model_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    model = RelevanceModel(NAMES, (0.0,) * len(NAMES), (1.0,) * len(NAMES), (0.5,) * len(NAMES), -1.0)
+    out = tmp_path / "m.json"
+    out.write_text("the model it replaces", encoding="utf-8")
+    save(model, out)
+    assert load_model(out).weights == model.weights
+    taken = tmp_path / "taken"
+    (taken / "inside").mkdir(parents=True)  # a folder that appeared where the model goes, after the check
+    with pytest.raises(InputError, match=f"cannot write the model to {taken}"):
+        save(model, taken)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "taken"]  # no temporary file left
