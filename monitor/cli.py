@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import json
+import math
 import os
 import re
 import sys
@@ -338,6 +339,30 @@ def _positive(text: str) -> int:
     return value
 
 
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
+    return value
+
+
+def _above_zero(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monitor", description="ceasefire-monitor: news monitoring and alerts")
     parser.add_argument("--log-level", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -389,15 +414,15 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--watchlist")
     ev.add_argument("--errors", action="store_true", help="list every false positive and false negative")
     ev.add_argument("--json", action="store_true")
-    ev.add_argument("--min-precision", type=float)
-    ev.add_argument("--min-recall", type=float)
+    ev.add_argument("--min-precision", type=_fraction, help="exit 1 when a watch list's precision is below this")
+    ev.add_argument("--min-recall", type=_fraction, help="exit 1 when a watch list's recall is below this")
     ev.add_argument("--jobs", type=_positive,
                     help="worker processes for a file of 500 items or more (default: the CPUs this process may use)")
     train = add("train", cmd_train, "fit a watch list's relevance model on labelled JSONL files (cross-validated)")
     train.add_argument("files", type=Path, nargs="+", metavar="FILE.jsonl")
     train.add_argument("--watchlist", help="the watch list (needed when several are configured)")
     train.add_argument("--out", type=Path, required=True, help="where to write the model file (JSON)")
-    train.add_argument("--strength", type=float, default=0.3,
+    train.add_argument("--strength", type=_above_zero, default=0.3,
                        help="inverse L2 penalty of the logistic regression (scikit-learn's C; default 0.3)")
     train.add_argument("--repeats", type=_positive, default=5,
                        help="shuffles of the grouped folds whose figures' range is reported (default 5)")

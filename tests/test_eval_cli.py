@@ -66,3 +66,14 @@ def test_eval_names_the_file_and_line_of_bytes_that_are_not_utf8(
     assert main(["eval", str(items), "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert err == f"error: {items}:3: not UTF-8 text (byte 0xcf); labelled items are JSON Lines in UTF-8\n"
+
+
+@pytest.mark.parametrize("option", ["--min-precision", "--min-recall"])
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "nan"])
+def test_eval_thresholds_must_be_from_0_to_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", str(labelled(tmp_path)), option, value])
+    assert exit_.value.code == 2
+    assert f"argument {option}: must be" in capsys.readouterr().err

@@ -248,3 +248,15 @@ def test_a_model_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=f"cannot write the model to {taken}"):
         save(model, taken)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "taken"]  # no temporary file left
+
+
+@pytest.mark.parametrize(("strength", "message"), [("0", "must be above 0"), ("-1", "must be above 0"),
+                                                   ("nan", "must be a finite number"), ("x", "must be a number")])
+def test_train_refuses_a_strength_that_is_not_a_number_above_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], strength: str, message: str
+) -> None:
+    data = labelled(tmp_path, items())
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", str(data), "--out", str(tmp_path / "m.json"), "--strength", strength])
+    assert exit_.value.code == 2
+    assert f"argument --strength: {message}" in capsys.readouterr().err
