@@ -139,7 +139,7 @@ def _table(title: str, rows: dict[str, Any], key: str) -> Table:
 
 
 def run_eval(settings: Settings, args: argparse.Namespace) -> int:
-    """Print the figures of each selected watch list; exit 1 when one falls below --min-*."""
+    """Print the figures of each selected watch list; exit 1, saying which, when one falls below --min-*."""
     names = [w.name for w in settings.watchlists]
     if args.watchlist and args.watchlist not in names:
         raise ConfigError(f"unknown watch list {args.watchlist!r}; configured: {', '.join(names)}")
@@ -151,20 +151,23 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     reports = {name: tally(v[k] for v in verdicts) for k, name in enumerate(selected)}
-    failed = False
-    for report in reports.values():
-        failed |= args.min_precision is not None and report.precision < args.min_precision
-        failed |= args.min_recall is not None and report.recall < args.min_recall
+    failed = [f"{name}: {figure} {value:.3f} is below --min-{figure} {limit}"
+              for name, report in reports.items()
+              for figure, value, limit in (("precision", report.precision, args.min_precision),
+                                           ("recall", report.recall, args.min_recall))
+              if limit is not None and value < limit]
     if args.json:
         out = {name: r.as_dict() for name, r in reports.items()}
         if not args.errors:
             for value in out.values():
                 value.pop("errors")
         print(json.dumps(out[selected[0]] if len(selected) == 1 else out, ensure_ascii=False, indent=2))
-        return 1 if failed else 0
-    console = Console()
-    for name, report in reports.items():
-        print_report(console, name, report, errors=args.errors)
+    else:
+        console = Console()
+        for name, report in reports.items():
+            print_report(console, name, report, errors=args.errors)
+    for failure in failed:
+        print(failure, file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -77,3 +77,13 @@ def test_eval_thresholds_must_be_from_0_to_1(
         main(["eval", str(labelled(tmp_path)), option, value])
     assert exit_.value.code == 2
     assert f"argument {option}: must be" in capsys.readouterr().err
+
+
+def test_eval_says_which_threshold_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    items = str(labelled(tmp_path))
+    assert main(["eval", items, "--config", str(config), "--json", "--min-precision", "0.6",
+                 "--min-recall", "0.5"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == "w: precision 0.500 is below --min-precision 0.6"
+    assert main(["eval", items, "--config", str(config), "--min-precision", "0.5", "--min-recall", "0.75"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == "w: recall 0.500 is below --min-recall 0.75"
