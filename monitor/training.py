@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ from monitor.records import WatchList
 
 FOLDS = 5
 SEED = 20261201
+HOST = re.compile(r"(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*", re.IGNORECASE)  # a bare host name: news.am, www.bbc.co.uk
 
 
 @dataclass(slots=True)
@@ -61,11 +63,12 @@ class Row:
 
 
 def site_of(item: dict[str, Any], path: Path) -> str:
-    """The item's source site, for grouping folds: the host of its address (``www.`` dropped), or for
-    a ``feedfile#link`` source with a relative link, the feed file; else the file the item came from."""
+    """The item's source site, for grouping folds: the host of its address or the bare host name it is
+    (``www.`` dropped), or for a ``feedfile#link`` source with a relative link, the feed file; else the
+    file the item came from."""
     source = str(item.get("source") or "")
     feed, _, link = source.partition("#") if "#" in source and "://" not in source.split("#")[0] else ("", "", source)
-    host = urlsplit(link).hostname or ""
+    host = urlsplit(link).hostname or (link.lower() if HOST.fullmatch(link) else "")
     return host.removeprefix("www.") or feed or path.name
 
 
@@ -171,8 +174,10 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError("no labelled items in " + ", ".join(map(str, args.files)))
     threshold = watchlist.threshold
     fitted = fit(rows, args.strength)  # a ConfigError now, before any fold, when the items cannot be fitted at all
-    if len({r.site for r in rows}) < 2:
-        raise ConfigError("the labelled items come from one site: cross-validation grouped by site needs two or more")
+    if len(sites := {r.site for r in rows}) < 2:
+        raise ConfigError(f"the labelled items come from one site ({sites.pop()}): cross-validation grouped by site "
+                          "needs two or more (an item's site is the host of its `source` URL, else the feed file of "
+                          "a `feedfile#link` source, else the file it is in)")
     predictions: dict[str, Sequence[bool | None]] = {
         "grouped by site": cross_validate(rows, args.strength, threshold),
         "leave one language out": leave_language_out(rows, args.strength, threshold),

@@ -129,7 +129,8 @@ def test_train_reports_the_range_of_its_figures_over_shuffles_of_the_folds(
           for n in range(6)], "only label 1"),
         ([{"id": "x", "title": "Nothing here", "text": "", "label": 0}], "no candidates"),
         ([{"id": f"x{n}", "title": "Ceasefire holds" if n % 2 else "Ceasefire since 1994", "text": "", "label": n % 2}
-          for n in range(6)], "one site"),
+          for n in range(6)], "one site (labelled.jsonl): cross-validation grouped by site needs two or more (an "
+                              "item's site is the host of its `source` URL"),
     ],
     ids=["missing label", "one class", "no candidates", "one site"],
 )
@@ -164,6 +165,9 @@ def test_a_watch_list_naming_a_missing_or_broken_model_is_a_config_error(tmp_pat
         ("https://www.reuters.com/world/x", "reuters.com"),
         ("real/feed.xml#https://news.am/eng/news/1.html", "news.am"),
         ("real/feed.xml#/relative/link", "real/feed.xml"),
+        ("www.News.am", "news.am"),
+        ("a.com", "a.com"),
+        ("real/feed.xml", "labelled.jsonl"),
         ("", "labelled.jsonl"),
     ],
 )
@@ -260,3 +264,11 @@ def test_train_refuses_a_strength_that_is_not_a_number_above_zero(
         main(["train", str(data), "--out", str(tmp_path / "m.json"), "--strength", strength])
     assert exit_.value.code == 2
     assert f"argument --strength: {message}" in capsys.readouterr().err
+
+
+def test_train_takes_a_bare_host_name_as_the_source_site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    rows = [dict(r, source=str(r["source"]).split("/")[2]) for r in items()]  # site3.example, not a URL
+    data = labelled(tmp_path, rows)
+    assert main(["train", str(data), "--config", str(config), "--out", str(tmp_path / "m.json"), "--dry-run"]) == 0
+    assert "12 sites" in capsys.readouterr().out
