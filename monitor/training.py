@@ -202,7 +202,7 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         "candidates": sum(r.candidate for r in rows),
         "excluded": sum(r.excluded for r in rows),
         "strength": args.strength,
-        "cross_validated": {k: _figures(v) for k, v in (reports | by_file).items()},
+        "cross_validated": {k: _figures(v) for k, v in (reports | by_file).items() if v.n},  # n 0: no figures
         "cross_validated_shuffles": {"shuffles": args.repeats, **spread},
     }
     model = replace(fitted, info=info)
@@ -215,17 +215,23 @@ def run_train(settings: Settings, args: argparse.Namespace) -> int:
         console.print(f"[bold]{watchlist.name}[/]: {len(rows)} items from {len(args.files)} file(s), "
                       f"{info['candidates']} candidates, {len({r.site for r in rows})} sites; threshold {threshold}",
                       highlight=False)
+        languages = sorted({r.lang for r in rows})
         for title, report in reports.items():
-            print_report(console, title, report, errors=False)
+            if report.n:
+                print_report(console, title, report, errors=False)
+            else:  # only leaving one language out can predict nothing
+                why = f"one language only, {languages[0]}" if len(languages) == 1 else "no language could be left out"
+                console.print(f"[bold]{title}[/]: - (cannot be computed: {why})", highlight=False)
         console.print(f"grouped by site, over {args.repeats} shuffles of the folds: " + ", ".join(
             f"{figure} {low:.3f}-{high:.3f} (mean {mean:.3f})" for figure, (low, mean, high) in spread.items()),
             highlight=False)
         left = sorted({r.lang for r, p in zip(rows, predictions["leave one language out"], strict=True) if p is None})
-        if left:
+        if left and len(languages) > 1:
             console.print(f"not left out (the other languages hold one label only): {', '.join(left)}")
         table = Table("file, predictions", "n", "precision", "recall", "f1", title="by file")
         for title, report in by_file.items():
-            table.add_row(title, str(report.n), *(f"{v:.3f}" for v in (report.precision, report.recall, report.f1)))
+            figures = (report.precision, report.recall, report.f1)
+            table.add_row(title, str(report.n), *(f"{v:.3f}" if report.n else "-" for v in figures))
         console.print(table)
         console.print("weights (standardised features):")
         for name, weight in sorted(zip(model.features, model.weights, strict=True), key=lambda p: -abs(p[1])):

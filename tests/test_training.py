@@ -272,3 +272,13 @@ def test_train_takes_a_bare_host_name_as_the_source_site(tmp_path: Path, capsys:
     data = labelled(tmp_path, rows)
     assert main(["train", str(data), "--config", str(config), "--out", str(tmp_path / "m.json"), "--dry-run"]) == 0
     assert "12 sites" in capsys.readouterr().out
+
+
+def test_train_on_one_language_says_it_cannot_leave_one_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    data, out = labelled(tmp_path, [r for r in items() if r["lang"] == "en"]), tmp_path / "m.json"
+    assert main(["train", str(data), "--config", str(config), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "leave one language out: - (cannot be computed: one language only, en)" in printed
+    assert "n 0)" not in printed and "not left out" not in printed
+    assert "leave one language out" not in "".join(load_model(out).info["cross_validated"])  # no zeros kept
