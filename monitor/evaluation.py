@@ -34,7 +34,7 @@ def read_lines(path: Path) -> list[tuple[int, str]]:
     """The non-blank lines of a file with their numbers; InputError when it cannot be read or is not UTF-8."""
     try:
         data = path.read_bytes()
-        lines = data.decode("utf-8").splitlines()
+        lines = data.decode("utf-8").split("\n")  # not splitlines(): JSON may hold U+2028 or U+0085 unescaped
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:

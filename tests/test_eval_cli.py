@@ -68,6 +68,19 @@ def test_eval_names_the_file_and_line_of_bytes_that_are_not_utf8(
     assert err == f"error: {items}:3: not UTF-8 text (byte 0xcf); labelled items are JSON Lines in UTF-8\n"
 
 
+def test_eval_reads_items_whose_text_holds_line_separators_unescaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON writers leave U+2028, U+2029 and U+0085 unescaped (ensure_ascii=False); they split no JSON line."""
+    config = write(tmp_path, "sources: []\n", WATCHLIST)
+    items = tmp_path / "items.jsonl"
+    odd = [{**item, "text": f"{item['text']}\u2028Second line.\u0085Third.\u2029"} for item in ITEMS]
+    items.write_text("".join(json.dumps(i, ensure_ascii=False) + "\r\n" for i in odd), encoding="utf-8")
+    assert main(["eval", str(items), "--config", str(config), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n"] == len(ITEMS) and "not valid JSON" not in captured.err
+
+
 @pytest.mark.parametrize("option", ["--min-precision", "--min-recall"])
 @pytest.mark.parametrize("value", ["1.5", "-0.1", "nan"])
 def test_eval_thresholds_must_be_from_0_to_1(
