@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+LONGEST = 520 * UNITS["w"]  # 520 weeks, about 10 years: a config duration added to now stays a representable time
 EXPECTED = "expected a duration such as 300 (seconds), '30s', '5m', '1h30m', '2d' or '1w'"
 
 
@@ -29,7 +30,14 @@ def _from_config(value: Any) -> Any:
     return seconds(value) if isinstance(value, str) else value
 
 
-Seconds = Annotated[float, BeforeValidator(_from_config), Field(ge=0)]  # a config duration, in seconds
+def _at_most_longest(value: float) -> float:
+    if value > LONGEST:
+        raise ValueError(f"should be at most {spoken(LONGEST)} (about 10 years)")
+    return value
+
+
+# a config duration, in seconds
+Seconds = Annotated[float, BeforeValidator(_from_config), Field(ge=0), AfterValidator(_at_most_longest)]
 
 
 def spoken(value: float) -> str:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
+from monitor import config as config_mod
 from monitor.config import FetchConfig, ScheduleConfig
 from monitor.durations import EXPECTED, seconds
+from monitor.errors import ConfigError
 from monitor.fetch import FetchSettings
+from tests.testdata import write_config
 
 
 @pytest.mark.parametrize(
@@ -30,6 +35,18 @@ def test_a_config_duration_is_seconds_whether_a_number_or_text() -> None:
     assert (schedule.interval, schedule.jitter, schedule.misfire_grace) == (90, 90, 90)
     with pytest.raises(ValidationError, match=EXPECTED.replace("(", "\\(").replace(")", "\\)")):
         ScheduleConfig.model_validate({"interval": "often"})
+
+
+def test_a_config_duration_longer_than_ten_years_is_refused_naming_file_and_key(tmp_path: Path) -> None:
+    source = {"name": "slow", "url": "https://news.example/rss", "interval": 1e300}
+    path = write_config(tmp_path, [source], schedule={"interval": "99999999w"}, retention={"max_age": "520w"})
+    with pytest.raises(ConfigError) as error:
+        config_mod.load(path)
+    assert str(error.value).splitlines() == [
+        f"{path}: schedule.interval: Value error, should be at most 520w (about 10 years) (got '99999999w')",
+        f"{path}: sources[0].interval: Value error, should be at most 520w (about 10 years) (got 1e+300)",
+    ]  # retention.max_age, 520w, is the longest taken
+    assert ScheduleConfig.model_validate({"interval": "520w"}).interval == seconds("520w")
 
 
 def test_the_fetch_section_is_the_fetchers_settings_plus_source_backoff() -> None:
