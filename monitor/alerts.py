@@ -15,14 +15,33 @@ from monitor.notify.telegram_format import distinct_terms
 from monitor.records import Alert
 
 DEFAULT_LIMIT = 100
+MAX_LIMIT = 1_000_000
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def duration(text: str) -> timedelta:
-    """--since: a duration as monitor.durations reads it ('90m', '12h', '1d', '2w')."""
+    """--since: a duration as monitor.durations reads it ('90m', '12h', '1d', '2w'); one longer than a timedelta
+    holds is the longest."""
     try:
         return timedelta(seconds=seconds(text))
-    except (ValueError, OverflowError):
+    except OverflowError:
+        return timedelta.max
+    except ValueError:
         raise argparse.ArgumentTypeError(EXPECTED) from None
+
+
+def limit(text: str) -> int:
+    """--limit: a whole number from 1 to MAX_LIMIT."""
+    value = int(text)
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected a number from 1 to {MAX_LIMIT}, not {value}")
+    return value
+
+
+def _since(ago: timedelta) -> datetime:
+    """The moment `ago` before now; the earliest there is when that is before it (--since 99999999w: everything)."""
+    now = datetime.now(UTC)
+    return now - ago if ago < now - EARLIEST else EARLIEST
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=duration, default=timedelta(days=1), metavar="DURATION",
                         help="how far back, e.g. 90m, 12h, 1d, 2w (default 1d)")
     parser.add_argument("--watchlist", metavar="NAME", help="only this watch list's alerts (any case)")
-    parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"at most this many (default {DEFAULT_LIMIT})")
+    parser.add_argument("--limit", type=limit, default=DEFAULT_LIMIT,
+                        help=f"at most this many, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})")
     parser.add_argument("--json", action="store_true", help="a JSON array of the alerts")
 
 
@@ -38,14 +58,14 @@ def run_alerts(settings: Settings, args: argparse.Namespace) -> int:
     """Print the alerts created within --since (of --watchlist); a line on stderr says how many."""
     from monitor.store import open_store
 
-    since = datetime.now(UTC) - args.since
+    since = _since(args.since)
     watchlists = None
     if args.watchlist is not None:
         wanted = args.watchlist.casefold()
         watchlists = [w.name for w in settings.watchlists if w.name.casefold() == wanted] or [args.watchlist]
     store = open_store(settings)
     try:
-        alerts = store.recent_alerts(max(args.limit, 0), watchlists, since)
+        alerts = store.recent_alerts(args.limit, watchlists, since)
     finally:
         store.close()
     if args.json:
@@ -70,7 +90,7 @@ def run_redeliver(settings: Settings, args: argparse.Namespace) -> int:
     `monitor run` or `monitor once` does."""
     from monitor.store import open_store
 
-    since = datetime.now(UTC) - args.since
+    since = _since(args.since)
     store = open_store(settings)
     try:
         outbox, chats = store.redeliver(since, args.notifier)
@@ -82,7 +102,11 @@ def run_redeliver(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _utc(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+    """'2026-11-28 22:40 UTC'; the year in four digits even before 1000, which strftime's %Y may not pad."""
+    if moment is None:
+        return "-"
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04}-{moment:%m-%d %H:%M} UTC"
 
 
 def as_text(alert: Alert) -> str:

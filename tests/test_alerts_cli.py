@@ -86,6 +86,26 @@ def test_an_unreadable_duration_is_a_usage_error(config: Path, capsys: pytest.Ca
     assert "expected a duration such as" in capsys.readouterr().err
 
 
+def test_a_since_longer_than_any_time_is_everything(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for since in ("99999999w", "9" * 400 + "w"):  # before year 1; longer than a timedelta holds
+        out, err = run(config, capsys, "--since", since)
+        assert "Old truce" in out and err.startswith("3 alert(s) since 0001-01-01 00:00 UTC")
+    assert main(["redeliver", "--config", str(config), "--since", "99999999w"]) == 0
+    assert "0 dead letter(s) since 0001-01-01 00:00 UTC" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "99999999999999999999", "many"])
+def test_a_limit_is_a_number_from_one_to_a_million(
+    limit: str, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["alerts", "--config", str(config), "--limit", limit])
+    assert exit_.value.code == 2
+    assert "argument --limit: " in capsys.readouterr().err
+    out, _ = run(config, capsys, "--limit", "1000000")
+    assert "Shelling at dawn" in out
+
+
 def test_redeliver_owes_the_dead_letters_again_and_says_how_many(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
