@@ -236,19 +236,33 @@ def _read_input(target: str) -> tuple[bytes, str]:
     if target == "-":
         return sys.stdin.buffer.read(), ""
     if target.startswith(("http://", "https://")):
-        import httpx
-
-        try:
-            response = httpx.get(target, follow_redirects=True, timeout=30)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise InputError(f"cannot fetch {target}: {str(exc) or type(exc).__name__}") from exc
-        if response.is_error:
-            raise InputError(f"cannot fetch {target}: HTTP {response.status_code} {response.reason_phrase}")
-        return response.content, str(response.url)
+        return _download(target)
     try:
         return Path(target).read_bytes(), ""
     except OSError as exc:
         raise InputError(f"cannot read {target}: {exc.strerror or exc}") from exc
+
+
+def _download(url: str) -> tuple[bytes, str]:
+    """The body and final URL of `url`, streamed; InputError on failure and as soon as the body passes the
+    fetcher's default `max_bytes` (5 MB), the cap of the monitor's own fetches."""
+    import httpx
+
+    from monitor.fetch import FetchSettings
+
+    limit = FetchSettings().max_bytes
+    try:
+        with httpx.stream("GET", url, follow_redirects=True, timeout=30) as response:
+            if response.is_error:
+                raise InputError(f"cannot fetch {url}: HTTP {response.status_code} {response.reason_phrase}")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise InputError(f"cannot fetch {url}: body larger than {limit} bytes")
+            return bytes(body), str(response.url)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise InputError(f"cannot fetch {url}: {str(exc) or type(exc).__name__}") from exc
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -1,0 +1,72 @@
+"""What `monitor extract`, `parse` and `explain --url` read: a URL's body no larger than the fetcher's cap, and
+addresses that are not URLs refused in one line."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from monitor.cli import main
+from monitor.fetch import FetchSettings
+
+MB = 1_000_000
+OFFERED = 64 * MB  # what the endless page sends before it gives up and closes the connection
+
+
+class EndlessPage:
+    """A page on 127.0.0.1 whose chunked body goes on (up to OFFERED bytes); `sent` counts what it got out."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        page = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                chunk = b"<p>" + b"x" * (MB - 7) + b"</p>"
+                frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+                try:
+                    while page.sent < OFFERED:
+                        self.wfile.write(frame)
+                        page.sent += len(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading: what the test wants
+                self.close_connection = True
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/huge"
+
+
+@pytest.fixture
+def endless() -> Iterator[EndlessPage]:
+    page = EndlessPage()
+    threading.Thread(target=page.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield page
+    finally:
+        page.server.shutdown()
+        page.server.server_close()
+
+
+@pytest.mark.parametrize("command", [["extract"], ["parse"], ["explain", "ceasefire", "--url"]],
+                         ids=["extract", "parse", "explain"])
+def test_a_page_larger_than_the_fetchers_cap_is_refused_unread(
+    command: list[str], endless: EndlessPage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    limit = FetchSettings().max_bytes
+    assert main([*command, endless.url]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: cannot fetch {endless.url}: body larger than {limit} bytes\n"
+    assert endless.sent < 4 * limit  # the cap and what the sockets' buffers held: the rest was never sent
