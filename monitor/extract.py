@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import trafilatura
 from bs4.element import Comment, NavigableString, PageElement, Tag
@@ -259,15 +259,24 @@ def _box_heading(line: str) -> bool:
 def _site_link_texts(tree: HtmlElement, meta: dict[str, str], url: str) -> set[str]:
     """Word keys of the texts (two words or more) of the page's links to its own site: web links, relative or
     to the page's host (its URL's, else its canonical URL's)."""
-    site = _host(urlsplit(url or _canonical_link(tree, meta, url) or "").netloc)
+    page = _split(url or _canonical_link(tree, meta, url) or "")
+    site = _host(page.netloc) if page else ""
     texts = set()
     for anchor in tree.iter("a"):
-        target = urlsplit((anchor.get("href") or "").strip())
-        if target.scheme in {"", "http", "https"} and (not target.netloc or _host(target.netloc) == site):
+        target = _split((anchor.get("href") or "").strip())
+        if target and target.scheme in {"", "http", "https"} and (not target.netloc or _host(target.netloc) == site):
             key = _words_key(anchor.text_content())
             if " " in key:
                 texts.add(key)
     return texts
+
+
+def _split(url: str) -> SplitResult | None:
+    """The parts of `url`; None when it cannot be parsed ('http://[x', as a page's href or canonical link may be)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
 
 def _host(netloc: str) -> str:
@@ -378,11 +387,12 @@ def _canonical_link(tree: HtmlElement, meta: dict[str, str], url: str) -> str | 
 
 def _usable_canonical(candidate: str, page_url: str) -> bool:
     """An absolute http(s) URL, and not the site's front page claimed by an article (a common template bug)."""
-    parts = urlsplit(candidate)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    parts = _split(candidate)
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.netloc:
         return False
     front_page = parts.path == "/" and not parts.query
-    return not front_page or urlsplit(page_url).path in {"", "/"}
+    page = _split(page_url)
+    return not front_page or page is None or page.path in {"", "/"}
 
 
 def _language(tree: HtmlElement, meta: dict[str, str]) -> str | None:

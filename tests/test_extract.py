@@ -250,6 +250,15 @@ def test_unusable_canonical_is_skipped(head: str, url: str, expected: str | None
     assert extract_page(page("<p>x</p>", head=head), url).canonical_url == expected
 
 
+@pytest.mark.parametrize("url", ["https://ex.com/news/7", "http://[bad", ""])
+def test_links_that_are_not_urls_are_passed_over(url: str) -> None:
+    head = '<link rel="canonical" href="http://[bad/7"><meta property="og:url" content="https://ex.com/news/7">'
+    text = "Observers said the ceasefire held through the night. " * 8
+    body = f'<p>{text}</p><a href="http://[x">See the map</a>'
+    info = extract_page(page(body, head=head), url)
+    assert info.canonical_url == "https://ex.com/news/7" and info.body.startswith("Observers said")
+
+
 def test_no_canonical_is_none() -> None:
     assert extract_page(page("<p>x</p>"), "https://ex.com/p").canonical_url is None
 
