@@ -377,6 +377,17 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _http_url(text: str) -> str:
+    """--url, --base: an http(s) URL, as a source's `url` must be."""
+    from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
+
+    try:
+        TypeAdapter(AnyHttpUrl).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}") from None
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monitor", description="ceasefire-monitor: news monitoring and alerts")
     parser.add_argument("--log-level", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -418,11 +429,12 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("target")
     extract.add_argument("--json", action="store_true", help="print the whole normalised Article as JSON")
     extract.add_argument("--selector", help="CSS selector for the article body (as article_selector)")
-    extract.add_argument("--url", help="the page's URL, to resolve links when reading a file")
+    extract.add_argument("--url", type=_http_url, help="the page's URL, to resolve links when reading a file")
     feed = add("parse", cmd_parse, "print the items and Article records a feed yields (FILE, URL or - for stdin)")
     feed.add_argument("target")
     feed.add_argument("--json", action="store_true", help="print the items and articles as JSON")
-    feed.add_argument("--base", help="the feed's URL, to resolve relative links (default: the URL fetched)")
+    feed.add_argument("--base", type=_http_url,
+                      help="the feed's URL, to resolve relative links (default: the URL fetched)")
     ev = add("eval", cmd_eval, "score watch lists on labelled JSONL items")
     ev.add_argument("file", type=Path)
     ev.add_argument("--watchlist")

@@ -1,5 +1,5 @@
 """What `monitor extract`, `parse` and `explain --url` read: a URL's body no larger than the fetcher's cap, and
-addresses that are not URLs refused in one line."""
+a --url or --base that is not an http(s) URL refused as a usage error."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.fetch import FetchSettings
+from tests.testdata import SEED
 
 MB = 1_000_000
 OFFERED = 64 * MB  # what the endless page sends before it gives up and closes the connection
@@ -70,3 +71,16 @@ def test_a_page_larger_than_the_fetchers_cap_is_refused_unread(
     err = capsys.readouterr().err
     assert err == f"error: cannot fetch {endless.url}: body larger than {limit} bytes\n"
     assert endless.sent < 4 * limit  # the cap and what the sockets' buffers held: the rest was never sent
+
+
+@pytest.mark.parametrize("address", ["http://[bad", "notaurl", "ftp://ex.com/feed", "https://ex.com:99999/"])
+@pytest.mark.parametrize(("command", "option"), [(["extract", str(SEED / "article.html")], "--url"),
+                                                 (["parse", str(SEED / "feed.xml")], "--base")])
+def test_a_page_address_that_is_not_an_http_url_is_a_usage_error(
+    address: str, command: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, option, address])
+    assert exit_.value.code == 2
+    assert f"error: argument {option}: not an http(s) URL: {address!r}\n" in capsys.readouterr().err
+    assert main([*command, option, "https://ex.com/news/"]) == 0
