@@ -62,7 +62,11 @@ def run_alerts(settings: Settings, args: argparse.Namespace) -> int:
     watchlists = None
     if args.watchlist is not None:
         wanted = args.watchlist.casefold()
-        watchlists = [w.name for w in settings.watchlists if w.name.casefold() == wanted] or [args.watchlist]
+        watchlists = [w.name for w in settings.watchlists if w.name.casefold() == wanted]
+        if not watchlists:  # a watch list taken out of the config keeps its stored alerts
+            _unknown("watch list", args.watchlist, [w.name for w in settings.watchlists],
+                     "showing the stored alerts of that name")
+            watchlists = [args.watchlist]
     store = open_store(settings)
     try:
         alerts = store.recent_alerts(args.limit, watchlists, since)
@@ -88,9 +92,14 @@ def run_redeliver(settings: Settings, args: argparse.Namespace) -> int:
     """Make the dead letters of --since (of --notifier) owed again, as new: a running service delivers them within
     a minute (its dispatchers look again every few seconds, Telegram's every minute at most), or the next
     `monitor run` or `monitor once` does."""
+    from monitor.notify.roster import configured
     from monitor.store import open_store
 
     since = _since(args.since)
+    names = [n.name for n in configured(settings)]
+    if args.notifier is not None and args.notifier not in names:
+        _unknown("notifier", args.notifier, names, "its dead letters are owed again, but only a notifier of that "
+                 "name delivers them")
     store = open_store(settings)
     try:
         outbox, chats = store.redeliver(since, args.notifier)
@@ -99,6 +108,12 @@ def run_redeliver(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{outbox + chats} dead letter(s) since {_utc(since)} owed again ({outbox} in the outbox, {chats} to"
           " Telegram chats)", file=sys.stderr)
     return 0
+
+
+def _unknown(what: str, name: str, names: list[str], outcome: str) -> None:
+    """Say on stderr that the config has no `what` called `name` (a typo, or one taken out of it), and what follows."""
+    print(f"note: no configured {what} is named {name!r} (configured: {', '.join(names) or 'none'}); {outcome}",
+          file=sys.stderr)
 
 
 def _utc(moment: datetime | None) -> str:

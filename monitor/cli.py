@@ -301,9 +301,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
     raw, url = _read_input(args.target)
     page = extract_page(raw, url or args.url or "", args.selector)
+    empty = not page.body.strip()
+    if empty:  # not HTML, or a page without text: exit 1, as grep does when it finds nothing
+        print(f"no article text found in {args.target}", file=sys.stderr)
     if not args.json:
-        sys.stdout.write(page.body + "\n")
-        return 0
+        if not empty:
+            sys.stdout.write(page.body + "\n")
+        return int(empty)
     article = Article(
         url=page.canonical_url or canonical_url(url or args.url or ""),
         source="extract",
@@ -313,7 +317,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         language=page.language,
     )
     print(json.dumps(asdict(article), default=str, ensure_ascii=False, indent=2))
-    return 0
+    return int(empty)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:

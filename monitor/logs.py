@@ -18,7 +18,10 @@ from typing import Any, Literal, TextIO
 
 LogFormat = Literal["text", "json"]
 CONTEXT = ("source", "article", "alert", "watchlist", "notifier", "url", "status")
-NOISY = ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler", "trafilatura")
+NOISY = ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler")
+# Libraries whose errors are about their input, which the monitor reports itself (a page without article text:
+# `extract` says so, source health counts short bodies): heard with --log-level DEBUG only.
+INPUT_JUDGES = ("trafilatura", "htmldate")
 _TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}")
 _USERINFO = re.compile(r"(?<=://)[^\s/?#@]*:[^\s/?#@]*@")  # user:password@ in a URL
 MASK = "[REDACTED]"
@@ -109,3 +112,5 @@ def setup_logging(level: str = "INFO", fmt: LogFormat = "text", stream: TextIO |
     root.setLevel(level.upper())
     for name in NOISY:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in INPUT_JUDGES:
+        logging.getLogger(name).setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.CRITICAL)

@@ -27,7 +27,7 @@ def alert_at(db: Path, age: timedelta, watchlist: str, title: str, **changes: An
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    path = write_config(tmp_path, [])
+    path = write_config(tmp_path, [], [{"name": NOTIFIER, "kind": "console"}])  # the notifier the alerts are owed to
     border = {"name": "Border", "queries": ["shelling"]}
     (tmp_path / "watchlists" / "border.yaml").write_text(yaml.safe_dump(border), encoding="utf-8")
     db = tmp_path / "db.sqlite3"
@@ -67,6 +67,20 @@ def test_since_and_watchlist_narrow_it(config: Path, capsys: pytest.CaptureFixtu
     assert "Shelling at dawn" in out
     out, err = run(config, capsys, "--since", "30m")
     assert out == "" and err.startswith("0 alert(s)")
+
+
+def test_a_watch_list_not_in_the_config_is_named_and_its_stored_alerts_shown(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, err = run(config, capsys, "--watchlist", "ceasfire")  # a typo: nothing found, and the note says why
+    assert out == "" and err.startswith("note: no configured watch list is named 'ceasfire' (configured: ")
+    assert "Border" in err.splitlines()[0] and "ceasefire" in err.splitlines()[0]
+    assert err.splitlines()[1].startswith("0 alert(s) since ")
+    alert_at(config.parent / "db.sqlite3", timedelta(hours=2), "retired", "From a list taken out of the config")
+    out, err = run(config, capsys, "--watchlist", "retired")
+    assert "From a list taken out of the config" in out and err.startswith("note: no configured watch list is named")
+    _, err = run(config, capsys, "--watchlist", "CEASEFIRE")
+    assert not err.startswith("note:")
 
 
 def test_json_and_the_limit(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -117,9 +131,12 @@ def test_redeliver_owes_the_dead_letters_again_and_says_how_many(
     finally:
         store.close()
     assert main(["redeliver", "--config", str(config), "--notifier", "another"]) == 0
-    assert "0 dead letter(s) since " in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith(f"note: no configured notifier is named 'another' (configured: {NOTIFIER}); ")
+    assert "0 dead letter(s) since " in err
     assert main(["redeliver", "--config", str(config), "--notifier", NOTIFIER]) == 0
-    assert "2 dead letter(s) since " in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("2 dead letter(s) since ")
     store = SqliteStore(config.parent / "db.sqlite3")
     try:
         assert store.outbox_depth(NOTIFIER) == 3 and store.dead_letters(datetime.now(UTC) - timedelta(days=1)) == 0

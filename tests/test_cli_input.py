@@ -1,11 +1,14 @@
 """What `monitor extract`, `parse` and `explain --url` read: a URL's body no larger than the fetcher's cap, and
-a --url or --base that is not an http(s) URL refused as a usage error."""
+a --url or --base that is not an http(s) URL refused as a usage error; `extract` on a page without article text
+says so and exits 1."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +87,28 @@ def test_a_page_address_that_is_not_an_http_url_is_a_usage_error(
     assert exit_.value.code == 2
     assert f"error: argument {option}: not an http(s) URL: {address!r}\n" in capsys.readouterr().err
     assert main([*command, option, "https://ex.com/news/"]) == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"items": [1, 2]}',  # not HTML
+        "<html><head><title>App</title><script>start()</script></head><body></body></html>",  # no text at all
+        "<html><body><figure><img src='map.png' alt=''></figure></body></html>",  # a picture only
+    ],
+    ids=["json", "script-only", "picture-only"],
+)
+def test_extract_says_when_it_finds_no_article_text_and_exits_1(
+    content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(content, encoding="utf-8")
+    assert main(["extract", str(page)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"no article text found in {page}\n"  # and no library's own complaint
+    assert main(["extract", str(page), "--json"]) == 1  # the normalised Article still printed, its body empty
+    out, err = capsys.readouterr()
+    assert json.loads(out)["body"] == "" and err == f"no article text found in {page}\n"
+    assert main(["extract", str(SEED / "article.html")]) == 0
+    out, err = capsys.readouterr()
+    assert "TR-107" in out and err == ""
