@@ -19,6 +19,7 @@ from telegram.ext import ContextTypes
 
 from monitor.durations import seconds
 from monitor.errors import QuerySyntaxError
+from monitor.notify.telegram_api import call_accepted
 from monitor.notify.telegram_filter import admission, check_filter
 from monitor.notify.telegram_format import format_digest, when
 from monitor.store.telegram import DigestMode, TelegramStore
@@ -113,7 +114,8 @@ class BotHandlers:
     async def _reply(self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         message = update.effective_message
         if message is not None:
-            await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False)
+            reply = message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False)
+            await call_accepted(reply, f"bot: the reply to chat {message.chat_id}", log)
 
     def _is_operator(self, update: Update) -> bool:
         user = update.effective_user

@@ -31,7 +31,7 @@ from telegram.ext import ExtBot
 from monitor.errors import ConfigError
 from monitor.logs import protect, redact
 from monitor.notify import DeadLetterHook, dead_letter_notice, register
-from monitor.notify.telegram_api import chat_id, make_request, retry_after_seconds, watch_reply
+from monitor.notify.telegram_api import call_accepted, chat_id, make_request, retry_after_seconds, watch_reply
 from monitor.notify.telegram_filter import admission
 from monitor.notify.telegram_format import format_alert, format_digest
 from monitor.notify.telegram_options import TelegramOptions, load_token, parse_options
@@ -181,20 +181,16 @@ class TelegramNotifier:
     async def _attempt(self, delivery: Delivery) -> None:
         text, ids = self._message(delivery)
         chat = delivery.chat
+        send = self.bot.send_message(
+            chat_id=chat_id(chat),
+            text=text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=not self.options.link_preview),
+        )
         try:
-            with watch_reply() as reply:
-                await self.bot.send_message(
-                    chat_id=chat_id(chat),
-                    text=text,
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=not self.options.link_preview),
-                )
+            await call_accepted(send, f"telegram {self.name}: the message to chat {chat}", log)
         except Exception as exc:
-            if not reply.accepted:
-                return await self._refused(delivery, ids, exc)
-            log.warning("telegram %s: the Bot API accepted the message to chat %s (HTTP %s) but its answer could"
-                        " not be read (%s: %s); counted as delivered", self.name, chat, reply.status,
-                        type(exc).__name__, exc)
+            return await self._refused(delivery, ids, exc)
         self._failures = 0
         self.store.mark_sent(ids, self._clock())
         self.on_send("ok")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,6 +40,20 @@ def watch_reply() -> Iterator[Reply]:
         yield reply
     finally:
         _REPLY.reset(token)
+
+
+async def call_accepted(call: Awaitable[object], what: str, log: logging.Logger) -> None:
+    """Await a Bot API call (`what`: "the message to chat 11", for the log). A failure after the Bot API accepted
+    the call (a 2xx whose answer cannot be read, as when a newer Bot API sends a field differently) is logged, not
+    raised: the call took effect, and made again it would send the message twice. Any other failure is raised."""
+    with watch_reply() as reply:
+        try:
+            await call
+        except Exception as exc:
+            if not reply.accepted:
+                raise
+            log.warning("%s was accepted by the Bot API (HTTP %s), but its answer could not be read (%s: %s); counted"
+                        " as sent", what, reply.status, type(exc).__name__, exc)
 
 
 async def _note_status(response: httpx.Response) -> None:
